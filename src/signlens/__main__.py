@@ -1,0 +1,3 @@
+from signlens.cli.main import main
+
+main()

@@ -1,0 +1,43 @@
+"""Optimizers and learning-rate schedules by name."""
+
+from __future__ import annotations
+
+import torch
+
+from signlens.engine.config import TrainConfig
+
+
+def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    # No weight decay on biases and norm scales: decaying them only fights BatchNorm.
+    decay, no_decay = [], []
+    for param in model.parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim <= 1 else decay).append(param)
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    name, lr = config.optimizer, config.lr
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=config.momentum, nesterov=config.momentum > 0)
+    if name == "adam":
+        return torch.optim.Adam(groups, lr=lr)
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr)
+    return torch.optim.RMSprop(groups, lr=lr, momentum=config.momentum)
+
+
+def build_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
+    """Returns (scheduler, when): `when` is "batch", "epoch" or "val" (plateau steps on validation loss)."""
+    total = config.epochs * steps_per_epoch
+    name = config.scheduler
+    if name == "onecycle":
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup_fraction
+        )
+        return sched, "batch"
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), "batch"
+    if name == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma), "epoch"
+    if name == "plateau":
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=config.gamma, patience=2)
+        return sched, "val"
+    return None, "none"

@@ -1,0 +1,325 @@
+"""The training loop: one run directory per run, checkpoints every epoch, selection on validation only.
+
+The test split is never looked at here; `signlens.evaluation.report` scores it once, after training.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from signlens import __version__
+from signlens.data import BatchAugment, ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
+from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+from signlens.engine.config import TrainConfig
+from signlens.engine.metrics import classification_metrics, confusion_matrix
+from signlens.engine.optim import build_optimizer, build_scheduler
+from signlens.errors import SignlensError
+from signlens.io import write_text, write_yaml
+from signlens.models import create_model
+
+HISTORY_FIELDS = [
+    "epoch", "lr", "seconds",
+    "train_loss", "train_accuracy", "train_macro_precision", "train_macro_recall", "train_macro_f1",
+    "val_loss", "val_accuracy", "val_macro_precision", "val_macro_recall", "val_macro_f1",
+]  # fmt: skip
+
+
+def package_versions() -> dict[str, str]:
+    import PIL
+
+    return {
+        "signlens": __version__,
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+        "numpy": np.__version__,
+        "pillow": PIL.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
+    if torch.backends.cudnn.is_available():
+        torch.backends.cudnn.benchmark = not deterministic
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SignlensError("--device cuda asked for, but no CUDA device is available")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+@dataclass
+class Split:
+    x: torch.Tensor  # uint8 NCHW at the model's size
+    y: torch.Tensor  # int64
+
+
+@dataclass
+class RunState:
+    epoch: int = 0  # epochs completed
+    best_epoch: int = 0
+    best_key: tuple = (-1.0, float("-inf"))  # (val accuracy, -val loss): higher is better
+    epochs_since_best: int = 0
+    train_seconds: float = 0.0
+    history: list[dict] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out_dir: str | Path, progress: bool = True):
+        self.config = config
+        self.out = Path(out_dir)
+        self.progress = progress
+        self.state = RunState()
+        self.device = pick_device(config.device)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        seed_everything(config.seed, config.deterministic)
+        self._load_data()
+        self._build()
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, progress: bool = True) -> Trainer:
+        last = load_checkpoint(Path(run_dir) / "last.pt")
+        if "optimizer" not in last:
+            raise SignlensError(f"{run_dir}/last.pt has no optimizer state; cannot resume")
+        trainer = cls(TrainConfig.from_dict(last["config"]), run_dir, progress)
+        trainer.model.load_state_dict(last["state_dict"])
+        trainer.optimizer.load_state_dict(last["optimizer"])
+        if trainer.scheduler is not None and last.get("scheduler"):
+            trainer.scheduler.load_state_dict(last["scheduler"])
+        trainer.generator.set_state(last["rng"]["generator"])
+        torch.set_rng_state(last["rng"]["torch"])
+        s = last["state"]
+        trainer.state = RunState(
+            s["epoch"], s["best_epoch"], tuple(s["best_key"]), s["epochs_since_best"],
+            s["train_seconds"], list(last["history"]), s["stopped_early"],
+        )  # fmt: skip
+        return trainer
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _load_data(self) -> None:
+        c = self.config
+        bundle = load_data(c.data, c.img_size, c.in_chans)
+        train, val, test = split_bundle(bundle, c.val_fraction, c.test_fraction, c.split_seed)
+        native = train.images.shape[1]
+        self.img_size = c.img_size or native
+        self.in_chans = c.in_chans or train.images.shape[3]
+        self.class_names = bundle.class_names
+        self.bundle, self.test_set = bundle, test
+        self.train = split_images(train, self.img_size, self.in_chans)
+        self.val = split_images(val, self.img_size, self.in_chans)
+        self.mean, self.std = channel_stats(self.train.x)
+        self.data_record = {
+            "name": bundle.name,
+            "spec": c.data,
+            "checksums": bundle.checksums,
+            "test_is_official": bundle.test_is_official,
+            "num_train": len(train),
+            "num_val": len(val),
+            "num_test": len(test),
+            "class_names": self.class_names,
+        }
+
+    def _build(self) -> None:
+        c = self.config
+        self.model_args = {"in_chans": self.in_chans, "img_size": self.img_size, **c.model_args}
+        self.model = create_model(c.model, len(self.class_names), **self.model_args).to(self.device)
+        # create_model drops img_size for models that do not use it; record only what it accepted.
+        from signlens.models import model_arguments
+
+        accepted = set(model_arguments(c.model)) | {"in_chans"}
+        self.model_args = {k: v for k, v in self.model_args.items() if k in accepted}
+        self.optimizer = build_optimizer(self.model, c)
+        self.steps_per_epoch = -(-len(self.train.y) // c.batch_size)
+        self.scheduler, self.schedule_when = build_scheduler(self.optimizer, c, self.steps_per_epoch)
+        self.generator = torch.Generator().manual_seed(c.seed)
+        self.augment = BatchAugment(c.augment)
+        self.mean_t = torch.tensor(self.mean, device=self.device).view(1, -1, 1, 1)
+        self.std_t = torch.tensor(self.std, device=self.device).view(1, -1, 1, 1)
+        self.use_amp = c.amp and self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+    def write_config(self) -> None:
+        record = self.config.to_dict()
+        record["provenance"] = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv),
+            "versions": package_versions(),
+            "device": str(self.device),
+            "threads": torch.get_num_threads(),
+            "data": self.data_record,
+            "model": {"name": self.config.model, "args": self.model_args, "parameters": self.num_parameters()},
+        }
+        write_yaml(self.out / "config.yaml", record)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    # -- loop -------------------------------------------------------------------------------------
+    def fit(self, stop_after: int | None = None) -> dict:
+        """Train to the configured epoch count (or only `stop_after` more epochs, as an interrupted run)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        if self.state.epoch == 0:
+            self.write_config()
+        c, s = self.config, self.state
+        with self._progress() as bar:
+            task = bar.add_task("train", total=c.epochs * self.steps_per_epoch, completed=s.epoch * self.steps_per_epoch)
+            last = c.epochs if stop_after is None else min(c.epochs, s.epoch + stop_after)
+            while s.epoch < last and not s.stopped_early:
+                start = time.perf_counter()
+                train_metrics = self._train_epoch(bar, task)
+                val_metrics = self.evaluate(self.val)
+                seconds = time.perf_counter() - start
+                s.train_seconds += seconds
+                s.epoch += 1
+                self._after_epoch(train_metrics, val_metrics, seconds)
+                bar.update(task, description=self._describe(val_metrics))
+        return self.summary()
+
+    def _train_epoch(self, bar, task) -> dict:
+        c = self.config
+        self.model.train()
+        order = torch.randperm(len(self.train.y), generator=self.generator)
+        total_loss, predictions, targets = 0.0, [], []
+        for start in range(0, len(order), c.batch_size):
+            index = order[start : start + c.batch_size]
+            x = self.train.x[index].to(self.device, non_blocking=True).float().div_(255.0)
+            y = self.train.y[index].to(self.device, non_blocking=True)
+            x = (self.augment(x, self.generator) - self.mean_t) / self.std_t
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                logits = self.model(x)
+                loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            if c.grad_clip:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            if self.schedule_when == "batch":
+                self.scheduler.step()
+            total_loss += loss.item() * len(index)
+            predictions.append(logits.argmax(1).cpu())
+            targets.append(y.cpu())
+            bar.advance(task)
+        metrics = self._metrics(torch.cat(targets), torch.cat(predictions))
+        metrics["loss"] = total_loss / len(order)
+        return metrics
+
+    @torch.inference_mode()
+    def logits(self, x_uint8: torch.Tensor) -> torch.Tensor:
+        self.model.eval()
+        out = []
+        for start in range(0, len(x_uint8), self.config.eval_batch_size):
+            x = x_uint8[start : start + self.config.eval_batch_size].to(self.device).float().div_(255.0)
+            with torch.autocast(self.device.type, enabled=self.use_amp):
+                out.append(self.model((x - self.mean_t) / self.std_t).float().cpu())
+        return torch.cat(out)
+
+    def evaluate(self, split: Split) -> dict:
+        logits = self.logits(split.x)
+        metrics = self._metrics(split.y, logits.argmax(1))
+        metrics["loss"] = F.cross_entropy(logits, split.y).item()
+        return metrics
+
+    def _metrics(self, targets: torch.Tensor, predictions: torch.Tensor) -> dict:
+        confusion = confusion_matrix(targets.numpy(), predictions.numpy(), len(self.class_names))
+        return classification_metrics(confusion, self.class_names)
+
+    def _after_epoch(self, train: dict, val: dict, seconds: float) -> None:
+        c, s = self.config, self.state
+        row = {"epoch": s.epoch, "lr": self.optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3)}
+        for prefix, metrics in (("train", train), ("val", val)):
+            for key in ("loss", "accuracy", "macro_precision", "macro_recall", "macro_f1"):
+                row[f"{prefix}_{key}"] = round(metrics[key], 6)
+        s.history.append(row)
+        if self.schedule_when == "epoch":
+            self.scheduler.step()
+        elif self.schedule_when == "val":
+            self.scheduler.step(val["loss"])
+        # Best = highest validation accuracy, ties broken by lower validation loss.
+        key = (val["accuracy"], -val["loss"])
+        if key > s.best_key:
+            s.best_key, s.best_epoch, s.epochs_since_best = key, s.epoch, 0
+            save_checkpoint(self.out / "best.pt", self._payload(val, with_training_state=False))
+        else:
+            s.epochs_since_best += 1
+            s.stopped_early = bool(c.patience and s.epochs_since_best >= c.patience)
+        save_checkpoint(self.out / "last.pt", self._payload(val, with_training_state=True))
+        self._write_history()
+
+    def _payload(self, val: dict, with_training_state: bool) -> dict:
+        payload = {
+            "model": {"name": self.config.model, "args": self.model_args},
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "class_names": self.class_names,
+            "preprocess": {"img_size": self.img_size, "in_chans": self.in_chans, "mean": self.mean, "std": self.std},
+            "config": self.config.to_dict(),
+            "epoch": self.state.epoch,
+            "val": {k: val[k] for k in ("loss", "accuracy", "macro_f1")},
+        }
+        if with_training_state:
+            s = self.state
+            payload.update(
+                optimizer=self.optimizer.state_dict(),
+                scheduler=self.scheduler.state_dict() if self.scheduler is not None else {},
+                rng={"generator": self.generator.get_state(), "torch": torch.get_rng_state()},
+                history=s.history,
+                state={
+                    "epoch": s.epoch, "best_epoch": s.best_epoch, "best_key": list(s.best_key),
+                    "epochs_since_best": s.epochs_since_best, "train_seconds": s.train_seconds,
+                    "stopped_early": s.stopped_early,
+                },
+            )  # fmt: skip
+        return payload
+
+    def _write_history(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.state.history)
+        write_text(self.out / "history.csv", buffer.getvalue())
+
+    def summary(self) -> dict:
+        s = self.state
+        return {
+            "train_seconds": round(s.train_seconds, 3),
+            "epochs_run": s.epoch,
+            "best_epoch": s.best_epoch,
+            "stopped_early": s.stopped_early,
+            "parameters": self.num_parameters(),
+        }
+
+    def _describe(self, val: dict) -> str:
+        return f"epoch {self.state.epoch}/{self.config.epochs} val acc {val['accuracy']:.4f} loss {val['loss']:.4f}"
+
+    def _progress(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        return Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            disable=not self.progress, transient=False,
+        )  # fmt: skip
+
+
+def split_images(split: ImageSet, img_size: int, in_chans: int) -> Split:
+    return Split(to_model_tensor(split.images, img_size, in_chans), torch.as_tensor(split.labels))

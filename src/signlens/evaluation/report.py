@@ -1,0 +1,51 @@
+"""Score a model on an image set, and finish a run: test metrics once, metrics.json and plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from signlens.data import ImageSet
+from signlens.engine.metrics import classification_metrics, confusion_matrix
+from signlens.engine.predictor import Classifier, load_classifier
+from signlens.errors import SignlensError
+from signlens.evaluation.plots import plot_confusion, plot_curves
+from signlens.io import write_json
+
+
+def evaluate_images(classifier: Classifier, images: ImageSet) -> tuple[dict, np.ndarray]:
+    """Metrics dict (accuracy, macro P/R/F1, per_class, num_samples) and the confusion matrix."""
+    if images.class_names != classifier.class_names:
+        missing = sorted(set(images.class_names) - set(classifier.class_names))
+        if missing:
+            raise SignlensError(f"the data has classes the model does not know: {missing}")
+        # Same classes in another order: map data labels onto the model's indices.
+        remap = np.array([classifier.class_names.index(n) for n in images.class_names])
+        labels = remap[images.labels]
+    else:
+        labels = images.labels
+    predictions = classifier.logits(images.images).argmax(axis=1)
+    confusion = confusion_matrix(labels, predictions, len(classifier.class_names))
+    return classification_metrics(confusion, classifier.class_names), confusion
+
+
+def finish_run(run_dir: str | Path, summary: dict, history: list[dict], test: ImageSet, test_is_official: bool) -> dict:
+    """Score the best checkpoint on the test split (the only time training code sees it), then write
+    metrics.json, confusion_matrix.png and curves.png."""
+    run_dir = Path(run_dir)
+    classifier = load_classifier(run_dir / "best.pt")
+    test_metrics, confusion = evaluate_images(classifier, test)
+    test_metrics["split"] = "official test" if test_is_official else "held-out test (no official split)"
+    metrics = {"test": test_metrics, **summary}
+    write_json(run_dir / "metrics.json", metrics)
+    plot_confusion(
+        confusion,
+        classifier.class_names,
+        run_dir / "confusion_matrix.png",
+        f"test: {test_metrics['num_correct']}/{test_metrics['num_samples']} correct "
+        f"({100 * test_metrics['accuracy']:.2f}%)",
+    )
+    if history:
+        plot_curves(history, run_dir / "curves.png")
+    return metrics

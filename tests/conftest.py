@@ -1,0 +1,67 @@
+"""Shared fixtures: the real shared data when present, and tiny generated data sets elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+SHARED = Path(os.environ.get("SIGNLENS_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+
+needs_shared = pytest.mark.skipif(
+    not (SHARED / "sign-mnist" / "sign_mnist_train.csv").exists(), reason="shared data not present"
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("SIGNLENS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def pattern_images(labels: np.ndarray, size: int = 28, seed: int = 0) -> np.ndarray:
+    """Easy, learnable images: class k is a bright bar at a class-specific position, plus noise."""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 60, size=(len(labels), size, size), dtype=np.int64)
+    for i, label in enumerate(labels):
+        row = 3 + (int(label) * 5) % (size - 8)
+        col = 2 + (int(label) * 7) % (size - 10)
+        images[i, row : row + 5, col : col + 8] = 230
+    return images.astype(np.uint8)
+
+
+def write_sign_mnist_csv(path: Path, raw_labels: list[int], seed: int = 0) -> Path:
+    """A CSV in the exact Kaggle layout (header label,pixel1..pixel784, CRLF line ends)."""
+    labels = np.asarray(raw_labels)
+    images = pattern_images(labels, seed=seed).reshape(len(labels), -1)
+    header = "label," + ",".join(f"pixel{i}" for i in range(1, 785))
+    lines = [header] + [f"{lab}," + ",".join(map(str, row)) for lab, row in zip(labels, images, strict=True)]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    return path
+
+
+@pytest.fixture
+def tiny_csv_dir(tmp_path) -> Path:
+    """Four classes (A, B, C, K: raw labels 0, 1, 2, 10), 60 training rows each, 20 test rows each."""
+    root = tmp_path / "tiny"
+    root.mkdir()
+    classes = [0, 1, 2, 10]
+    write_sign_mnist_csv(root / "sign_mnist_train.csv", [c for c in classes for _ in range(60)], seed=1)
+    write_sign_mnist_csv(root / "sign_mnist_test.csv", [c for c in classes for _ in range(20)], seed=2)
+    return root
+
+
+@pytest.fixture
+def tiny_folder(tmp_path) -> Path:
+    """Class folders of small RGB JPEGs named like the ayuraj set (hand, class, view, seg)."""
+    root = tmp_path / "folder"
+    for label, cls in enumerate(["a", "b", "c"]):
+        (root / cls).mkdir(parents=True)
+        images = pattern_images(np.full(24, label), size=40, seed=label)
+        for i, img in enumerate(images):
+            hand, view, seg = 1 + i // 8, ["top", "bot"][(i // 4) % 2], 1 + i % 4
+            name = f"hand{hand}_{cls}_{view}_seg_{seg}_cropped.jpeg"
+            Image.fromarray(np.stack([img] * 3, axis=-1)).save(root / cls / name, quality=95)
+    return root
