@@ -5,9 +5,16 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED, needs_shared, write_sign_mnist_csv
 
-from signlens.data import AugmentConfig, BatchAugment, load_data, split_bundle, stratified_split, to_model_tensor
+from conftest import SHARED, needs_shared, write_sign_mnist_csv
+from signlens.data import (
+    AugmentConfig,
+    BatchAugment,
+    load_data,
+    split_bundle,
+    stratified_split,
+    to_model_tensor,
+)
 from signlens.data.sources import SIGN_MNIST_CLASSES
 from signlens.errors import SignlensError
 
@@ -24,7 +31,10 @@ def test_sign_mnist_named_set_matches_the_kaggle_release(monkeypatch):
     assert bundle.checksums["sign_mnist_test.csv"] == "b3fc96cb14b199c8efde4baddb1b03b8"
     # Raw label 10 is K, the 10th contiguous class (index 9) because J is absent.
     first = (SHARED / "sign-mnist" / "sign_mnist_test.csv").read_text().splitlines()[1]
-    assert bundle.test.class_names[bundle.test.labels[0]] == "ABCDEFGHIJKLMNOPQRSTUVWXY"[int(first.split(",")[0])]
+    assert (
+        bundle.test.class_names[bundle.test.labels[0]]
+        == "ABCDEFGHIJKLMNOPQRSTUVWXY"[int(first.split(",")[0])]
+    )
 
 
 def test_missing_named_set_names_the_place_to_put_it(tmp_path, monkeypatch):
@@ -54,7 +64,10 @@ def test_lone_csv_pairs_with_its_test_sibling_or_is_evaluation_only(tiny_csv_dir
     ("mutate", "message"),
     [
         (lambda lines: ["lbl" + lines[0][5:]] + lines[1:], r"header must be label,pixel1..pixel784"),
-        (lambda lines: lines[:3] + [lines[3].replace(",", ",x", 1)] + lines[4:], r"row 4, column 2: non-numeric"),
+        (
+            lambda lines: lines[:3] + [lines[3].replace(",", ",x", 1)] + lines[4:],
+            r"row 4, column 2: non-numeric",
+        ),
         (lambda lines: lines[:2] + ["9" + lines[2][1:]] + lines[3:], r"row 3: unknown label 9"),
         (lambda lines: lines[:2] + [lines[2] + ",5"] + lines[3:], r"row 3: expected 785 cells"),
         (lambda lines: lines[:5] + [lines[5].rsplit(",", 1)[0] + ",300"] + lines[6:], r"row 6: pixel values"),
@@ -121,5 +134,7 @@ def test_batch_augment_keeps_shape_and_range_and_never_flips_by_default():
     assert (out[..., :14].sum((1, 2, 3)) > out[..., 14:].sum((1, 2, 3))).all()
     off = BatchAugment(AugmentConfig(enabled=False))(x.clone())
     assert torch.equal(off, x)
-    flipped = BatchAugment(AugmentConfig(rotation=0, scale=0, translate=0, brightness=0, contrast=0, hflip=1.0))(x)
+    flipped = BatchAugment(
+        AugmentConfig(rotation=0, scale=0, translate=0, brightness=0, contrast=0, hflip=1.0)
+    )(x)
     assert torch.allclose(flipped, x.flip(-1), atol=1e-5)

@@ -54,39 +54,86 @@ def prepare_out_dir(out: Path | None, exist_ok: bool) -> Path:
         raise SignlensError(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         if not exist_ok:
-            raise SignlensError(f"--out {out} already holds files; pass --exist-ok to overwrite or --resume {out}")
-        for name in ("best.pt", "last.pt", "metrics.json", "history.csv", "curves.png", "confusion_matrix.png"):
+            raise SignlensError(
+                f"--out {out} already holds files; pass --exist-ok to overwrite or --resume {out}"
+            )
+        for name in (
+            "best.pt",
+            "last.pt",
+            "metrics.json",
+            "history.csv",
+            "curves.png",
+            "confusion_matrix.png",
+        ):
             (out / name).unlink(missing_ok=True)
     return out
 
 
 @app.command()
 def train(
-    data: str = typer.Option(None, "--data", "-d", help="Named data set (sign-mnist, asl-dataset) or a path: Kaggle CSV or zip, or a folder of class folders."),
-    model: str = typer.Option(None, "--model", "-m", help="Architecture from `signlens models`. Without it, the data set's default recipe (sign-mnist: sign-mnist-fast)."),
-    recipe: str = typer.Option(None, "--recipe", help="Named recipe (see `signlens models`); flags override it."),
-    config: Path = typer.Option(None, "--config", help="YAML file of config keys (a run's config.yaml works too); flags override it."),
-    seed: int = typer.Option(None, "--seed", help="Seed for initialisation, shuffling and augmentation [default: 0]."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run directory [default: runs/train, runs/train2, ...]."),
-    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse a non-empty --out, replacing its run files."),
-    resume: Path = typer.Option(None, "--resume", help="Continue the stopped run in this directory from its last.pt."),
+    data: str = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="Named data set (sign-mnist, asl-dataset) or a path: Kaggle CSV or zip, or a folder of class folders.",
+    ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Architecture from `signlens models`. Without it, the data set's default recipe (sign-mnist: sign-mnist-fast).",
+    ),
+    recipe: str = typer.Option(
+        None, "--recipe", help="Named recipe (see `signlens models`); flags override it."
+    ),
+    config: Path = typer.Option(
+        None, "--config", help="YAML file of config keys (a run's config.yaml works too); flags override it."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed for initialisation, shuffling and augmentation [default: 0]."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Run directory [default: runs/train, runs/train2, ...]."
+    ),
+    exist_ok: bool = typer.Option(
+        False, "--exist-ok", help="Reuse a non-empty --out, replacing its run files."
+    ),
+    resume: Path = typer.Option(
+        None, "--resume", help="Continue the stopped run in this directory from its last.pt."
+    ),
     epochs: int = typer.Option(None, "--epochs", help="Number of epochs."),
     batch_size: int = typer.Option(None, "--batch-size", help="Training batch size."),
     lr: float = typer.Option(None, "--lr", help="Learning rate (the peak rate for one-cycle)."),
     optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam | adamw | rmsprop."),
     scheduler: str = typer.Option(None, "--scheduler", help="none | step | cosine | onecycle | plateau."),
-    weight_decay: float = typer.Option(None, "--weight-decay", help="Weight decay (not applied to biases and norms)."),
-    label_smoothing: float = typer.Option(None, "--label-smoothing", help="Label smoothing for the cross-entropy loss."),
-    grad_clip: float = typer.Option(None, "--grad-clip", help="Clip the gradient norm to this value (0: off)."),
-    patience: int = typer.Option(None, "--patience", help="Stop after this many epochs without validation improvement (0: off)."),
-    img_size: int = typer.Option(None, "--img-size", help="Input size in pixels [default: 28 for Sign MNIST, 64 for photos]."),
+    weight_decay: float = typer.Option(
+        None, "--weight-decay", help="Weight decay (not applied to biases and norms)."
+    ),
+    label_smoothing: float = typer.Option(
+        None, "--label-smoothing", help="Label smoothing for the cross-entropy loss."
+    ),
+    grad_clip: float = typer.Option(
+        None, "--grad-clip", help="Clip the gradient norm to this value (0: off)."
+    ),
+    patience: int = typer.Option(
+        None, "--patience", help="Stop after this many epochs without validation improvement (0: off)."
+    ),
+    img_size: int = typer.Option(
+        None, "--img-size", help="Input size in pixels [default: 28 for Sign MNIST, 64 for photos]."
+    ),
     in_chans: int = typer.Option(None, "--in-chans", help="1 (gray) or 3 (RGB) [default: the data's own]."),
-    val_fraction: float = typer.Option(None, "--val-fraction", help="Share of the training file held out for validation [default: 0.1]."),
-    model_arg: list[str] = typer.Option([], "--model-arg", help="Architecture argument KEY=VALUE (repeatable), e.g. se=true."),
+    val_fraction: float = typer.Option(
+        None, "--val-fraction", help="Share of the training file held out for validation [default: 0.1]."
+    ),
+    model_arg: list[str] = typer.Option(
+        [], "--model-arg", help="Architecture argument KEY=VALUE (repeatable), e.g. se=true."
+    ),
     no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
     device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch (0: torch's default)."),
-    deterministic: bool = typer.Option(None, "--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."),
+    deterministic: bool = typer.Option(
+        None, "--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
@@ -111,7 +158,9 @@ def train(
         out_dir = prepare_out_dir(out, exist_ok)
         trainer = Trainer(cfg, out_dir, progress=not quiet)
     summary = trainer.fit()
-    metrics = finish_run(out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official)
+    metrics = finish_run(
+        out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official
+    )
     test = metrics["test"]
     console.print(
         f"[bold]{out_dir}[/bold]  model {trainer.config.model} ({summary['parameters']:,} params)  "
@@ -126,8 +175,14 @@ def train(
 @app.command()
 def val(
     weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint (best.pt / last.pt) to evaluate."),
-    data: str = typer.Option(None, "--data", "-d", help="Data set name or path [default: the data the model was trained on]."),
-    split: str = typer.Option("test", "--split", help="test (the official test file, or the run's held-out test) | val (the training run's validation split) | all (every image in --data)."),
+    data: str = typer.Option(
+        None, "--data", "-d", help="Data set name or path [default: the data the model was trained on]."
+    ),
+    split: str = typer.Option(
+        "test",
+        "--split",
+        help="test (the official test file, or the run's held-out test) | val (the training run's validation split) | all (every image in --data).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON (with per-class figures)."),
 ):
     """Evaluate a trained model on a data split: accuracy, macro precision/recall/F1, per class."""
@@ -148,7 +203,9 @@ def val(
             raise SignlensError(f"data '{bundle.name}' has no training file, so no validation split")
         images = bundle.test
     else:
-        _, val_set, test_set = split_bundle(bundle, config.val_fraction, config.test_fraction, config.split_seed)
+        _, val_set, test_set = split_bundle(
+            bundle, config.val_fraction, config.test_fraction, config.split_seed
+        )
         images = val_set if split == "val" else test_set
     metrics, _ = evaluate_images(classifier, images)
     metrics.update(split=split, data=bundle.name, weights=str(weights))
@@ -190,7 +247,9 @@ def predict(
     images: list[Path] = typer.Argument(..., help="Image files or folders of images."),
     weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint to predict with."),
     top_k: int = typer.Option(3, "--top-k", "-k", help="How many labels to list per image."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line: path, label, confidence, top."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per line: path, label, confidence, top."
+    ),
 ):
     """Classify images: the top-k labels with their probabilities, one result per image."""
     import numpy as np

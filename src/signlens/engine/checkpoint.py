@@ -32,7 +32,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise SignlensError(f"{path} is not a signlens checkpoint (cannot be loaded safely: {first})") from None
+        raise SignlensError(
+            f"{path} is not a signlens checkpoint (cannot be loaded safely: {first})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SignlensError(f"{path} is not a signlens checkpoint (no '{FORMAT}' marker)")
     if payload.get("format_version", 0) > FORMAT_VERSION:

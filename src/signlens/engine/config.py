@@ -52,9 +52,13 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         if self.optimizer not in OPTIMIZERS:
-            raise SignlensError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+            raise SignlensError(
+                f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
+            )
         if self.scheduler not in SCHEDULERS:
-            raise SignlensError(f"unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}")
+            raise SignlensError(
+                f"unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}"
+            )
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise SignlensError(f"{name} must be at least 1, got {getattr(self, name)}")

@@ -27,7 +27,15 @@ class Classifier:
         payload = load_checkpoint(path)
         pre = payload["preprocess"]
         model = build_model_from_checkpoint(payload)
-        return cls(model, payload["class_names"], pre["img_size"], pre["in_chans"], pre["mean"], pre["std"], str(path))
+        return cls(
+            model,
+            payload["class_names"],
+            pre["img_size"],
+            pre["in_chans"],
+            pre["mean"],
+            pre["std"],
+            str(path),
+        )
 
     def normalise(self, x_uint8: torch.Tensor) -> torch.Tensor:
         return (x_uint8.float() / 255.0 - self.mean) / self.std

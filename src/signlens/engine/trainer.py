@@ -167,7 +167,11 @@ class Trainer:
             "device": str(self.device),
             "threads": torch.get_num_threads(),
             "data": self.data_record,
-            "model": {"name": self.config.model, "args": self.model_args, "parameters": self.num_parameters()},
+            "model": {
+                "name": self.config.model,
+                "args": self.model_args,
+                "parameters": self.num_parameters(),
+            },
         }
         write_yaml(self.out / "config.yaml", record)
 
@@ -182,7 +186,9 @@ class Trainer:
             self.write_config()
         c, s = self.config, self.state
         with self._progress() as bar:
-            task = bar.add_task("train", total=c.epochs * self.steps_per_epoch, completed=s.epoch * self.steps_per_epoch)
+            task = bar.add_task(
+                "train", total=c.epochs * self.steps_per_epoch, completed=s.epoch * self.steps_per_epoch
+            )
             last = c.epochs if stop_after is None else min(c.epochs, s.epoch + stop_after)
             while s.epoch < last and not s.stopped_early:
                 start = time.perf_counter()
@@ -272,7 +278,12 @@ class Trainer:
             "model": {"name": self.config.model, "args": self.model_args},
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
             "class_names": self.class_names,
-            "preprocess": {"img_size": self.img_size, "in_chans": self.in_chans, "mean": self.mean, "std": self.std},
+            "preprocess": {
+                "img_size": self.img_size,
+                "in_chans": self.in_chans,
+                "mean": self.mean,
+                "std": self.std,
+            },
             "config": self.config.to_dict(),
             "epoch": self.state.epoch,
             "val": {k: val[k] for k in ("loss", "accuracy", "macro_f1")},

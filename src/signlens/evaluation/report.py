@@ -30,7 +30,9 @@ def evaluate_images(classifier: Classifier, images: ImageSet) -> tuple[dict, np.
     return classification_metrics(confusion, classifier.class_names), confusion
 
 
-def finish_run(run_dir: str | Path, summary: dict, history: list[dict], test: ImageSet, test_is_official: bool) -> dict:
+def finish_run(
+    run_dir: str | Path, summary: dict, history: list[dict], test: ImageSet, test_is_official: bool
+) -> dict:
     """Score the best checkpoint on the test split (the only time training code sees it), then write
     metrics.json, confusion_matrix.png and curves.png."""
     run_dir = Path(run_dir)

@@ -24,7 +24,11 @@ class SqueezeExcite(nn.Module):
 
 
 def conv_bn_relu(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+    return [
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    ]
 
 
 @register("baseline-cnn")
@@ -50,7 +54,9 @@ def baseline_cnn(num_classes: int, in_chans: int = 1, hidden: int = 128, dropout
 class CustomCNN(nn.Module):
     """Four conv blocks (conv-BN-ReLU[-SE]-pool-dropout) and a global-pool classifier."""
 
-    def __init__(self, num_classes, in_chans=1, widths=(32, 64, 128, 256), dropout=0.2, head_dropout=0.4, se=False):
+    def __init__(
+        self, num_classes, in_chans=1, widths=(32, 64, 128, 256), dropout=0.2, head_dropout=0.4, se=False
+    ):
         super().__init__()
         blocks, cin = [], in_chans
         for cout in widths:
@@ -77,12 +83,16 @@ def custom_cnn(
 
 
 @register("custom-cnn-se")
-def custom_cnn_se(num_classes: int, in_chans: int = 1, widths=(32, 64, 128, 256), dropout: float = 0.2) -> nn.Module:
+def custom_cnn_se(
+    num_classes: int, in_chans: int = 1, widths=(32, 64, 128, 256), dropout: float = 0.2
+) -> nn.Module:
     return CustomCNN(num_classes, in_chans, tuple(widths), dropout, se=True)
 
 
 @register("mlp")
-def mlp(num_classes: int, in_chans: int = 1, img_size: int = 28, hidden=(300, 100), dropout: float = 0.0) -> nn.Module:
+def mlp(
+    num_classes: int, in_chans: int = 1, img_size: int = 28, hidden=(300, 100), dropout: float = 0.0
+) -> nn.Module:
     """The seeds' scratch baseline: 784-300-100 on flattened 28x28 pixels."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_chans * img_size * img_size

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from signlens.engine.metrics import classification_metrics, confusion_matrix
+from signlens.errors import SignlensError
+from signlens.models import create_model, list_models
+
+
+@pytest.mark.parametrize("name", ["baseline-cnn", "custom-cnn", "custom-cnn-se", "mlp", "fast-cnn"])
+@pytest.mark.parametrize("size", [28, 64])
+def test_every_scratch_model_maps_images_to_class_logits(name, size):
+    model = create_model(name, num_classes=24, in_chans=1, img_size=size).eval()
+    with torch.no_grad():
+        out = model(torch.randn(3, 1, size, size))
+    assert out.shape == (3, 24)
+
+
+def test_mlp_is_the_seed_784_300_100_baseline():
+    model = create_model("mlp", num_classes=24, in_chans=1, img_size=28)
+    expected = 784 * 300 + 300 + 300 * 100 + 100 + 100 * 24 + 24
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_custom_cnn_has_batch_norm_dropout_and_optional_attention():
+    plain = create_model("custom-cnn", 24)
+    with_se = create_model("custom-cnn", 24, se=True)
+    kinds = {type(m).__name__ for m in plain.modules()}
+    assert {"BatchNorm2d", "Dropout2d", "Dropout"} <= kinds and "SqueezeExcite" not in kinds
+    assert sum(type(m).__name__ == "SqueezeExcite" for m in with_se.modules()) == 4
+    conv_count = sum(isinstance(m, torch.nn.Conv2d) and m.kernel_size == (3, 3) for m in plain.modules())
+    assert conv_count == 4
+
+
+def test_baseline_has_two_conv_layers():
+    model = create_model("baseline-cnn", 24)
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 2
+
+
+def test_registry_rejects_unknown_names_and_arguments():
+    assert {"baseline-cnn", "custom-cnn", "mlp", "fast-cnn"} <= set(list_models())
+    with pytest.raises(SignlensError, match="unknown model 'nope'"):
+        create_model("nope", 24)
+    with pytest.raises(SignlensError, match=r"does not take \['depth'\]"):
+        create_model("custom-cnn", 24, depth=3)
+
+
+def test_metrics_from_a_known_confusion():
+    targets = [0, 0, 0, 1, 1, 2]
+    predictions = [0, 0, 1, 1, 1, 0]
+    confusion = confusion_matrix(targets, predictions, 4)  # class 3 absent from targets
+    assert confusion.tolist()[:3] == [[2, 1, 0, 0], [0, 2, 0, 0], [1, 0, 0, 0]]
+    m = classification_metrics(confusion, ["a", "b", "c", "d"])
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    # precision a = 2/3, b = 2/3, c = 0; recall a = 2/3, b = 1, c = 0; absent d is left out of macros.
+    assert m["macro_precision"] == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+    assert m["macro_recall"] == pytest.approx((2 / 3 + 1 + 0) / 3)
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8 + 0) / 3)
+    assert m["per_class"]["b"] == {
+        "precision": pytest.approx(2 / 3),
+        "recall": 1.0,
+        "f1": pytest.approx(0.8),
+        "support": 2,
+    }
+    assert m["num_samples"] == 6 and m["num_correct"] == 4
