@@ -1,0 +1,213 @@
+"""Core verbs: train, val, predict, models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from signlens.cli.app import app, console, expand_images, parse_model_args, prepare_out_dir
+from signlens.errors import SignlensError
+
+
+@app.command()
+def train(
+    data: str = typer.Option(
+        None,
+        "--data",
+        "-d",
+        help="Named data set (sign-mnist, asl-dataset) or a path: Kaggle CSV or zip, or a folder of class folders.",
+    ),
+    model: str = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Architecture from `signlens models`. Without it, the data set's default recipe (sign-mnist: sign-mnist-fast).",
+    ),
+    recipe: str = typer.Option(
+        None, "--recipe", help="Named recipe (see `signlens models`); flags override it."
+    ),
+    config: Path = typer.Option(
+        None, "--config", help="YAML file of config keys (a run's config.yaml works too); flags override it."
+    ),
+    seed: int = typer.Option(
+        None, "--seed", help="Seed for initialisation, shuffling and augmentation [default: 0]."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Run directory [default: runs/train, runs/train2, ...]."
+    ),
+    exist_ok: bool = typer.Option(
+        False, "--exist-ok", help="Reuse a non-empty --out, replacing its run files."
+    ),
+    resume: Path = typer.Option(
+        None, "--resume", help="Continue the stopped run in this directory from its last.pt."
+    ),
+    epochs: int = typer.Option(None, "--epochs", help="Number of epochs."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Training batch size."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate (the peak rate for one-cycle)."),
+    optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam | adamw | rmsprop."),
+    scheduler: str = typer.Option(None, "--scheduler", help="none | step | cosine | onecycle | plateau."),
+    weight_decay: float = typer.Option(
+        None, "--weight-decay", help="Weight decay (not applied to biases and norms)."
+    ),
+    label_smoothing: float = typer.Option(
+        None, "--label-smoothing", help="Label smoothing for the cross-entropy loss."
+    ),
+    grad_clip: float = typer.Option(
+        None, "--grad-clip", help="Clip the gradient norm to this value (0: off)."
+    ),
+    patience: int = typer.Option(
+        None, "--patience", help="Stop after this many epochs without validation improvement (0: off)."
+    ),
+    img_size: int = typer.Option(
+        None, "--img-size", help="Input size in pixels [default: 28 for Sign MNIST, 64 for photos]."
+    ),
+    in_chans: int = typer.Option(None, "--in-chans", help="1 (gray) or 3 (RGB) [default: the data's own]."),
+    val_fraction: float = typer.Option(
+        None, "--val-fraction", help="Share of the training file held out for validation [default: 0.1]."
+    ),
+    model_arg: list[str] = typer.Option(
+        [], "--model-arg", help="Architecture argument KEY=VALUE (repeatable), e.g. se=true."
+    ),
+    no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
+    device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for torch (0: torch's default)."),
+    deterministic: bool = typer.Option(
+        None, "--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
+    from signlens.engine import Trainer, build_config
+    from signlens.evaluation import finish_run
+
+    if resume is not None:
+        trainer = Trainer.resume(resume, progress=not quiet)
+        out_dir = Path(resume)
+    else:
+        overrides = dict(
+            seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
+            weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, patience=patience,
+            img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
+            deterministic=deterministic,
+        )  # fmt: skip
+        if model_arg:
+            overrides["model_args"] = parse_model_args(model_arg)
+        if no_augment:
+            overrides["augment"] = {"enabled": False}
+        cfg = build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=overrides)
+        out_dir = prepare_out_dir(out, exist_ok)
+        trainer = Trainer(cfg, out_dir, progress=not quiet)
+    summary = trainer.fit()
+    metrics = finish_run(
+        out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official
+    )
+    test = metrics["test"]
+    console.print(
+        f"[bold]{out_dir}[/bold]  model {trainer.config.model} ({summary['parameters']:,} params)  "
+        f"epochs {summary['epochs_run']} (best {summary['best_epoch']})  train {summary['train_seconds']:.1f}s"
+    )
+    console.print(
+        f"test ({test['split']}): accuracy {100 * test['accuracy']:.2f}% "
+        f"({test['num_correct']}/{test['num_samples']})  macro F1 {test['macro_f1']:.4f}"
+    )
+
+
+@app.command()
+def val(
+    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint (best.pt / last.pt) to evaluate."),
+    data: str = typer.Option(
+        None, "--data", "-d", help="Data set name or path [default: the data the model was trained on]."
+    ),
+    split: str = typer.Option(
+        "test",
+        "--split",
+        help="test (the official test file, or the run's held-out test) | val (the training run's validation split) | all (every image in --data).",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON (with per-class figures)."),
+):
+    """Evaluate a trained model on a data split: accuracy, macro precision/recall/F1, per class."""
+    from signlens.data import load_data, split_bundle
+    from signlens.engine import TrainConfig, load_classifier
+    from signlens.engine.checkpoint import load_checkpoint
+    from signlens.evaluation import evaluate_images
+
+    if split not in ("test", "val", "all"):
+        raise SignlensError(f"--split must be test, val or all, got {split!r}")
+    classifier = load_classifier(weights)
+    config = TrainConfig.from_dict(load_checkpoint(weights).get("config", {}))
+    bundle = load_data(data or config.data, classifier.img_size, classifier.in_chans)
+    if split == "all":
+        images = bundle.test if bundle.train is None else bundle.train
+    elif bundle.train is None:
+        if split == "val":
+            raise SignlensError(f"data '{bundle.name}' has no training file, so no validation split")
+        images = bundle.test
+    else:
+        _, val_set, test_set = split_bundle(
+            bundle, config.val_fraction, config.test_fraction, config.split_seed
+        )
+        images = val_set if split == "val" else test_set
+    metrics, _ = evaluate_images(classifier, images)
+    metrics.update(split=split, data=bundle.name, weights=str(weights))
+    if as_json:
+        print(json.dumps(metrics, indent=2))
+        return
+    table = Table(title=f"{weights} on {bundle.name} [{split}]")
+    for column in ("samples", "accuracy", "macro P", "macro R", "macro F1"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        f"{metrics['num_samples']:,}",
+        f"{100 * metrics['accuracy']:.2f}%",
+        *(f"{metrics[k]:.4f}" for k in ("macro_precision", "macro_recall", "macro_f1")),
+    )
+    console.print(table)
+    worst = sorted(metrics["per_class"].items(), key=lambda kv: kv[1]["f1"])[:5]
+    console.print("lowest F1: " + ", ".join(f"{name} {m['f1']:.3f}" for name, m in worst if m["support"]))
+
+
+@app.command()
+def predict(
+    images: list[Path] = typer.Argument(..., help="Image files or folders of images."),
+    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint to predict with."),
+    top_k: int = typer.Option(3, "--top-k", "-k", help="How many labels to list per image."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object per line: path, label, confidence, top."
+    ),
+):
+    """Classify images: the top-k labels with their probabilities, one result per image."""
+    import numpy as np
+
+    from signlens.data.folders import load_image
+    from signlens.engine import load_classifier
+
+    classifier = load_classifier(weights)
+    files = expand_images(images)
+    batch = [load_image(f, classifier.img_size, classifier.in_chans) for f in files]
+    probs = classifier.predict_proba(np.stack(batch))
+    k = max(1, min(top_k, len(classifier.class_names)))
+    for path, p in zip(files, probs, strict=True):
+        order = np.argsort(-p)[:k]
+        top = [[classifier.class_names[i], round(float(p[i]), 6)] for i in order]
+        if as_json:
+            print(json.dumps({"path": str(path), "label": top[0][0], "confidence": top[0][1], "top": top}))
+        else:
+            console.print(f"{path}: " + "  ".join(f"{name} {prob:.3f}" for name, prob in top))
+
+
+@app.command()
+def models():
+    """List the registered architectures and the named training recipes."""
+    from signlens.engine import RECIPES
+    from signlens.models import list_models, model_arguments
+
+    table = Table(title="architectures (create_model names)")
+    table.add_column("model")
+    table.add_column("arguments")
+    for name in list_models():
+        table.add_row(name, ", ".join(model_arguments(name)))
+    console.print(table)
+    for name, recipe in RECIPES.items():
+        console.print(f"recipe [bold]{name}[/bold]: " + ", ".join(f"{k}={v}" for k, v in recipe.items()))
