@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from signlens import __version__
-from signlens.data import BatchAugment, ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
+from signlens.data import ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
+from signlens.data.inputs import ImageInputs
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
 from signlens.engine.metrics import classification_metrics, confusion_matrix
@@ -152,9 +153,7 @@ class Trainer:
         self.steps_per_epoch = -(-len(self.train.y) // c.batch_size)
         self.scheduler, self.schedule_when = build_scheduler(self.optimizer, c, self.steps_per_epoch)
         self.generator = torch.Generator().manual_seed(c.seed)
-        self.augment = BatchAugment(c.augment)
-        self.mean_t = torch.tensor(self.mean, device=self.device).view(1, -1, 1, 1)
-        self.std_t = torch.tensor(self.std, device=self.device).view(1, -1, 1, 1)
+        self.inputs = ImageInputs(self.mean, self.std, c.augment, self.device)
         self.use_amp = c.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
 
@@ -208,9 +207,8 @@ class Trainer:
         total_loss, predictions, targets = 0.0, [], []
         for start in range(0, len(order), c.batch_size):
             index = order[start : start + c.batch_size]
-            x = self.train.x[index].to(self.device, non_blocking=True).float().div_(255.0)
+            x = self.inputs.train_batch(self.train.x[index], self.generator)
             y = self.train.y[index].to(self.device, non_blocking=True)
-            x = (self.augment(x, self.generator) - self.mean_t) / self.std_t
             with torch.autocast(self.device.type, enabled=self.use_amp):
                 logits = self.model(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
@@ -236,9 +234,9 @@ class Trainer:
         self.model.eval()
         out = []
         for start in range(0, len(x_uint8), self.config.eval_batch_size):
-            x = x_uint8[start : start + self.config.eval_batch_size].to(self.device).float().div_(255.0)
+            x = self.inputs.eval_batch(x_uint8[start : start + self.config.eval_batch_size])
             with torch.autocast(self.device.type, enabled=self.use_amp):
-                out.append(self.model((x - self.mean_t) / self.std_t).float().cpu())
+                out.append(self.model(x).float().cpu())
         return torch.cat(out)
 
     def evaluate(self, split: Split) -> dict:

@@ -1,0 +1,19 @@
+"""Data layer: named data sets and paths -> in-memory uint8 image sets, splits, normalisation, augmentation."""
+
+from signlens.data.augment import AugmentConfig, BatchAugment
+from signlens.data.sources import DataBundle, ImageSet, data_root, load_data
+from signlens.data.splits import split_bundle, stratified_split
+from signlens.data.tensors import channel_stats, to_model_tensor
+
+__all__ = [
+    "AugmentConfig",
+    "BatchAugment",
+    "DataBundle",
+    "ImageSet",
+    "channel_stats",
+    "data_root",
+    "load_data",
+    "split_bundle",
+    "stratified_split",
+    "to_model_tensor",
+]

@@ -1,0 +1,205 @@
+"""Resolve a data spec (a named set under SIGNLENS_DATA or a path) into uint8 image arrays.
+
+Everything downstream sees an `ImageSet`: images as uint8 (N, H, W, C), integer labels, and the class
+names that give those labels meaning. Sign MNIST keeps its letters (A..Y without J) with the data.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from signlens.data.folders import read_image_folder
+from signlens.errors import SignlensError
+from signlens.io import md5_file
+
+# Kaggle's Sign MNIST labels are letter indices 0..25; J (9) and Z (25) need motion, so never occur.
+SIGN_MNIST_LABELS = [i for i in range(25) if i != 9]
+SIGN_MNIST_CLASSES = [chr(ord("A") + i) for i in SIGN_MNIST_LABELS]
+SIGN_MNIST_FILES = ("sign_mnist_train.csv", "sign_mnist_test.csv")
+
+NAMED_SETS = {"sign-mnist": "sign-mnist", "asl-dataset": "asl_dataset"}
+
+
+@dataclass
+class ImageSet:
+    images: np.ndarray  # uint8, (N, H, W, C)
+    labels: np.ndarray  # int64, (N,), indices into class_names
+    class_names: list[str]
+    sources: list[str]  # file name, or "file.csv:row" for CSV rows
+    groups: list[str] | None = None  # e.g. signer or take, for grouped splits
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> ImageSet:
+        return ImageSet(
+            self.images[index],
+            self.labels[index],
+            self.class_names,
+            [self.sources[i] for i in index],
+            None if self.groups is None else [self.groups[i] for i in index],
+        )
+
+
+@dataclass
+class DataBundle:
+    """A training set and (when the data has one) its official test set."""
+
+    name: str
+    train: ImageSet | None
+    test: ImageSet | None
+    checksums: dict[str, str] = field(default_factory=dict)
+    test_is_official: bool = True
+
+    @property
+    def class_names(self) -> list[str]:
+        return (self.train or self.test).class_names
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("SIGNLENS_DATA", "./data"))
+
+
+def load_data(spec: str, img_size: int | None = None, in_chans: int | None = None) -> DataBundle:
+    """Load a named data set (`sign-mnist`, `asl-dataset`) or a path (CSV, Kaggle zip, class folders).
+
+    `img_size`/`in_chans` only matter for photo folders, which are decoded once at that size and cached.
+    """
+    if spec in NAMED_SETS:
+        path = data_root() / NAMED_SETS[spec]
+        if not path.exists():
+            hint = (
+                "put sign_mnist_train.csv and sign_mnist_test.csv (or the Kaggle zip) there"
+                if spec == "sign-mnist"
+                else "put the class folders 0..9, a..z there"
+            )
+            raise SignlensError(
+                f"data set '{spec}' not found at {path} (SIGNLENS_DATA={data_root()}): {hint}"
+            )
+        if spec == "sign-mnist" and path.is_dir():
+            zips = sorted(path.glob("*.zip"))
+            if not (path / SIGN_MNIST_FILES[0]).exists() and zips:
+                path = zips[0]
+    else:
+        path = Path(spec)
+        if not path.exists():
+            raise SignlensError(f"data path not found: {path}")
+    name = spec if spec in NAMED_SETS else path.name
+
+    if path.is_dir() and any((path / f).exists() for f in SIGN_MNIST_FILES):
+        return _sign_mnist_dir(name, path)
+    if path.suffix.lower() == ".zip":
+        return _sign_mnist_zip(name, path)
+    if path.suffix.lower() == ".csv":
+        return _csv_path(name, path)
+    if path.is_dir():
+        return _folder(name, path, img_size or 64, in_chans or 3)
+    raise SignlensError(f"unsupported data path {path}: expected a CSV, a Kaggle zip or a folder of class folders")
+
+
+def _sign_mnist_dir(name: str, path: Path) -> DataBundle:
+    train_csv, test_csv = (path / f for f in SIGN_MNIST_FILES)
+    if not train_csv.exists():
+        raise SignlensError(f"missing {train_csv}")
+    train = read_sign_mnist_csv(train_csv.read_bytes(), str(train_csv))
+    test = read_sign_mnist_csv(test_csv.read_bytes(), str(test_csv)) if test_csv.exists() else None
+    sums = {f.name: md5_file(f) for f in (train_csv, test_csv) if f.exists()}
+    return DataBundle(name, train, test, sums)
+
+
+def _sign_mnist_zip(name: str, path: Path) -> DataBundle:
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SignlensError(f"cannot open zip {path}: {exc}") from None
+    with archive:
+        # Kaggle's zip nests each CSV in a folder of the same name; match by base name.
+        members = {Path(m).name: m for m in archive.namelist() if m.endswith(".csv")}
+        if SIGN_MNIST_FILES[0] not in members:
+            raise SignlensError(f"{path} does not contain {SIGN_MNIST_FILES[0]}")
+        sets = []
+        for fname in SIGN_MNIST_FILES:
+            member = members.get(fname)
+            sets.append(read_sign_mnist_csv(archive.read(member), f"{path}:{member}") if member else None)
+    return DataBundle(name, sets[0], sets[1], {path.name: md5_file(path)})
+
+
+def _csv_path(name: str, path: Path) -> DataBundle:
+    """A lone CSV: `*train*` pairs with its `*test*` sibling; `*test*` alone is an evaluation-only set."""
+    data = read_sign_mnist_csv(path.read_bytes(), str(path))
+    sums = {path.name: md5_file(path)}
+    if "test" in path.name and "train" not in path.name:
+        return DataBundle(name, None, data, sums)
+    sibling = path.with_name(path.name.replace("train", "test"))
+    if "train" in path.name and sibling.exists():
+        sums[sibling.name] = md5_file(sibling)
+        return DataBundle(name, data, read_sign_mnist_csv(sibling.read_bytes(), str(sibling)), sums)
+    return DataBundle(name, data, None, sums, test_is_official=False)
+
+
+def read_sign_mnist_csv(raw: bytes, where: str) -> ImageSet:
+    """Parse the exact Kaggle format: header `label,pixel1..pixel784`, one 28x28 gray image per row."""
+    text = raw.decode("utf-8", errors="replace")
+    header = text.split("\n", 1)[0].strip().split(",")
+    expected = ["label"] + [f"pixel{i}" for i in range(1, 785)]
+    if header != expected:
+        got = ",".join(header[:3]) + (",..." if len(header) > 3 else "")
+        raise SignlensError(
+            f"{where}: header must be label,pixel1..pixel784 ({len(expected)} columns); "
+            f"got {len(header)} columns starting {got!r}"
+        )
+    try:
+        table = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+    except ValueError:
+        _raise_first_bad_row(text, where)
+        raise  # unreachable: _raise_first_bad_row always raises
+    if table.shape[0] == 0:
+        raise SignlensError(f"{where}: no data rows")
+    pixels, raw_labels = table[:, 1:], table[:, 0]
+    bad_pixel = np.flatnonzero(((pixels < 0) | (pixels > 255)).any(axis=1))
+    if bad_pixel.size:
+        raise SignlensError(f"{where}: row {bad_pixel[0] + 2}: pixel values must be 0..255")
+    lookup = np.full(256, -1, dtype=np.int64)
+    lookup[SIGN_MNIST_LABELS] = np.arange(len(SIGN_MNIST_LABELS))
+    in_range = (raw_labels >= 0) & (raw_labels < 256)
+    labels = np.where(in_range, lookup[np.clip(raw_labels, 0, 255)], -1)
+    unknown = np.flatnonzero(labels < 0)
+    if unknown.size:
+        row = unknown[0]
+        raise SignlensError(
+            f"{where}: row {row + 2}: unknown label {raw_labels[row]} (Sign MNIST uses 0..24 without 9)"
+        )
+    images = pixels.astype(np.uint8).reshape(-1, 28, 28, 1)
+    sources = [f"{Path(where).name}:{i + 2}" for i in range(len(labels))]
+    return ImageSet(images, labels, list(SIGN_MNIST_CLASSES), sources)
+
+
+def _raise_first_bad_row(text: str, where: str) -> None:
+    for number, line in enumerate(text.splitlines()[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.strip().split(",")
+        if len(cells) != 785:
+            raise SignlensError(f"{where}: row {number}: expected 785 cells, got {len(cells)}")
+        for col, cell in enumerate(cells):
+            if not re.fullmatch(r"\s*-?\d+\s*", cell):
+                raise SignlensError(f"{where}: row {number}, column {col + 1}: non-numeric cell {cell!r}")
+    raise SignlensError(f"{where}: could not parse as numbers")
+
+
+def _folder(name: str, path: Path, img_size: int, in_chans: int) -> DataBundle:
+    """A class-folder tree. With `train/` and `test/` subfolders those are the splits; otherwise the
+    trainer holds out a test split itself (grouped by take where file names say which take)."""
+    if (path / "train").is_dir() and (path / "test").is_dir():
+        train, sum_train = read_image_folder(path / "train", img_size, in_chans)
+        test, sum_test = read_image_folder(path / "test", img_size, in_chans, train.class_names)
+        return DataBundle(name, train, test, {"train": sum_train, "test": sum_test})
+    data, digest = read_image_folder(path, img_size, in_chans)
+    return DataBundle(name, data, None, {path.name: digest}, test_is_official=False)
