@@ -1,0 +1,189 @@
+"""Hand landmarks as a data kind: the `.npz` file format, canonical points, features and augmentation.
+
+MediaPipe gives 21 points per hand (wrist 0; thumb 1-4; index 5-8; middle 9-12; ring 13-16; pinky
+17-20). Raw coordinates depend on where the hand is, how big, how turned and which hand it is; the
+features below remove position, scale and chirality, and describe the handshape with joint angles and
+inter-point distances, which carry over to other signers and rooms far better than pixels do.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from signlens.errors import SignlensError
+from signlens.io import atomic_write
+
+NUM_POINTS = 21
+WRIST, THUMB_CMC, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 1, 5, 9, 17
+FINGERS = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16], [17, 18, 19, 20]]
+# Bones as (parent, child): each finger chains from the wrist.
+BONES = [(WRIST if i == 0 else f[i - 1], f[i]) for f in FINGERS for i in range(4)]
+PAIRS = np.triu_indices(NUM_POINTS, k=1)
+LANDMARK_FILE_VERSION = 1
+
+
+@dataclass
+class LandmarkFeatures:
+    """Which landmark coordinates and features a model reads."""
+
+    points: str = "world"  # "world" (MediaPipe metric 3-D) or "image" (pixels, z scaled like x)
+    rotation_free: bool = False  # express the shape in the palm's own frame (orientation kept separately)
+
+    @property
+    def dim(self) -> int:
+        return feature_dim(self)
+
+
+def save_landmark_file(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
+    arrays = {**arrays, "meta": np.array(json.dumps({"version": LANDMARK_FILE_VERSION, **meta}))}
+    return atomic_write(path, lambda tmp: np.savez_compressed(open(tmp, "wb"), **arrays))
+
+
+def load_landmark_file(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise SignlensError(f"landmark file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError) as exc:
+        raise SignlensError(f"{path} is not a signlens landmark file: {exc}") from None
+    needed = {"image_points", "world_points", "labels", "class_names", "handedness", "sources", "meta"}
+    if not needed <= set(data):
+        raise SignlensError(f"{path} is not a signlens landmark file (missing {sorted(needed - set(data))})")
+    data["meta"] = json.loads(str(data["meta"]))
+    return data
+
+
+def canonical_points(data: dict, which: str) -> np.ndarray:
+    """(N, 21, 3) points with every hand mirrored to the same chirality (MediaPipe's "Right")."""
+    points = np.array(data["world_points" if which == "world" else "image_points"], dtype=np.float32)
+    left = np.char.lower(data["handedness"].astype(str)) == "left"
+    points[left, :, 0] *= -1
+    return points
+
+
+def _unit(v: torch.Tensor) -> torch.Tensor:
+    return v / v.norm(dim=-1, keepdim=True).clamp_min(1e-6)
+
+
+def palm_frame(p: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 3) orthonormal palm axes as rows: up (wrist -> middle MCP), across (pinky -> index MCP), normal."""
+    up = _unit(p[:, MIDDLE_MCP] - p[:, WRIST])
+    across = p[:, INDEX_MCP] - p[:, PINKY_MCP]
+    across = _unit(across - (across * up).sum(-1, keepdim=True) * up)
+    normal = torch.cross(up, across, dim=-1)
+    return torch.stack([up, across, normal], dim=1)
+
+
+def landmark_features(points: torch.Tensor, spec: LandmarkFeatures) -> torch.Tensor:
+    """(B, 21, 3) canonical points -> (B, dim) features: normalised coordinates, palm orientation,
+    joint-angle cosines and all pairwise distances (scale-free)."""
+    p = points - points[:, WRIST : WRIST + 1]
+    palm = (p[:, MIDDLE_MCP]).norm(dim=-1).clamp_min(1e-6)
+    p = p / palm.view(-1, 1, 1)
+    frame = palm_frame(p)
+    coords = torch.einsum("bij,bnj->bni", frame, p) if spec.rotation_free else p
+    bones = torch.stack([p[:, child] - p[:, parent] for parent, child in BONES], dim=1)  # (B, 20, 3)
+    bones = _unit(bones)
+    # Cosine between consecutive bones of a finger: 3 joints per finger, 15 in all.
+    angles = torch.stack(
+        [(bones[:, f * 4 + j] * bones[:, f * 4 + j + 1]).sum(-1) for f in range(5) for j in range(3)], dim=1
+    )
+    rows, cols = PAIRS
+    distances = (p[:, rows] - p[:, cols]).norm(dim=-1)
+    return torch.cat([coords.flatten(1), frame.flatten(1), angles, distances], dim=1)
+
+
+def feature_dim(spec: LandmarkFeatures) -> int:
+    return NUM_POINTS * 3 + 9 + 15 + len(PAIRS[0])
+
+
+def _rotation_matrices(angles: torch.Tensor) -> torch.Tensor:
+    """(B, 3) angles in radians about x, y, z -> (B, 3, 3)."""
+    cx, cy, cz = torch.cos(angles).unbind(1)
+    sx, sy, sz = torch.sin(angles).unbind(1)
+    one, zero = torch.ones_like(cx), torch.zeros_like(cx)
+    rx = torch.stack([one, zero, zero, zero, cx, -sx, zero, sx, cx], 1).view(-1, 3, 3)
+    ry = torch.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], 1).view(-1, 3, 3)
+    rz = torch.stack([cz, -sz, zero, sz, cz, zero, zero, zero, one], 1).view(-1, 3, 3)
+    return rz @ ry @ rx
+
+
+@dataclass
+class LandmarkAugment:
+    rotation: float = 15.0  # degrees about each axis
+    scale: float = 0.15
+    finger_jitter: float = 0.04  # per-finger shift, in palm lengths
+    noise: float = 0.01  # per-point Gaussian, in palm lengths
+    mirror: float = 0.0  # probability of flipping chirality
+
+    def __call__(self, points: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        b = points.shape[0]
+        p = points - points[:, WRIST : WRIST + 1]
+        palm = p[:, MIDDLE_MCP].norm(dim=-1).clamp_min(1e-6).view(-1, 1, 1)
+
+        def rand(*shape):
+            return torch.rand(*shape, generator=generator) * 2 - 1
+
+        angles = rand(b, 3) * (self.rotation * np.pi / 180)
+        p = p @ _rotation_matrices(angles).transpose(1, 2)
+        p = p * (1 + rand(b, 1, 1) * self.scale)
+        if self.finger_jitter:
+            shift = torch.zeros_like(p)
+            for finger in FINGERS:
+                # Moving a whole finger keeps its shape but varies how it sits against the others.
+                shift[:, finger[1:]] = (rand(b, 1, 3) * self.finger_jitter * palm).expand(
+                    -1, len(finger) - 1, -1
+                )
+            p = p + shift
+        if self.noise:
+            p = p + torch.randn(p.shape, generator=generator) * self.noise * palm
+        if self.mirror:
+            flip = torch.rand(b, generator=generator) < self.mirror
+            p[flip, :, 0] *= -1
+        return p
+
+
+class LandmarkInputs:
+    """Trainer inputs for landmark data: stored canonical points -> (augmented) feature vectors."""
+
+    kind = "landmarks"
+
+    def __init__(self, spec: LandmarkFeatures, augment: LandmarkAugment | None, device: torch.device):
+        self.spec, self.augment, self.device = spec, augment, device
+
+    def train_batch(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if self.augment is not None:
+            x = self.augment(x, generator)
+        return landmark_features(x, self.spec).to(self.device)
+
+    def eval_batch(self, x: torch.Tensor) -> torch.Tensor:
+        return landmark_features(x, self.spec).to(self.device)
+
+
+@dataclass
+class LandmarkConfig:
+    """Training-config block for landmark data: which features, and how to augment the points."""
+
+    points: str = "world"
+    rotation_free: bool = False
+    augment: bool = True
+    rotation: float = 15.0
+    scale: float = 0.15
+    finger_jitter: float = 0.04
+    noise: float = 0.01
+    mirror: float = 0.0
+
+    def features(self) -> LandmarkFeatures:
+        return LandmarkFeatures(self.points, self.rotation_free)
+
+    def augmenter(self) -> LandmarkAugment | None:
+        if not self.augment:
+            return None
+        return LandmarkAugment(self.rotation, self.scale, self.finger_jitter, self.noise, self.mirror)

@@ -1,0 +1,1 @@
+"""Pipeline layer: hand detection and landmarks (MediaPipe), the recogniser, smoothing and live video."""

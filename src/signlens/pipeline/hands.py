@@ -1,0 +1,130 @@
+"""Hand detection and 21-point landmarks with MediaPipe Hands (the legacy `solutions.hands` API of
+mediapipe 0.10.21, which ships its models and runs offline).
+
+Photos use static-image mode; video uses tracking mode, which re-detects only when tracking is lost.
+Tightly cropped photos (a hand filling the frame, as in the ayuraj set) defeat the palm detector far
+more often than framed ones, so a miss is retried once with a border around the image.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging is noise for users
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@dataclass
+class Hand:
+    image_points: np.ndarray  # (21, 3): x, y in pixels of the given image; z in the same scale as x
+    world_points: np.ndarray  # (21, 3): metric 3-D, centred on the hand
+    handedness: str  # "Left" or "Right", MediaPipe's label (it assumes a mirrored, selfie-view image)
+    score: float  # handedness confidence
+    bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, clipped to the image
+
+    def to_json(self) -> dict:
+        return {"bbox": list(self.bbox), "handedness": self.handedness, "score": round(self.score, 4)}
+
+
+class HandDetector:
+    def __init__(
+        self,
+        static_image_mode: bool = True,
+        pad: float = 0.5,
+        min_detection_confidence: float = 0.5,
+        min_tracking_confidence: float = 0.5,
+        model_complexity: int = 1,
+        max_side: int = 1280,
+    ):
+        try:
+            from mediapipe.python.solutions import hands as mp_hands
+        except ImportError as exc:  # pragma: no cover - mediapipe is a pinned dependency
+            raise RuntimeError(f"mediapipe is required for hand detection: {exc}") from exc
+        self.pad = pad if static_image_mode else 0.0  # padding would break tracking's frame-to-frame state
+        self.max_side = max_side  # phone photos are shrunk first: the palm detector sees 192 px anyway
+        self._hands = mp_hands.Hands(
+            static_image_mode=static_image_mode,
+            max_num_hands=1,
+            model_complexity=model_complexity,
+            min_detection_confidence=min_detection_confidence,
+            min_tracking_confidence=min_tracking_confidence,
+        )
+
+    def close(self) -> None:
+        self._hands.close()
+
+    def __enter__(self) -> HandDetector:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def detect(self, rgb: np.ndarray) -> Hand | None:
+        """rgb: uint8 (H, W, 3). Returns the most confident hand, or None when there is none."""
+        height, width = rgb.shape[:2]
+        factor = min(1.0, self.max_side / max(height, width))
+        small = rgb if factor == 1.0 else _resize(rgb, factor)
+        small = np.ascontiguousarray(small)
+        hand = self._run(small, border=0)
+        if hand is None and self.pad > 0:
+            hand = self._run(small, border=int(round(self.pad * max(small.shape[:2]))))
+        if hand is None or factor == 1.0:
+            return hand
+        points = hand.image_points / factor
+        return Hand(points, hand.world_points, hand.handedness, hand.score, hand_box(points, width, height))
+
+    def _run(self, rgb: np.ndarray, border: int) -> Hand | None:
+        height, width = rgb.shape[:2]
+        image = np.pad(rgb, ((border, border), (border, border), (0, 0))) if border else rgb
+        result = self._hands.process(image)
+        if not result.multi_hand_landmarks:
+            return None
+        padded_h, padded_w = image.shape[:2]
+        marks = result.multi_hand_landmarks[0].landmark
+        points = np.array([[m.x * padded_w - border, m.y * padded_h - border, m.z * padded_w] for m in marks])
+        world = result.multi_hand_world_landmarks[0].landmark
+        world_points = np.array([[m.x, m.y, m.z] for m in world])
+        label = result.multi_handedness[0].classification[0]
+        return Hand(
+            points.astype(np.float32),
+            world_points.astype(np.float32),
+            label.label,
+            float(label.score),
+            hand_box(points, width, height),
+        )
+
+
+def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:
+    import cv2
+
+    size = (max(1, round(rgb.shape[1] * factor)), max(1, round(rgb.shape[0] * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def hand_box(points: np.ndarray, width: int, height: int, margin: float = 0.15) -> tuple[int, int, int, int]:
+    """Square-ish box around the landmarks with a margin, clipped to the image."""
+    x0, y0 = points[:, 0].min(), points[:, 1].min()
+    x1, y1 = points[:, 0].max(), points[:, 1].max()
+    pad = margin * max(x1 - x0, y1 - y0)
+    return (
+        int(max(0, np.floor(x0 - pad))),
+        int(max(0, np.floor(y0 - pad))),
+        int(min(width, np.ceil(x1 + pad))),
+        int(min(height, np.ceil(y1 + pad))),
+    )
+
+
+def read_rgb(path) -> np.ndarray:
+    """Decode any image file to uint8 RGB, honouring EXIF orientation (phone photos)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from signlens.errors import SignlensError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise SignlensError(f"cannot read image {path}: {exc.__class__.__name__}: {exc}") from None
