@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from signlens.cli import core  # noqa: F401  (registers train, val, predict, models)
+from signlens.cli import core, export  # noqa: F401  (each module registers its verbs)
 from signlens.cli.app import app
 from signlens.errors import SignlensError
 

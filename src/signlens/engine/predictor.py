@@ -1,32 +1,106 @@
-"""One inference interface over a trained model: uint8 images in, class probabilities out."""
+"""One inference interface over a trained model: uint8 images in, class probabilities out.
+
+`load_classifier(path)` takes a signlens checkpoint (`.pt`), an ONNX export (`.onnx`, fp32 or int8)
+or a TorchScript export (`.torchscript`) and returns an object with the same interface:
+`class_names`, `img_size`, `in_chans`, `mean`/`std` (lists), `config`, `backend`,
+`logits(uint8 NHWC images)` and `predict_proba(...)`. Callers never need to know which it was.
+
+The ONNX path runs on ONNX Runtime and numpy alone; torch is only imported there when images must be
+resized or channel-converted first.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import torch
 
-from signlens.data.tensors import to_model_tensor
-from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
+from signlens.errors import SignlensError
 
 
-class Classifier:
-    """Holds a model with its pre-processing (input size, channels, normalisation) and class names."""
+class InferenceModel:
+    """Shared pre-processing and batching; backends implement `forward(float32 NCHW) -> logits`."""
 
-    def __init__(self, model: torch.nn.Module, class_names, img_size, in_chans, mean, std, source: str = ""):
-        self.model = model.eval()
+    backend = "base"
+
+    def __init__(self, class_names, img_size, in_chans, mean, std, source: str = "", config=None, meta=None):
         self.class_names = list(class_names)
         self.img_size, self.in_chans = int(img_size), int(in_chans)
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-        self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+        self.mean_values = [float(v) for v in mean]
+        self.std_values = [float(v) for v in std]
+        self._mean_np = np.asarray(self.mean_values, np.float32).reshape(1, -1, 1, 1)
+        self._std_np = np.asarray(self.std_values, np.float32).reshape(1, -1, 1, 1)
         self.source = source
+        self.config: dict[str, Any] = dict(config or {})  # the training config, when known
+        self.meta: dict[str, Any] = dict(meta or {})
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def to_uint8_nchw(self, images) -> np.ndarray:
+        """(N, H, W[, C]) uint8 at any size/channels -> (N, in_chans, img_size, img_size) uint8."""
+        x = np.asarray(images) if not hasattr(images, "numpy") else images.numpy()
+        if x.ndim == 3:
+            x = x[..., None]
+        if x.ndim != 4:
+            raise SignlensError(f"expected images shaped (N, H, W[, C]), got {tuple(x.shape)}")
+        if x.shape[1:] == (self.img_size, self.img_size, self.in_chans) and x.dtype == np.uint8:
+            return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        from signlens.data.tensors import to_model_tensor  # resizing and luma need torch
+
+        return to_model_tensor(x, self.img_size, self.in_chans).numpy()
+
+    def prepare(self, images) -> np.ndarray:
+        """uint8 images -> the normalised float32 NCHW array every export takes as input."""
+        x = self.to_uint8_nchw(images).astype(np.float32)
+        return (x / np.float32(255.0) - self._mean_np) / self._std_np
+
+    def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def logits(self, images, batch_size: int = 1024) -> np.ndarray:
+        """images: uint8 (N, H, W, C) at any size or channel count; returns float32 (N, classes)."""
+        n = len(images)
+        if n == 0:
+            return np.zeros((0, self.num_classes), np.float32)
+        out = [self.forward(self.prepare(images[i : i + batch_size])) for i in range(0, n, batch_size)]
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def predict_proba(self, images, batch_size: int = 1024) -> np.ndarray:
+        return softmax(self.logits(images, batch_size))
+
+    def describe(self) -> str:
+        return (
+            f"{self.source} ({self.backend}, {self.num_classes} classes, {self.in_chans}x{self.img_size}px)"
+        )
+
+
+class Classifier(InferenceModel):
+    """A PyTorch model (from a checkpoint) with its pre-processing and class names."""
+
+    backend = "torch"
+
+    def __init__(
+        self, model, class_names, img_size, in_chans, mean, std, source: str = "", config=None, meta=None
+    ):
+        import torch
+
+        super().__init__(class_names, img_size, in_chans, mean, std, source, config, meta)
+        self.model = model.eval()
+        self.mean = torch.tensor(self.mean_values, dtype=torch.float32).view(1, -1, 1, 1)
+        self.std = torch.tensor(self.std_values, dtype=torch.float32).view(1, -1, 1, 1)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> Classifier:
+        from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
+
         payload = load_checkpoint(path)
         pre = payload["preprocess"]
         model = build_model_from_checkpoint(payload)
+        meta = {"model": payload["model"], "epoch": payload.get("epoch")}
         return cls(
             model,
             payload["class_names"],
@@ -35,20 +109,123 @@ class Classifier:
             pre["mean"],
             pre["std"],
             str(path),
+            config=payload.get("config", {}),
+            meta=meta,
         )
 
-    def normalise(self, x_uint8: torch.Tensor) -> torch.Tensor:
+    def normalise(self, x_uint8):
         return (x_uint8.float() / 255.0 - self.mean) / self.std
 
-    @torch.inference_mode()
-    def logits(self, images: np.ndarray | torch.Tensor, batch_size: int = 1024) -> np.ndarray:
-        """images: uint8 (N, H, W, C) at any size or channel count; returns float32 (N, classes)."""
-        x = to_model_tensor(images, self.img_size, self.in_chans)
-        out = [self.model(self.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).float().numpy() if out else np.zeros((0, len(self.class_names)), np.float32)
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        import torch
 
-    def predict_proba(self, images, batch_size: int = 1024) -> np.ndarray:
-        return softmax(self.logits(images, batch_size))
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(x)).float().numpy()
+
+    def logits(self, images, batch_size: int = 1024) -> np.ndarray:
+        import torch
+
+        from signlens.data.tensors import to_model_tensor
+
+        x = to_model_tensor(images, self.img_size, self.in_chans)
+        with torch.inference_mode():
+            out = [self.model(self.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
+        return torch.cat(out).float().numpy() if out else np.zeros((0, self.num_classes), np.float32)
+
+
+def ort_session_options(threads: int | None = None):
+    """Latency-minded ONNX Runtime settings: all graph optimisations, sequential execution, one
+    inter-op thread, `threads` intra-op threads (None or 0: ORT's default, one per core)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads:
+        options.intra_op_num_threads = int(threads)
+    options.log_severity_level = 3  # errors only
+    return options
+
+
+class OnnxClassifier(InferenceModel):
+    """An exported ONNX model (fp32 or int8) run by ONNX Runtime; pre-processing from its metadata."""
+
+    backend = "onnx"
+
+    def __init__(self, path: str | Path, threads: int | None = None, providers: list[str] | None = None):
+        path = Path(path)
+        if not path.is_file():
+            raise SignlensError(f"ONNX model not found: {path}")
+        try:
+            import onnxruntime as ort
+        except ImportError:  # pragma: no cover - a pinned dependency
+            raise SignlensError(
+                f"{path}: running ONNX models needs onnxruntime (pip install onnxruntime)"
+            ) from None
+        try:
+            self.session = ort.InferenceSession(
+                str(path), ort_session_options(threads), providers=providers or ["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/InvalidGraph types
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            raise SignlensError(f"{path} is not a loadable ONNX model ({first[:200]})") from None
+        meta = _decode_meta(self.session.get_modelmeta().custom_metadata_map, str(path))
+        super().__init__(
+            meta["class_names"], meta["img_size"], meta["in_chans"], meta["mean"], meta["std"],
+            str(path), meta.get("config", {}), meta,
+        )  # fmt: skip
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+        if meta.get("precision", "fp32") != "fp32":
+            self.backend = f"onnx-{meta['precision']}"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(x, np.float32)})[0]
+
+
+class TorchScriptClassifier(InferenceModel):
+    """A TorchScript export; its metadata travels as the extra file `signlens.json`."""
+
+    backend = "torchscript"
+
+    def __init__(self, path: str | Path):
+        import warnings
+
+        import torch
+
+        path = Path(path)
+        if not path.is_file():
+            raise SignlensError(f"TorchScript model not found: {path}")
+        extra = {"signlens.json": ""}
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.model = torch.jit.load(str(path), map_location="cpu", _extra_files=extra).eval()
+        except Exception as exc:  # torch raises RuntimeError/ValueError variants for non-archives
+            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+            raise SignlensError(f"{path} is not a loadable TorchScript model ({first[:200]})") from None
+        try:
+            props = json.loads(extra["signlens.json"] or "{}")
+        except ValueError:
+            props = {}
+        meta = _decode_meta(props, str(path))
+        super().__init__(
+            meta["class_names"], meta["img_size"], meta["in_chans"], meta["mean"], meta["std"],
+            str(path), meta.get("config", {}), meta,
+        )  # fmt: skip
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(x)).float().numpy()
+
+
+def _decode_meta(props: dict[str, str], source: str) -> dict[str, Any]:
+    from signlens.export.metadata import decode
+
+    return decode(dict(props), source)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -57,5 +234,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def load_classifier(path: str | Path) -> Classifier:
+def load_classifier(path: str | Path, threads: int | None = None) -> InferenceModel:
+    """Checkpoint (.pt), ONNX (.onnx) or TorchScript (.torchscript) -> one inference interface.
+
+    `threads` sets ONNX Runtime's intra-op threads (None: its default); torch uses its global setting.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".onnx":
+        return OnnxClassifier(path, threads=threads)
+    if suffix == ".torchscript":
+        return TorchScriptClassifier(path)
+    from signlens.engine.checkpoint import load_checkpoint
+
+    payload = load_checkpoint(path)
+    if payload["preprocess"].get("kind") == "landmarks":
+        from signlens.engine.landmark_predictor import LandmarkClassifier
+
+        return LandmarkClassifier.from_checkpoint(payload)
     return Classifier.from_checkpoint(path)

@@ -1,6 +1,9 @@
 """Model layer: every architecture is built through `create_model(name, num_classes, in_chans, ...)`."""
 
-from signlens.models import cnn  # noqa: F401  (registers the scratch models)
+from signlens.models import (
+    cnn,  # noqa: F401  (registers the scratch models)
+    reference,  # noqa: F401  (registers the seed study's s0-customcnn)
+)
 from signlens.models.registry import create_model, list_models, model_arguments, register
 
 __all__ = ["create_model", "list_models", "model_arguments", "register"]

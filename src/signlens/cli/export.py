@@ -1,0 +1,169 @@
+"""Deployment verbs: export (ONNX / TorchScript, int8) and benchmark (latency, throughput, size)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from signlens.cli.app import app, console
+from signlens.errors import SignlensError
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SignlensError(f"{option} expects comma-separated integers, got {text!r}") from None
+    if not values or any(v < 1 for v in values):
+        raise SignlensError(f"{option} expects positive integers, got {text!r}")
+    return values
+
+
+def _human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1024:.0f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
+
+
+def _human_time(us: float) -> str:
+    return f"{us:.1f} µs" if us < 1000 else f"{us / 1000:.2f} ms"
+
+
+def _human_count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k"
+
+
+@app.command()
+def export(
+    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint (best.pt) to export."),
+    fmt: str = typer.Option("onnx", "--format", "-f", help="onnx | torchscript."),
+    int8: bool = typer.Option(
+        False,
+        "--int8",
+        help="ONNX only: int8 by ONNX Runtime static quantisation (QDQ), calibrated on training images.",
+    ),
+    calib_data: str = typer.Option(
+        None,
+        "--calib-data",
+        help="Data (name or path) for calibration, the parity check and accuracy [default: the model's training data].",
+    ),
+    out: Path = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Output file [default: beside the checkpoint: best.onnx, best.int8.onnx, best.torchscript].",
+    ),
+    parity_samples: int = typer.Option(512, "--parity-samples", help="Test images for the parity check."),
+    calib_samples: int = typer.Option(512, "--calib-samples", help="Training images for int8 calibration."),
+    calib_method: str = typer.Option("minmax", "--calib-method", help="minmax | percentile | entropy."),
+    as_json: bool = typer.Option(False, "--json", help="Print the export report as JSON."),
+):
+    """Export a checkpoint with its pre-processing and class names; check parity; optionally int8."""
+    from signlens.export.exporter import export_model
+
+    if parity_samples < 1 or calib_samples < 1:
+        raise SignlensError("--parity-samples and --calib-samples must be at least 1")
+    report = export_model(
+        weights, fmt, out, int8=int8, calib_data=calib_data, parity_samples=parity_samples,
+        calib_samples=calib_samples, calib_method=calib_method,
+    )  # fmt: skip
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        p = report["parity"]
+        console.print(
+            f"[bold]{report['out']}[/bold]  {report['format']} {report['precision']}  "
+            f"{_human_bytes(report['bytes'])}  {report['params']:,} params  {_human_count(report['macs'])} MACs"
+        )
+        if "parity_fp32" in report:
+            q = report["parity_fp32"]
+            console.print(
+                f"parity fp32 vs torch on {q['samples']} images: max |logit diff| {q['max_abs_logit_diff']:.2e}, "
+                f"top-1 agreement {100 * q['top1_agreement']:.2f}% -> {'ok' if q['passed'] else 'FAILED'}"
+            )
+        verdict = "" if "passed" not in p else (" -> ok" if p["passed"] else " -> FAILED")
+        console.print(
+            f"parity {report['precision']} vs torch on {p['samples']} images ({report['parity_data']}): "
+            f"max |logit diff| {p['max_abs_logit_diff']:.2e}, top-1 agreement {100 * p['top1_agreement']:.2f}%{verdict}"
+        )
+        if "accuracy" in report:
+            a = report["accuracy"]
+            console.print(
+                f"accuracy on {a['split']} ({a['samples']:,} images): torch {100 * a['torch_fp32']:.2f}%  "
+                f"onnx fp32 {100 * a['onnx_fp32']:.2f}%  onnx int8 {100 * a['onnx_int8']:.2f}%  "
+                f"(drop {a['drop_points']:+.2f} pt)"
+            )
+        console.print(f"report: {report['out']}.json")
+    failed = [k for k in ("parity", "parity_fp32") if not report.get(k, {}).get("passed", True)]
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def benchmark(
+    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint (.pt) or ONNX export (.onnx)."),
+    formats: str = typer.Option(
+        "torch,onnx,onnx-int8", "--formats", help="Comma-separated: torch, torchscript, onnx, onnx-int8."
+    ),
+    batch_sizes: str = typer.Option("1,32,256", "--batch-sizes", help="Comma-separated batch sizes."),
+    threads: int = typer.Option(2, "--threads", help="CPU threads for torch and ONNX Runtime (intra-op)."),
+    device: str = typer.Option("cpu", "--device", help="cpu | cuda (cuda: torch fp32, fp16 and bf16)."),
+    data: str = typer.Option(
+        None, "--data", help="Data for int8 calibration and --accuracy [default: the model's training data]."
+    ),
+    accuracy: bool = typer.Option(False, "--accuracy", help="Also score each format on the test split."),
+    min_time: float = typer.Option(
+        1.0, "--min-time", help="Seconds of timed calls per cell (at least 300 calls)."
+    ),
+    json_out: Path = typer.Option(None, "--json", help="Write the full results to this JSON file."),
+):
+    """Latency (p50/p95/p99), images/s, params, MACs, file size and peak memory per format and batch."""
+    from signlens.export.bench import run_benchmark
+    from signlens.io import write_json
+
+    fmt_list = [f.strip() for f in formats.split(",") if f.strip()]
+    if not fmt_list:
+        raise SignlensError("--formats is empty")
+    if min_time <= 0:
+        raise SignlensError("--min-time must be positive")
+    record = run_benchmark(
+        weights, fmt_list, _int_list(batch_sizes, "--batch-sizes"), threads, device, data, accuracy,
+        min_time, log=lambda msg: console.print(f"[dim]{msg}[/dim]"),
+    )  # fmt: skip
+    model = record["model"] or {}
+    table = Table(
+        caption="latency per call (batch); peak mem: peak RSS (CUDA: allocated) above the pre-run RSS",
+        title=(
+            f"{weights}  {model.get('name', '?')}  {record['params'] or 0:,} params  "
+            f"{_human_count(record['macs'])} MACs/image  {record['threads']} thread(s)  {record['device']}"
+        ),
+    )
+    columns = ["format", "batch", "p50", "p95", "p99", "images/s", "size", "peak mem"]
+    has_acc = any("accuracy" in r for r in record["results"])
+    for name in columns + (["test acc"] if has_acc else []):
+        table.add_column(name, justify="left" if name == "format" else "right", no_wrap=True)
+    for r in record["results"]:
+        delta = r.get("cuda_peak_mib", r["peak_rss_delta_mib"])
+        cells = [
+            r["format"] + ("" if r["device"] == "cpu" else f" ({r['device']})"),
+            str(r["batch"]),
+            *(_human_time(r[k]) for k in ("p50_us", "p95_us", "p99_us")),
+            f"{r['images_per_s']:,.0f}",
+            _human_bytes(r["file_bytes"]),
+            "-" if delta is None else f"{delta:.1f} MiB",
+        ]
+        if has_acc:
+            cells.append(f"{100 * r['accuracy']:.2f}%" if "accuracy" in r else "-")
+        table.add_row(*cells)
+    console.print(table)
+    load = record["load_avg_before"]
+    if load:
+        console.print(f"load average before: {load[0]:.2f} (1 min) on {record['machine']['cores']} cores")
+    if json_out:
+        write_json(json_out, record)
+        console.print(f"wrote {json_out}")
