@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from signlens.cli.app import app, console
 from signlens.errors import SignlensError
@@ -20,22 +19,6 @@ def _int_list(text: str, option: str) -> list[int]:
     if not values or any(v < 1 for v in values):
         raise SignlensError(f"{option} expects positive integers, got {text!r}")
     return values
-
-
-def _human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    return f"{n / 1024:.0f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
-
-
-def _human_time(us: float) -> str:
-    return f"{us:.1f} µs" if us < 1000 else f"{us / 1000:.2f} ms"
-
-
-def _human_count(n: int | None) -> str:
-    if n is None:
-        return "-"
-    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k"
 
 
 @app.command()
@@ -64,6 +47,7 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print the export report as JSON."),
 ):
     """Export a checkpoint with its pre-processing and class names; check parity; optionally int8."""
+    from signlens.export.bench import human_bytes, human_count
     from signlens.export.exporter import export_model
 
     if parity_samples < 1 or calib_samples < 1:
@@ -78,7 +62,7 @@ def export(
         p = report["parity"]
         console.print(
             f"[bold]{report['out']}[/bold]  {report['format']} {report['precision']}  "
-            f"{_human_bytes(report['bytes'])}  {report['params']:,} params  {_human_count(report['macs'])} MACs"
+            f"{human_bytes(report['bytes'])}  {report['params']:,} params  {human_count(report['macs'])} MACs"
         )
         if "parity_fp32" in report:
             q = report["parity_fp32"]
@@ -123,7 +107,7 @@ def benchmark(
     json_out: Path = typer.Option(None, "--json", help="Write the full results to this JSON file."),
 ):
     """Latency (p50/p95/p99), images/s, params, MACs, file size and peak memory per format and batch."""
-    from signlens.export.bench import run_benchmark
+    from signlens.export.bench import results_table, run_benchmark
     from signlens.io import write_json
 
     fmt_list = [f.strip() for f in formats.split(",") if f.strip()]
@@ -135,32 +119,7 @@ def benchmark(
         weights, fmt_list, _int_list(batch_sizes, "--batch-sizes"), threads, device, data, accuracy,
         min_time, log=lambda msg: console.print(f"[dim]{msg}[/dim]"),
     )  # fmt: skip
-    model = record["model"] or {}
-    table = Table(
-        caption="latency per call (batch); peak mem: peak RSS (CUDA: allocated) above the pre-run RSS",
-        title=(
-            f"{weights}  {model.get('name', '?')}  {record['params'] or 0:,} params  "
-            f"{_human_count(record['macs'])} MACs/image  {record['threads']} thread(s)  {record['device']}"
-        ),
-    )
-    columns = ["format", "batch", "p50", "p95", "p99", "images/s", "size", "peak mem"]
-    has_acc = any("accuracy" in r for r in record["results"])
-    for name in columns + (["test acc"] if has_acc else []):
-        table.add_column(name, justify="left" if name == "format" else "right", no_wrap=True)
-    for r in record["results"]:
-        delta = r.get("cuda_peak_mib", r["peak_rss_delta_mib"])
-        cells = [
-            r["format"] + ("" if r["device"] == "cpu" else f" ({r['device']})"),
-            str(r["batch"]),
-            *(_human_time(r[k]) for k in ("p50_us", "p95_us", "p99_us")),
-            f"{r['images_per_s']:,.0f}",
-            _human_bytes(r["file_bytes"]),
-            "-" if delta is None else f"{delta:.1f} MiB",
-        ]
-        if has_acc:
-            cells.append(f"{100 * r['accuracy']:.2f}%" if "accuracy" in r else "-")
-        table.add_row(*cells)
-    console.print(table)
+    console.print(results_table(record, str(weights)))
     load = record["load_avg_before"]
     if load:
         console.print(f"load average before: {load[0]:.2f} (1 min) on {record['machine']['cores']} cores")

@@ -331,12 +331,14 @@ def build_runners(
             from signlens.export.quantize import quantize_int8
 
             log("calibrating int8 ...")
-            calib, _, note = sample_data(data, clf, need=True)
-            if calib is None:
+            calib_set, _, note = sample_data(data, clf, need=True)
+            if calib_set is None:
                 raise SignlensError(f"no training images to calibrate int8 on ({note})")
             ref = OnnxClassifier(fp32_path)
             int8_path = workdir / "int8.onnx"
-            settings = quantize_int8(fp32_path, int8_path, ref.prepare(calib[pick(len(calib), 512, seed=1)]))
+            settings = quantize_int8(
+                fp32_path, int8_path, ref.prepare(calib_set.images[pick(len(calib_set), 512, seed=1)])
+            )
             meta = dict(ref.meta, precision="int8", quantization=settings)
             rewrite_onnx_metadata(int8_path, md.encode(meta))
             runners.append(onnx_runner(int8_path, threads, "onnx-int8", device))
@@ -428,3 +430,54 @@ def run_benchmark(
         ),
         "results": results,
     }
+
+
+# ---------------------------------------------------------------- presentation
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1024:.0f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
+
+
+def human_time(us: float) -> str:
+    return f"{us:.1f} µs" if us < 1000 else f"{us / 1000:.2f} ms"
+
+
+def human_count(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k"
+
+
+def results_table(record: dict[str, Any], name: str):
+    """A Rich table of one `run_benchmark` record."""
+    from rich.table import Table
+
+    model = record["model"] or {}
+    table = Table(
+        title=(
+            f"{name}  {model.get('name', '?')}  {record['params'] or 0:,} params  "
+            f"{human_count(record['macs'])} MACs/image  {record['threads']} thread(s)  {record['device']}"
+        ),
+        caption="latency per call (one batch); peak mem: peak RSS (CUDA: allocated) above the RSS before the cell",
+    )
+    has_acc = any("accuracy" in r for r in record["results"])
+    columns = ["format", "batch", "p50", "p95", "p99", "images/s", "size", "peak mem"]
+    for column in columns + (["test acc"] if has_acc else []):
+        table.add_column(column, justify="left" if column == "format" else "right", no_wrap=True)
+    for r in record["results"]:
+        delta = r.get("cuda_peak_mib", r["peak_rss_delta_mib"])
+        cells = [
+            r["format"] + ("" if r["device"] == "cpu" else f" ({r['device']})"),
+            str(r["batch"]),
+            *(human_time(r[k]) for k in ("p50_us", "p95_us", "p99_us")),
+            f"{r['images_per_s']:,.0f}",
+            human_bytes(r["file_bytes"]),
+            "-" if delta is None else f"{delta:.1f} MiB",
+        ]
+        if has_acc:
+            cells.append(f"{100 * r['accuracy']:.2f}%" if "accuracy" in r else "-")
+        table.add_row(*cells)
+    return table

@@ -32,10 +32,8 @@ def default_out(weights: Path, fmt: str, int8: bool) -> Path:
     return weights.with_name(weights.stem + suffix)
 
 
-def sample_data(
-    data: str | None, classifier, need: bool, seed: int = 0
-) -> tuple[np.ndarray | None, Any, str]:
-    """(training images for calibration, test ImageSet, note) from `data` (default: the model's
+def sample_data(data: str | None, classifier, need: bool, seed: int = 0) -> tuple[Any, Any, str]:
+    """(training ImageSet for calibration, test ImageSet, note) from `data` (default: the model's
     training data), split the way the training run split it. Returns (None, None, why) when the data
     cannot be loaded and `need` is false; raises SignlensError when it is needed."""
     from signlens.data import load_data, split_bundle
@@ -63,7 +61,7 @@ def sample_data(
     if missing:
         raise SignlensError(f"data '{bundle.name}' has classes the model does not know: {missing}")
     note = f"{bundle.name}: {'official ' if bundle.test_is_official else 'held-out '}test split"
-    return (train.images if train is not None else None), test, note
+    return train, test, note
 
 
 def labels_for(classifier, images) -> np.ndarray:
@@ -191,7 +189,7 @@ def export_model(
     out = Path(out) if out else default_out(weights, fmt, int8)
     if out.exists() and out.is_dir():
         raise SignlensError(f"--out {out} is a directory; give a file name")
-    calib_images, test, data_note = sample_data(calib_data, torch_clf, need=int8)
+    calib_set, test, data_note = sample_data(calib_data, torch_clf, need=int8)
     if test is not None:
         parity_images = test.images[pick(len(test), parity_samples)]
         parity_note = f"{len(parity_images)} images from the {data_note}"
@@ -244,9 +242,9 @@ def export_model(
             if int8:
                 from signlens.export.quantize import quantize_int8
 
-                if calib_images is None or len(calib_images) == 0:
+                if calib_set is None or len(calib_set) == 0:
                     raise SignlensError(f"no training images to calibrate int8 on ({data_note})")
-                calib = calib_images[pick(len(calib_images), calib_samples, seed=1)]
+                calib = calib_set.images[pick(len(calib_set), calib_samples, seed=1)]
                 int8_path = Path(tmp) / "int8.onnx"
                 settings = quantize_int8(fp32_path, int8_path, fp32.prepare(calib), calib_method)
                 settings["calibration_data"] = (
