@@ -54,3 +54,52 @@ def landmarks_extract(
             f"no hand in {len(report['failures'])} images, e.g.: "
             + ", ".join(report["failures"][:show_failures])
         )
+
+
+@app.command()
+def live(
+    source: str = typer.Option(
+        "0", "--source", "-s", help="Camera index (0, 1, ...), a video file, or a folder of frames."
+    ),
+    weights: Path = typer.Option(
+        None, "--weights", "-w", help="Landmark model [default: the bundled recogniser]."
+    ),
+    show: bool = typer.Option(False, "--show", help="Open a window with the overlay (q or Esc quits)."),
+    save: Path = typer.Option(None, "--save", help="Write the annotated video here (.mp4)."),
+    jsonl: Path = typer.Option(
+        None,
+        "--jsonl",
+        help="Write one JSON line per frame: frame, time, raw and smoothed label, confidence, hand box, text.",
+    ),
+    threshold: float = typer.Option(
+        0.7, "--threshold", help="Calibrated confidence below which a frame votes 'unsure'."
+    ),
+    window: int = typer.Option(7, "--window", help="Frames in the majority vote."),
+    min_share: float = typer.Option(0.6, "--min-share", help="Share of the window the winning letter needs."),
+    hold: float = typer.Option(0.5, "--hold", help="Seconds a letter must stay steady before it is written."),
+    pause: float = typer.Option(1.0, "--pause", help="Seconds without a hand that end a word."),
+    no_mirror: bool = typer.Option(False, "--no-mirror", help="Turn off mirrored test-time augmentation."),
+    model_complexity: int = typer.Option(
+        1, "--model-complexity", help="MediaPipe landmark model: 0 (faster) or 1 (more accurate)."
+    ),
+    max_frames: int = typer.Option(None, "--max-frames", help="Stop after this many frames."),
+):
+    """Recognise signs live: track the hand, classify each frame, smooth by majority vote, and spell letters into text."""
+    from signlens.pipeline.live import run_live
+    from signlens.pipeline.recognizer import Recognizer
+
+    recognizer = Recognizer.load(
+        weights, video=True, threshold=threshold, mirror_tta=not no_mirror, model_complexity=model_complexity
+    )
+    try:
+        summary = run_live(
+            recognizer, source, jsonl=jsonl, save=save, show=show, window=window, min_share=min_share,
+            hold_seconds=hold, pause_seconds=pause, max_frames=max_frames,
+        )  # fmt: skip
+    finally:
+        recognizer.close()
+    total = summary["latency_ms"].get("total", {"p50": 0.0, "p95": 0.0})
+    console.print(
+        f"{summary['frames']} frames, per-frame latency p50 {total['p50']:.1f} ms, p95 {total['p95']:.1f} ms; "
+        f"text: {summary['text']!r}"
+    )

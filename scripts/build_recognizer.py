@@ -1,0 +1,121 @@
+"""Build the bundled recogniser (src/signlens/assets/recognizer.pt) from the shared ayuraj photos.
+
+1. Extract MediaPipe hand landmarks from every photo (or reuse --landmarks FILE).
+2. Leave-one-signer-out CV with the `recognizer` recipe: the honest accuracy on unseen signers, end to
+   end (photos where no hand is found count as errors), and out-of-fold logits.
+3. Fit the calibration temperature on those out-of-fold logits, so confidences hold for new signers.
+4. Train the shipped model on all five signers and write it, with its calibration, into the package.
+
+    SIGNLENS_DATA=../shared/data .venv/bin/python scripts/build_recognizer.py [--out PATH] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from signlens.data import load_data, stratified_split
+from signlens.data.landmarks import load_landmark_file
+from signlens.engine import Trainer, build_config
+from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+from signlens.engine.landmark_predictor import LandmarkClassifier
+from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
+from signlens.evaluation.cv import SIGNER_PATTERN, run_cv, sample_groups
+from signlens.io import write_json
+from signlens.pipeline.extract import extract_landmarks
+
+PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "src" / "signlens" / "assets" / "recognizer.pt"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="asl-dataset")
+    parser.add_argument(
+        "--landmarks", type=Path, default=None, help="reuse a landmark file instead of extracting"
+    )
+    parser.add_argument("--classes", default="letters")
+    parser.add_argument("--work", type=Path, default=Path("runs/recognizer"))
+    parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    landmarks = args.landmarks or args.work / "landmarks.npz"
+    if args.landmarks is None:
+        report = extract_landmarks(args.data, landmarks)
+        print(f"landmarks: {report['num_detected']}/{report['num_images']} photos with a hand")
+    spec = f"landmarks:{landmarks}"
+    config = build_config(
+        spec, recipe="recognizer", overrides={"classes": args.classes, "threads": args.threads}
+    )
+
+    # Leave-one-signer-out: each fold holds out one hand's photos.
+    cv = run_cv(config, args.work / "loso", folds=5, group_by="signer")
+    samples = load_data(spec, landmark_points=config.landmarks.points, classes=args.classes).train
+    signers = np.array(sample_groups(samples, "signer", SIGNER_PATTERN))
+    raw = load_landmark_file(landmarks)
+    names = [str(c) for c in raw["class_names"]]
+    missed = [
+        Path(s).name for s, y in zip(raw["failure_sources"], raw["failure_labels"], strict=True)
+        if names[y] in samples.class_names
+    ]  # fmt: skip
+    logits, labels, folds = [], [], []
+    for record in cv["folds"]:
+        (signer,) = record["held_out_groups"]
+        index = np.flatnonzero(signers == signer)
+        model = LandmarkClassifier.from_checkpoint(Path(record["run_dir"]) / "best.pt")
+        fold_logits = model.logits(samples.images[index])
+        logits.append(fold_logits)
+        labels.append(samples.labels[index])
+        misses = sum(signer in m.lower() for m in missed)
+        correct = int((fold_logits.argmax(1) == samples.labels[index]).sum())
+        folds.append({"signer": signer, "correct": correct, "photos": len(index) + misses, "no_hand": misses})
+    logits, labels = np.concatenate(logits), np.concatenate(labels)
+    temperature = fit_temperature(logits, labels)
+    before, after = softmax(logits), softmax(logits / temperature)
+    end_to_end = np.array([f["correct"] / f["photos"] for f in folds])
+    confident = after.max(1) >= 0.7
+    calibration = {
+        "temperature": temperature,
+        "fitted_on": "out-of-fold logits, leave-one-signer-out on the ayuraj photos",
+        "ece_before": expected_calibration_error(before, labels),
+        "ece_after": expected_calibration_error(after, labels),
+        "loso_end_to_end_mean": float(end_to_end.mean()),
+        "loso_end_to_end_std": float(end_to_end.std(ddof=1)),
+        "loso_folds": folds,
+        "coverage_at_0.7": float(confident.mean()),
+        "accuracy_when_confident": float((after.argmax(1) == labels)[confident].mean()),
+    }
+
+    # The shipped model: all five signers, validation by whole takes for the best epoch.
+    keep, val = stratified_split(samples.labels, config.val_fraction, config.split_seed, samples.groups)
+    final_dir = args.work / "final"
+    trainer = Trainer(
+        config,
+        final_dir,
+        progress=False,
+        splits=(samples.subset(keep), samples.subset(val), samples.subset(val)),
+    )
+    trainer.fit()
+    payload = load_checkpoint(final_dir / "best.pt")
+    payload["calibration"] = calibration
+    for key in ("format", "format_version"):
+        payload.pop(key)
+    save_checkpoint(args.out, payload)
+    write_json(args.work / "report.json", calibration)
+    print(json.dumps({k: v for k, v in calibration.items() if k != "loso_folds"}, indent=2))
+    print(
+        "per signer (end to end): " + ", ".join(f"{f['signer']} {f['correct']}/{f['photos']}" for f in folds)
+    )
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+
+
+if __name__ == "__main__":
+    main()

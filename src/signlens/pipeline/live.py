@@ -1,0 +1,187 @@
+"""Live recognition over a camera, a video file or a folder of frames: `signlens live`.
+
+Per frame: track the hand (MediaPipe tracking mode), classify its landmarks with mirrored test-time
+augmentation, threshold the calibrated confidence, smooth by majority vote, and spell letters into
+text. Headless by default; `--show` opens a window, `--save` writes the annotated video, `--jsonl`
+one JSON line per processed frame.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from signlens.errors import SignlensError
+from signlens.pipeline.recognizer import Recognition, Recognizer
+from signlens.pipeline.smoothing import MajorityVote, Speller
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+@dataclass
+class Frame:
+    index: int
+    time: float  # seconds: video time for files and folders, wall time for cameras
+    bgr: np.ndarray
+
+
+def open_source(source: str, folder_fps: float = 10.0) -> tuple[Iterator[Frame], float]:
+    """(frames, frames per second) from a camera index, a video file or a folder of images."""
+    import cv2
+
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise SignlensError(f"no images in folder {path}")
+
+        def folder_frames():
+            for i, f in enumerate(files):
+                image = cv2.imread(str(f))
+                if image is None:
+                    raise SignlensError(f"cannot read image {f}")
+                yield Frame(i, i / folder_fps, image)
+
+        return folder_frames(), folder_fps
+    camera = source.isdigit()
+    if not camera and not path.is_file():
+        raise SignlensError(
+            f"video source not found: {source} (give a camera index, a video file or a folder)"
+        )
+    capture = cv2.VideoCapture(int(source) if camera else str(path))
+    if not capture.isOpened():
+        raise SignlensError(f"cannot open {'camera' if camera else 'video'} {source}")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+
+    def video_frames():
+        start, i = time.perf_counter(), 0
+        try:
+            while True:
+                ok, image = capture.read()
+                if not ok:
+                    break
+                yield Frame(i, time.perf_counter() - start if camera else i / fps, image)
+                i += 1
+        finally:
+            capture.release()
+
+    return video_frames(), fps
+
+
+def draw_overlay(
+    bgr: np.ndarray, result: Recognition, smoothed: str | None, text: str, fps: float
+) -> np.ndarray:
+    import cv2
+
+    out = bgr.copy()
+    if result.hand is not None:
+        x0, y0, x1, y1 = result.hand.bbox
+        colour = (0, 200, 0) if result.label else (0, 170, 255)
+        cv2.rectangle(out, (x0, y0), (x1, y1), colour, 2)
+        caption = f"{result.best} {result.confidence:.2f}" + ("" if result.label else " ?")
+        cv2.putText(out, caption, (x0, max(20, y0 - 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, colour, 2)
+    height = out.shape[0]
+    cv2.putText(out, f"{smoothed or '-'}", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 3)
+    cv2.putText(out, text[-40:], (10, height - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
+    cv2.putText(
+        out, f"{fps:.0f} fps", (out.shape[1] - 110, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (200, 200, 200), 2
+    )
+    return out
+
+
+def run_live(
+    recognizer: Recognizer,
+    source: str,
+    jsonl: Path | None = None,
+    save: Path | None = None,
+    show: bool = False,
+    window: int = 7,
+    min_share: float = 0.6,
+    hold_seconds: float = 0.5,
+    pause_seconds: float = 1.0,
+    max_frames: int | None = None,
+) -> dict:
+    """Process every frame; returns a summary with the spelled text and per-stage timings."""
+    import cv2
+
+    frames, fps = open_source(source)
+    vote, speller = MajorityVote(window, min_share), Speller(hold_seconds, pause_seconds)
+    records, timings = [], {"detect": [], "classify": [], "total": []}
+    writer = None
+    tmp_save = save.with_name(f".{save.stem}.tmp{save.suffix}") if save else None
+    jsonl_tmp = jsonl.with_name(f".{jsonl.name}.tmp") if jsonl else None
+    log = open(jsonl_tmp, "w", encoding="utf-8") if jsonl_tmp else None  # noqa: SIM115 (closed below)
+    completed = False
+    shown_fps = 0.0
+    try:
+        for frame in frames:
+            if max_frames is not None and frame.index >= max_frames:
+                break
+            t0 = time.perf_counter()
+            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+            hand = recognizer.detector.detect(rgb)
+            t1 = time.perf_counter()
+            result = recognizer.classify(hand)
+            t2 = time.perf_counter()
+            smoothed = vote.update(result.label)
+            if hand is None:
+                vote.reset()
+            written = speller.update(smoothed, hand is not None, frame.time)
+            timings["detect"].append(t1 - t0)
+            timings["classify"].append(t2 - t1)
+            timings["total"].append(t2 - t0)
+            shown_fps = 0.9 * shown_fps + 0.1 / max(t2 - t0, 1e-6) if shown_fps else 1 / max(t2 - t0, 1e-6)
+            record = {
+                "frame": frame.index,
+                "time": round(frame.time, 4),
+                "raw": result.label,
+                "best": result.best,
+                "confidence": round(result.confidence, 4),
+                "smoothed": smoothed,
+                "written": written,
+                "hand": None if hand is None else list(hand.bbox),
+                "text": speller.text,
+            }
+            records.append(record)
+            if log:
+                log.write(json.dumps(record) + "\n")
+            if save or show:
+                annotated = draw_overlay(frame.bgr, result, smoothed, speller.text, shown_fps)
+                if save:
+                    if writer is None:
+                        writer = cv2.VideoWriter(
+                            str(tmp_save), cv2.VideoWriter_fourcc(*"mp4v"), fps, annotated.shape[1::-1]
+                        )
+                    writer.write(annotated)
+                if show:
+                    cv2.imshow("signlens", annotated)
+                    if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+                        break
+        completed = True
+    finally:
+        if log:
+            log.close()
+        if writer is not None:
+            writer.release()
+        if show:
+            cv2.destroyAllWindows()
+        for tmp, final in ((jsonl_tmp, jsonl), (tmp_save, save)):
+            if tmp is not None and tmp.exists():
+                # Only a finished run replaces the outputs; a failed one leaves no half-written file.
+                tmp.replace(final) if completed else tmp.unlink()
+    ms = {k: np.array(v) * 1000 for k, v in timings.items()}
+    return {
+        "frames": len(records),
+        "text": speller.text.strip(),
+        "latency_ms": {
+            k: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+            for k, v in ms.items()
+            if len(v)
+        },
+        "records": records,
+    }
