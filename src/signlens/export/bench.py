@@ -442,7 +442,10 @@ def human_bytes(n: int | None) -> str:
 
 
 def human_time(us: float) -> str:
-    return f"{us:.1f} µs" if us < 1000 else f"{us / 1000:.2f} ms"
+    if us < 1000:
+        return f"{us:.1f} µs"
+    ms = us / 1000
+    return f"{ms:.2f} ms" if ms < 10 else f"{ms:.1f} ms" if ms < 100 else f"{ms:.0f} ms"
 
 
 def human_count(n: int | None) -> str:
@@ -453,19 +456,24 @@ def human_count(n: int | None) -> str:
 
 def results_table(record: dict[str, Any], name: str):
     """A Rich table of one `run_benchmark` record."""
+    from rich import box
     from rich.table import Table
 
     model = record["model"] or {}
     table = Table(
+        box=box.SIMPLE_HEAD,
+        collapse_padding=True,
+        pad_edge=False,
+        show_edge=False,
         title=(
             f"{name}  {model.get('name', '?')}  {record['params'] or 0:,} params  "
             f"{human_count(record['macs'])} MACs/image  {record['threads']} thread(s)  {record['device']}"
         ),
-        caption="latency per call (one batch); peak mem: peak RSS (CUDA: allocated) above the RSS before the cell",
+        caption="p50/p95/p99: latency of one call (one batch); mem: peak RSS (CUDA: allocated) above the RSS before the cell; acc: test accuracy",
     )
     has_acc = any("accuracy" in r for r in record["results"])
-    columns = ["format", "batch", "p50", "p95", "p99", "images/s", "size", "peak mem"]
-    for column in columns + (["test acc"] if has_acc else []):
+    columns = ["format", "batch", "p50", "p95", "p99", "img/s", "size", "mem"]
+    for column in columns + (["acc"] if has_acc else []):
         table.add_column(column, justify="left" if column == "format" else "right", no_wrap=True)
     for r in record["results"]:
         delta = r.get("cuda_peak_mib", r["peak_rss_delta_mib"])
