@@ -51,6 +51,7 @@ class InferenceModel:
             return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
         from signlens.data.tensors import to_model_tensor  # resizing and luma need torch
 
+        x = x if x.flags.writeable else x.copy()  # torch wants writable memory
         return to_model_tensor(x, self.img_size, self.in_chans).numpy()
 
     def prepare(self, images) -> np.ndarray:
