@@ -72,6 +72,30 @@ def train(
         [], "--model-arg", help="Architecture argument KEY=VALUE (repeatable), e.g. se=true."
     ),
     no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
+    pretrained: str = typer.Option(
+        None, "--pretrained", help="imagenet: torchvision's published weights, from torch.hub's cache."
+    ),
+    init: Path = typer.Option(
+        None,
+        "--init",
+        help="Start from this state dict or signlens checkpoint (what fits by name and shape).",
+    ),
+    stages: str = typer.Option(
+        None,
+        "--stages",
+        help="Staged fine-tuning, e.g. head:0.002:5,layer4:1e-4:5,layer3:1e-4:5 (GROUP:LR:EPOCHS[:PATIENCE]).",
+    ),
+    lr_decay: float = typer.Option(
+        None, "--lr-decay", help="Layer-wise LR decay: each layer group below the head gets this factor more."
+    ),
+    freeze_bn: bool = typer.Option(
+        None, "--freeze-bn/--no-freeze-bn", help="Keep batch-norm statistics and scales fixed."
+    ),
+    normalize: str = typer.Option(
+        None,
+        "--normalize",
+        help="auto (ImageNet stats with ImageNet weights, else the data's) | data | imagenet.",
+    ),
     device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch (0: torch's default)."),
     deterministic: bool = typer.Option(
@@ -91,7 +115,9 @@ def train(
             seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
             weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, patience=patience,
             img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
-            deterministic=deterministic,
+            deterministic=deterministic, pretrained=pretrained, init=str(init) if init else None,
+            stages=stages.split(",") if stages else None, lr_decay=lr_decay, freeze_bn=freeze_bn,
+            normalize=normalize,
         )  # fmt: skip
         if model_arg:
             overrides["model_args"] = parse_model_args(model_arg)
@@ -100,6 +126,8 @@ def train(
         cfg = build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=overrides)
         out_dir = prepare_out_dir(out, exist_ok)
         trainer = Trainer(cfg, out_dir, progress=not quiet)
+    for report in trainer.init_reports:
+        console.print(report.summary(), highlight=False)
     summary = trainer.fit()
     metrics = finish_run(
         out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official

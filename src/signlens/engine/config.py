@@ -49,6 +49,13 @@ class TrainConfig:
     amp: bool = True  # mixed precision, CUDA only
     threads: int = 0  # CPU threads; 0 keeps torch's default
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # Transfer learning (signlens.engine.finetune).
+    pretrained: str | None = None  # "imagenet": torchvision's published weights for the model
+    init: str | None = None  # a state dict or signlens checkpoint to start from (loaded after pretrained)
+    stages: list[Any] = field(default_factory=list)  # [{unfreeze, lr, epochs, patience}]; sets epochs
+    lr_decay: float = 1.0  # layer-wise LR decay: each layer group below the head gets this factor more
+    freeze_bn: bool = False  # keep every batch norm's statistics and scale fixed
+    normalize: str = "auto"  # auto (imagenet with --pretrained imagenet, else data) | data | imagenet
 
     def validate(self) -> TrainConfig:
         if self.optimizer not in OPTIMIZERS:
@@ -68,6 +75,16 @@ class TrainConfig:
             raise SignlensError("val_fraction and test_fraction must lie strictly between 0 and 1")
         if self.device not in ("auto", "cpu", "cuda"):
             raise SignlensError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.normalize not in ("auto", "data", "imagenet"):
+            raise SignlensError(f"normalize must be auto, data or imagenet, got {self.normalize!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise SignlensError(f"lr_decay must lie in (0, 1], got {self.lr_decay}")
+        if self.stages:
+            from signlens.engine.finetune import parse_stages
+
+            # A staged run lasts as long as its stages; epochs follows so progress and resume agree.
+            self.stages = [dataclasses.asdict(s) for s in parse_stages(self.stages)]
+            self.epochs = sum(s["epochs"] for s in self.stages)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +109,41 @@ RECIPES: dict[str, dict[str, Any]] = {
         "warmup_fraction": 0.25,
         "label_smoothing": 0.1,
         "augment": {"rotation": 12.0, "scale": 0.12, "translate": 0.10, "brightness": 0.2, "contrast": 0.2},
+    },
+    # The seed's MobileNetV2 study: width 0.35 at 96 px gray, a dense-64 head with dropout 0.1; trained
+    # from scratch here (no ImageNet weights offline). About 2 min per ayuraj fold on 2 CPU cores.
+    "mobilenetv2-gray96": {
+        "model": "mobilenetv2",
+        "model_args": {"width": 0.35, "hidden": 64, "dropout": 0.1},
+        "img_size": 96,
+        "in_chans": 1,
+        "epochs": 15,
+        "batch_size": 64,
+        "lr": 4e-3,
+        "weight_decay": 1e-4,
+        "scheduler": "onecycle",
+        "label_smoothing": 0.1,
+        "augment": {"rotation": 12.0, "scale": 0.12, "translate": 0.08, "brightness": 0.2, "contrast": 0.2},
+    },
+    # The seed's ResNet18 study: head only at 0.002, then layer4, then layer3 at 1e-4, 5 epochs each,
+    # each stage reverting to its best validation loss. Needs starting weights: --pretrained imagenet
+    # (where the checkpoint is available) or --init PATH (domain pretraining, e.g. on Sign MNIST).
+    "resnet18-staged": {
+        "model": "resnet18",
+        "model_args": {"hidden": 64, "dropout": 0.1},
+        "img_size": 64,
+        "in_chans": 1,
+        "batch_size": 64,
+        "optimizer": "adamw",
+        "weight_decay": 1e-4,
+        "scheduler": "cosine",
+        "label_smoothing": 0.1,
+        "stages": [
+            {"unfreeze": "head", "lr": 2e-3, "epochs": 5, "patience": 2},
+            {"unfreeze": "layer4", "lr": 1e-4, "epochs": 5, "patience": 2},
+            {"unfreeze": "layer3", "lr": 1e-4, "epochs": 5, "patience": 2},
+        ],
+        "augment": {"rotation": 12.0, "scale": 0.12, "translate": 0.08, "brightness": 0.2, "contrast": 0.2},
     },
 }
 DEFAULT_RECIPES = {"sign-mnist": "sign-mnist-fast"}

@@ -8,15 +8,21 @@ from signlens.engine.config import TrainConfig
 
 
 def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    # No weight decay on biases and norm scales: decaying them only fights BatchNorm.
-    decay, no_decay = [], []
-    for param in model.parameters():
-        if param.requires_grad:
-            (no_decay if param.ndim <= 1 else decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": config.weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
+    if config.stages or config.lr_decay != 1.0:
+        from signlens.engine.finetune import parameter_groups
+
+        # One group per layer group and kind, each with its own (layer-wise decayed) learning rate.
+        groups = parameter_groups(model, config.lr, config.lr_decay, config.weight_decay)
+    else:
+        # No weight decay on biases and norm scales: decaying them only fights BatchNorm.
+        decay, no_decay = [], []
+        for param in model.parameters():
+            if param.requires_grad:
+                (no_decay if param.ndim <= 1 else decay).append(param)
+        groups = [
+            {"params": decay, "weight_decay": config.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
     name, lr = config.optimizer, config.lr
     if name == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=config.momentum, nesterov=config.momentum > 0)
@@ -32,8 +38,10 @@ def build_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     total = config.epochs * steps_per_epoch
     name = config.scheduler
     if name == "onecycle":
+        # Per-group peaks keep layer-wise decay; a single max_lr would overwrite every group's rate.
+        peaks = [group.get("initial_lr", group["lr"]) for group in optimizer.param_groups]
         sched = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=config.lr, total_steps=total, pct_start=config.warmup_fraction
+            optimizer, max_lr=peaks, total_steps=total, pct_start=config.warmup_fraction
         )
         return sched, "batch"
     if name == "cosine":

@@ -20,15 +20,17 @@ import torch
 import torch.nn.functional as F
 
 from signlens import __version__
-from signlens.data import ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
+from signlens.data import DataBundle, ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
 from signlens.data.inputs import ImageInputs
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
+from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
 from signlens.engine.metrics import classification_metrics, confusion_matrix
 from signlens.engine.optim import build_optimizer, build_scheduler
 from signlens.errors import SignlensError
 from signlens.io import write_text, write_yaml
 from signlens.models import create_model
+from signlens.models.pretrained import imagenet_stats
 
 HISTORY_FIELDS = [
     "epoch", "lr", "seconds",
@@ -82,13 +84,21 @@ class RunState:
     train_seconds: float = 0.0
     history: list[dict] = field(default_factory=list)
     stopped_early: bool = False
+    stage: int = 0  # staged fine-tuning: current stage, its epochs so far, epochs since its best val loss
+    stage_epochs: int = 0
+    stage_since_best: int = 0
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, out_dir: str | Path, progress: bool = True):
+    def __init__(
+        self, config: TrainConfig, out_dir: str | Path, progress: bool = True, splits: tuple | None = None
+    ):
+        """`splits`: (train, val, test) sets to use instead of loading and splitting `config.data`
+        (cross-validation hands each fold in this way)."""
         self.config = config
         self.out = Path(out_dir)
         self.progress = progress
+        self.splits = splits
         self.state = RunState()
         self.device = pick_device(config.device)
         if config.threads:
@@ -103,32 +113,41 @@ class Trainer:
         if "optimizer" not in last:
             raise SignlensError(f"{run_dir}/last.pt has no optimizer state; cannot resume")
         trainer = cls(TrainConfig.from_dict(last["config"]), run_dir, progress)
+        s = last["state"]
+        trainer.state = RunState(
+            s["epoch"], s["best_epoch"], tuple(s["best_key"]), s["epochs_since_best"],
+            s["train_seconds"], list(last["history"]), s["stopped_early"],
+            s.get("stage", 0), s.get("stage_epochs", 0), s.get("stage_since_best", 0),
+        )  # fmt: skip
+        if trainer.plan is not None:
+            trainer.plan.enter(trainer)  # the stage's trainable layers and optimizer groups, then its state
         trainer.model.load_state_dict(last["state_dict"])
         trainer.optimizer.load_state_dict(last["optimizer"])
         if trainer.scheduler is not None and last.get("scheduler"):
             trainer.scheduler.load_state_dict(last["scheduler"])
         trainer.generator.set_state(last["rng"]["generator"])
         torch.set_rng_state(last["rng"]["torch"])
-        s = last["state"]
-        trainer.state = RunState(
-            s["epoch"], s["best_epoch"], tuple(s["best_key"]), s["epochs_since_best"],
-            s["train_seconds"], list(last["history"]), s["stopped_early"],
-        )  # fmt: skip
         return trainer
 
     # -- setup ------------------------------------------------------------------------------------
     def _load_data(self) -> None:
         c = self.config
-        bundle = load_data(c.data, c.img_size, c.in_chans)
-        train, val, test = split_bundle(bundle, c.val_fraction, c.test_fraction, c.split_seed)
+        if self.splits is None:
+            bundle = load_data(c.data, c.img_size, c.in_chans)
+            train, val, test = split_bundle(bundle, c.val_fraction, c.test_fraction, c.split_seed)
+        else:
+            train, val, test = self.splits
+            bundle = DataBundle(c.data, train, test, {}, test_is_official=False)
         native = train.images.shape[1]
         self.img_size = c.img_size or native
         self.in_chans = c.in_chans or train.images.shape[3]
         self.class_names = bundle.class_names
         self.bundle, self.test_set = bundle, test
-        self.train = split_images(train, self.img_size, self.in_chans)
-        self.val = split_images(val, self.img_size, self.in_chans)
-        self.mean, self.std = channel_stats(self.train.x)
+        self.train = self.prepare(train)
+        self.val = self.prepare(val)
+        imagenet = c.normalize == "imagenet" or (c.normalize == "auto" and c.pretrained == "imagenet")
+        # ImageNet weights expect ImageNet statistics; anything else is normalised by its own training set.
+        self.mean, self.std = imagenet_stats(self.in_chans) if imagenet else channel_stats(self.train.x)
         self.data_record = {
             "name": bundle.name,
             "spec": c.data,
@@ -149,13 +168,41 @@ class Trainer:
 
         accepted = set(model_arguments(c.model)) | {"in_chans"}
         self.model_args = {k: v for k, v in self.model_args.items() if k in accepted}
-        self.optimizer = build_optimizer(self.model, c)
+        self.init_reports = initial_weights(self.model, c.model, self.model_args, c.pretrained, c.init)
+        if c.stages and not self.init_reports:
+            raise SignlensError(
+                "staged fine-tuning trains only some layers of a network: give it starting weights "
+                "with --pretrained imagenet or --init PATH"
+            )
         self.steps_per_epoch = -(-len(self.train.y) // c.batch_size)
-        self.scheduler, self.schedule_when = build_scheduler(self.optimizer, c, self.steps_per_epoch)
+        self.plan = StagePlan(parse_stages(c.stages)) if c.stages else None
+        if c.freeze_bn:
+            set_norm_mode(self.model, True)  # before the optimizer is built, so it leaves them out
+        if self.plan is not None:
+            self.plan.enter(self)
+        else:
+            self.rebuild_optimizer(c)
         self.generator = torch.Generator().manual_seed(c.seed)
         self.inputs = ImageInputs(self.mean, self.std, c.augment, self.device)
         self.use_amp = c.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
+
+    def rebuild_optimizer(self, config: TrainConfig) -> None:
+        """Optimizer and schedule over the parameters that are trainable now (a stage changes them)."""
+        self.optimizer = build_optimizer(self.model, config)
+        self.scheduler, self.schedule_when = build_scheduler(self.optimizer, config, self.steps_per_epoch)
+
+    def prepare(self, samples: ImageSet) -> Split:
+        """A data set's samples as stored tensors at the model's input format (see data.inputs)."""
+        return split_images(samples, self.img_size, self.in_chans)
+
+    def restore_best(self) -> None:
+        """Load best.pt's weights, as the test scoring does, so predictions come from the chosen epoch."""
+        self.model.load_state_dict(load_checkpoint(self.out / "best.pt")["state_dict"])
+
+    def predict(self, samples: ImageSet) -> np.ndarray:
+        """Logits (N, classes) for any set of samples in this run's data format."""
+        return self.logits(self.prepare(samples).x).numpy()
 
     def write_config(self) -> None:
         record = self.config.to_dict()
@@ -171,6 +218,9 @@ class Trainer:
                 "args": self.model_args,
                 "parameters": self.num_parameters(),
             },
+            "init": [
+                {**r.to_dict(), "loaded": len(r.loaded)} for r in self.init_reports
+            ],  # what the starting weights did and did not provide
         }
         write_yaml(self.out / "config.yaml", record)
 
@@ -203,6 +253,7 @@ class Trainer:
     def _train_epoch(self, bar, task) -> dict:
         c = self.config
         self.model.train()
+        set_norm_mode(self.model, c.freeze_bn)
         order = torch.randperm(len(self.train.y), generator=self.generator)
         total_loss, predictions, targets = 0.0, [], []
         for start in range(0, len(order), c.batch_size):
@@ -251,7 +302,9 @@ class Trainer:
 
     def _after_epoch(self, train: dict, val: dict, seconds: float) -> None:
         c, s = self.config, self.state
-        row = {"epoch": s.epoch, "lr": self.optimizer.param_groups[0]["lr"], "seconds": round(seconds, 3)}
+        # The highest group rate: with layer-wise decay or frozen stages that is the head's.
+        lr = max(group["lr"] for group in self.optimizer.param_groups)
+        row = {"epoch": s.epoch, "lr": lr, "seconds": round(seconds, 3)}
         for prefix, metrics in (("train", train), ("val", val)):
             for key in ("loss", "accuracy", "macro_precision", "macro_recall", "macro_f1"):
                 row[f"{prefix}_{key}"] = round(metrics[key], 6)
@@ -268,6 +321,9 @@ class Trainer:
         else:
             s.epochs_since_best += 1
             s.stopped_early = bool(c.patience and s.epochs_since_best >= c.patience)
+        # A stage ending reverts to its best weights and sets up the next before last.pt records the state.
+        if self.plan is not None and self.plan.after_epoch(self, val["loss"]):
+            self.plan.enter(self)
         save_checkpoint(self.out / "last.pt", self._payload(val, with_training_state=True))
         self._write_history()
 
@@ -296,7 +352,8 @@ class Trainer:
                 state={
                     "epoch": s.epoch, "best_epoch": s.best_epoch, "best_key": list(s.best_key),
                     "epochs_since_best": s.epochs_since_best, "train_seconds": s.train_seconds,
-                    "stopped_early": s.stopped_early,
+                    "stopped_early": s.stopped_early, "stage": s.stage, "stage_epochs": s.stage_epochs,
+                    "stage_since_best": s.stage_since_best,
                 },
             )  # fmt: skip
         return payload

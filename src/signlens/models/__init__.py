@@ -2,7 +2,9 @@
 
 from signlens.models import (
     cnn,  # noqa: F401  (registers the scratch models)
+    mobilenet,  # noqa: F401  (registers mobilenetv2, mobilenetv2-se)
     reference,  # noqa: F401  (registers the seed study's s0-customcnn)
+    resnet,  # noqa: F401  (registers resnet18, resnet18-se)
 )
 from signlens.models.registry import create_model, list_models, model_arguments, register
 

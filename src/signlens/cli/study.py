@@ -1,0 +1,136 @@
+"""Study verbs: cross-validation (`cv`) and the leakage audit (`audit`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from signlens.cli.app import app, console, next_run_dir, parse_model_args
+from signlens.errors import SignlensError
+
+
+def fresh_dir(out: Path | None, default: str, exist_ok: bool) -> Path:
+    if out is None:
+        return next_run_dir(Path("runs") / default)
+    if out.exists() and not out.is_dir():
+        raise SignlensError(f"--out {out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not exist_ok:
+        raise SignlensError(f"--out {out} already holds files; pass --exist-ok to overwrite")
+    return out
+
+
+@app.command()
+def cv(
+    data: str = typer.Option(None, "--data", "-d", help="Named data set or path, as for train."),
+    model: str = typer.Option(None, "--model", "-m", help="Architecture from `signlens models`."),
+    recipe: str = typer.Option(None, "--recipe", help="Named recipe; flags override it."),
+    config: Path = typer.Option(None, "--config", help="YAML file of config keys; flags override it."),
+    folds: int = typer.Option(5, "--folds", "-k", help="Number of folds."),
+    group_by: str = typer.Option(
+        "none",
+        "--group-by",
+        help="none (stratified by class) | take (hand + view + class) | signer (hand1..hand5: leave-signers-out).",
+    ),
+    group_pattern: str = typer.Option(
+        None,
+        "--group-pattern",
+        help="Regex on file names whose first capture group names the group [signer: (hand\\d+)].",
+    ),
+    out: Path = typer.Option(None, "--out", "-o", help="Output directory [default: runs/cv, runs/cv2, ...]."),
+    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse a non-empty --out."),
+    seed: int = typer.Option(None, "--seed", help="Training seed [default: 0]."),
+    epochs: int = typer.Option(None, "--epochs", help="Number of epochs (unstaged recipes)."),
+    batch_size: int = typer.Option(None, "--batch-size", help="Training batch size."),
+    lr: float = typer.Option(None, "--lr", help="Learning rate."),
+    patience: int = typer.Option(None, "--patience", help="Early stopping patience (0: off)."),
+    img_size: int = typer.Option(None, "--img-size", help="Input size in pixels."),
+    in_chans: int = typer.Option(None, "--in-chans", help="1 (gray) or 3 (RGB)."),
+    val_fraction: float = typer.Option(
+        None, "--val-fraction", help="Share of each fold's training part used for model selection."
+    ),
+    model_arg: list[str] = typer.Option(
+        [], "--model-arg", help="Architecture argument KEY=VALUE (repeatable)."
+    ),
+    pretrained: str = typer.Option(None, "--pretrained", help="imagenet: torchvision's published weights."),
+    init: Path = typer.Option(None, "--init", help="Start from this state dict or signlens checkpoint."),
+    stages: str = typer.Option(
+        None,
+        "--stages",
+        help="Staged fine-tuning, e.g. head:0.002:5,layer4:1e-4:5 (GROUP:LR:EPOCHS[:PATIENCE]).",
+    ),
+    lr_decay: float = typer.Option(None, "--lr-decay", help="Layer-wise LR decay factor per layer group."),
+    freeze_bn: bool = typer.Option(None, "--freeze-bn/--no-freeze-bn", help="Keep batch-norm layers fixed."),
+    no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
+    device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
+    threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+):
+    """Cross-validate a recipe: one run directory per fold, then OUT/cv.json, cv.md and a pooled confusion matrix."""
+    from signlens.engine import build_config
+    from signlens.evaluation.cv import run_cv
+
+    overrides = dict(
+        seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, img_size=img_size,
+        in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads, pretrained=pretrained,
+        init=str(init) if init else None, lr_decay=lr_decay, freeze_bn=freeze_bn,
+        stages=stages.split(",") if stages else None,
+    )  # fmt: skip
+    if model_arg:
+        overrides["model_args"] = parse_model_args(model_arg)
+    if no_augment:
+        overrides["augment"] = {"enabled": False}
+    cfg = build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=overrides)
+    out_dir = fresh_dir(out, "cv", exist_ok)
+
+    def report(record: dict) -> None:
+        for line in record.get("init", []):
+            console.print(line)
+        console.print(
+            f"fold {record['fold']}/{folds}: accuracy {100 * record['accuracy']:.2f}%  macro F1 "
+            f"{record['macro_f1']:.4f}  test {record['num_test']}  {record['fold_seconds']:.0f}s"
+        )
+
+    result = run_cv(cfg, out_dir, folds, group_by, group_pattern, progress=not quiet, on_fold=report)
+    m, s = result["mean"], result["std"]
+    console.print(
+        f"[bold]{out_dir}[/bold]  {cfg.model}, {folds} folds, group by {group_by}: accuracy "
+        f"{100 * m['accuracy']:.2f} +- {100 * s['accuracy']:.2f}%  macro F1 {m['macro_f1']:.4f} +- "
+        f"{s['macro_f1']:.4f}  {m['fold_seconds']:.0f}s per fold"
+    )
+
+
+@app.command()
+def audit(
+    data: str = typer.Option(..., "--data", "-d", help="Named data set or path, as for train."),
+    threshold: int = typer.Option(
+        16, "--threshold", help="Near-duplicate: dHash distance at most this many of 256 bits."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Output directory [default: runs/audit, runs/audit2, ...]."
+    ),
+    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse a non-empty --out."),
+):
+    """Leakage audit: near-duplicate images across the train/val/test splits that `train` would draw."""
+    from signlens.evaluation.audit import run_audit
+
+    if not 0 <= threshold < 256:
+        raise SignlensError(f"--threshold must lie in 0..255, got {threshold}")
+    out_dir = fresh_dir(out, "audit", exist_ok)
+    result = run_audit(data, out_dir, threshold)
+    console.print(f"[bold]{out_dir}[/bold]  {result['data']}: {result['sizes']}  ({result['split']})")
+    sections = [("splits train uses", result["pairs"])]
+    if "per_image_random_split" in result:
+        sections.append(("per-image random split, for comparison", result["per_image_random_split"]))
+    for title, pairs in sections:
+        console.print(title + ":")
+        for name, counts in pairs.items():
+            later = name.split("-")[1]
+            near = counts[f"{later}_images_with_a_near_duplicate_in_{name.split('-')[0]}"]
+            console.print(
+                f"  {name}: {counts['pairs']:,} pairs <= {threshold} bits "
+                f"({counts['pairs_with_the_same_label']:,} with the same label); {near:,} of "
+                f"{counts[f'{later}_images']:,} {later} images have one (median nearest distance "
+                f"{counts['median_nearest_distance']:.0f} bits)",
+                highlight=False,
+            )
