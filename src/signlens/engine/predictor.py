@@ -128,6 +128,8 @@ class Classifier(InferenceModel):
 
         from signlens.data.tensors import to_model_tensor
 
+        if isinstance(images, np.ndarray) and not images.flags.writeable:
+            images = images.copy()  # torch wants writable memory
         x = to_model_tensor(images, self.img_size, self.in_chans)
         with torch.inference_mode():
             out = [self.model(self.normalise(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
