@@ -27,6 +27,7 @@ VARIANTS = {
     "world": {},
     "world+rotation-free": {"landmarks": {"rotation_free": True}},
     "image": {"landmarks": {"points": "image"}},
+    "both": {"landmarks": {"points": "both"}},
     "world+mirror-aug+tta": {"landmarks": {"mirror": 0.5}},
 }
 BASE = {

@@ -101,6 +101,11 @@ def train(
     deterministic: bool = typer.Option(
         None, "--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."
     ),
+    classes: str = typer.Option(
+        None,
+        "--classes",
+        help="all | letters (the 24 static letters) | digits | a comma list [default: all].",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
@@ -115,7 +120,7 @@ def train(
             seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
             weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, patience=patience,
             img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
-            deterministic=deterministic, pretrained=pretrained, init=str(init) if init else None,
+            deterministic=deterministic, classes=classes, pretrained=pretrained, init=str(init) if init else None,
             stages=stages.split(",") if stages else None, lr_decay=lr_decay, freeze_bn=freeze_bn,
             normalize=normalize,
         )  # fmt: skip
@@ -198,31 +203,80 @@ def val(
 
 @app.command()
 def predict(
-    images: list[Path] = typer.Argument(..., help="Image files or folders of images."),
-    weights: Path = typer.Option(..., "--weights", "-w", help="Checkpoint to predict with."),
+    images: list[Path] = typer.Argument(..., help="Photos (any size) or folders of photos."),
+    weights: Path = typer.Option(
+        None,
+        "--weights",
+        "-w",
+        help="Model to use [default: the bundled hand-landmark recogniser]. A landmark model detects the hand "
+        "first; an image-classifier checkpoint or .onnx classifies the whole image.",
+    ),
     top_k: int = typer.Option(3, "--top-k", "-k", help="How many labels to list per image."),
+    threshold: float = typer.Option(
+        0.7, "--threshold", help="Calibrated confidence below which the answer is 'unsure' (label null)."
+    ),
+    annotate: Path = typer.Option(
+        None, "--annotate", help="Write each photo with its hand box and label here."
+    ),
     as_json: bool = typer.Option(
-        False, "--json", help="One JSON object per line: path, label, confidence, top."
+        False,
+        "--json",
+        help="One JSON object per line: path, label (null: no hand or unsure), confidence, top, hand.",
     ),
 ):
-    """Classify images: the top-k labels with their probabilities, one result per image."""
+    """Recognise the sign in each photo: detect the hand, read its landmarks, classify; one result per image."""
+    from signlens.engine import load_classifier
+    from signlens.engine.landmark_predictor import LandmarkClassifier
+
+    files = expand_images(images)
+    model = load_classifier(weights) if weights else None
+    if model is None or isinstance(model, LandmarkClassifier):
+        results = _recognise_photos(files, weights, threshold, top_k, annotate)
+    else:
+        results = _classify_whole_images(model, files, top_k)
+    for result in results:
+        if as_json:
+            print(json.dumps(result))
+        else:
+            top = "  ".join(f"{name} {prob:.3f}" for name, prob in result["top"])
+            label = result["label"] or ("no hand" if result["top"] == [] else "unsure")
+            console.print(f"{result['path']}: [bold]{label}[/bold]  {top}")
+
+
+def _recognise_photos(files, weights, threshold, top_k, annotate):
+    from signlens.io import atomic_write
+    from signlens.pipeline.hands import read_rgb
+    from signlens.pipeline.live import draw_recognition
+    from signlens.pipeline.recognizer import Recognizer
+
+    recognizer = Recognizer.load(weights, threshold=threshold, top_k=top_k)
+    try:
+        for path in files:
+            rgb = read_rgb(path)
+            result = recognizer.recognize(rgb)
+            if annotate is not None:
+                import cv2
+
+                encoded = cv2.imencode(".jpg", draw_recognition(rgb[..., ::-1], result))[1].tobytes()
+                atomic_write(
+                    Path(annotate) / f"{path.stem}.jpg", lambda tmp, data=encoded: tmp.write_bytes(data)
+                )
+            yield {"path": str(path), **result.to_json()}
+    finally:
+        recognizer.close()
+
+
+def _classify_whole_images(classifier, files, top_k):
     import numpy as np
 
     from signlens.data.folders import load_image
-    from signlens.engine import load_classifier
 
-    classifier = load_classifier(weights)
-    files = expand_images(images)
-    batch = [load_image(f, classifier.img_size, classifier.in_chans) for f in files]
-    probs = classifier.predict_proba(np.stack(batch))
     k = max(1, min(top_k, len(classifier.class_names)))
-    for path, p in zip(files, probs, strict=True):
+    for path in files:
+        p = classifier.predict_proba(load_image(path, classifier.img_size, classifier.in_chans)[None])[0]
         order = np.argsort(-p)[:k]
         top = [[classifier.class_names[i], round(float(p[i]), 6)] for i in order]
-        if as_json:
-            print(json.dumps({"path": str(path), "label": top[0][0], "confidence": top[0][1], "top": top}))
-        else:
-            console.print(f"{path}: " + "  ".join(f"{name} {prob:.3f}" for name, prob in top))
+        yield {"path": str(path), "label": top[0][0], "confidence": top[0][1], "top": top, "hand": None}
 
 
 @app.command()

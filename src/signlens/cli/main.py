@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 import signlens.cli.study  # noqa: F401  (registers cv and audit)
-from signlens.cli import core, export  # noqa: F401  (each module registers its verbs)
+from signlens.cli import core, export, hands  # noqa: F401  (each module registers its verbs)
 from signlens.cli.app import app
 from signlens.errors import SignlensError
 

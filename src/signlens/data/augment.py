@@ -48,7 +48,9 @@ class BatchAugment:
             cos, sin = torch.cos(angle) * inv_zoom, torch.sin(angle) * inv_zoom
             theta = torch.stack(
                 [
-                    torch.stack([cos * flip, -sin + torch.tan(shear) * cos, uniform(-1, 1) * c.translate * 2], 1),
+                    torch.stack(
+                        [cos * flip, -sin + torch.tan(shear) * cos, uniform(-1, 1) * c.translate * 2], 1
+                    ),
                     torch.stack([sin * flip, cos, uniform(-1, 1) * c.translate * 2], 1),
                 ],
                 1,

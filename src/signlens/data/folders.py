@@ -29,7 +29,9 @@ def take_of(file_name: str) -> str | None:
     return "_".join(match.groups()).lower() if match else None
 
 
-def list_image_folder(root: Path, class_names: list[str] | None = None) -> tuple[list[Path], list[int], list[str]]:
+def list_image_folder(
+    root: Path, class_names: list[str] | None = None
+) -> tuple[list[Path], list[int], list[str]]:
     found = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not found:
         raise SignlensError(f"{root}: no class folders (expected {root}/<class>/<image>)")

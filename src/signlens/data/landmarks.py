@@ -31,7 +31,7 @@ LANDMARK_FILE_VERSION = 1
 class LandmarkFeatures:
     """Which landmark coordinates and features a model reads."""
 
-    points: str = "world"  # "world" (MediaPipe metric 3-D) or "image" (pixels, z scaled like x)
+    points: str = "world"  # "world" (MediaPipe metric 3-D), "image" (pixels, z scaled like x) or "both"
     rotation_free: bool = False  # express the shape in the palm's own frame (orientation kept separately)
 
     @property
@@ -61,9 +61,17 @@ def load_landmark_file(path: str | Path) -> dict:
 
 
 def canonical_points(data: dict, which: str) -> np.ndarray:
-    """(N, 21, 3) points with every hand mirrored to the same chirality (MediaPipe's "Right")."""
-    points = np.array(data["world_points" if which == "world" else "image_points"], dtype=np.float32)
-    left = np.char.lower(data["handedness"].astype(str)) == "left"
+    """(N, 21, 3) points, or (N, 42, 3) world then image for "both", with every hand mirrored to the
+    same chirality (MediaPipe's "Right")."""
+    return to_canonical(data["world_points"], data["image_points"], data["handedness"], which)
+
+
+def to_canonical(world: np.ndarray, image: np.ndarray, handedness, which: str) -> np.ndarray:
+    if which not in ("world", "image", "both"):
+        raise SignlensError(f"landmark points must be world, image or both, got {which!r}")
+    parts = {"world": [world], "image": [image], "both": [world, image]}[which]
+    points = np.concatenate([np.asarray(p, dtype=np.float32) for p in parts], axis=-2).copy()
+    left = np.char.lower(np.asarray(handedness).astype(str)) == "left"
     points[left, :, 0] *= -1
     return points
 
@@ -83,7 +91,10 @@ def palm_frame(p: torch.Tensor) -> torch.Tensor:
 
 def landmark_features(points: torch.Tensor, spec: LandmarkFeatures) -> torch.Tensor:
     """(B, 21, 3) canonical points -> (B, dim) features: normalised coordinates, palm orientation,
-    joint-angle cosines and all pairwise distances (scale-free)."""
+    joint-angle cosines and all pairwise distances (scale-free). (B, 42, 3) holds two views of the
+    same hand (world, image) whose features are concatenated."""
+    if points.shape[1] == 2 * NUM_POINTS:
+        return torch.cat([landmark_features(half, spec) for half in points.split(NUM_POINTS, dim=1)], dim=1)
     p = points - points[:, WRIST : WRIST + 1]
     palm = (p[:, MIDDLE_MCP]).norm(dim=-1).clamp_min(1e-6)
     p = p / palm.view(-1, 1, 1)
@@ -101,7 +112,8 @@ def landmark_features(points: torch.Tensor, spec: LandmarkFeatures) -> torch.Ten
 
 
 def feature_dim(spec: LandmarkFeatures) -> int:
-    return NUM_POINTS * 3 + 9 + 15 + len(PAIRS[0])
+    per_view = NUM_POINTS * 3 + 9 + 15 + len(PAIRS[0])
+    return 2 * per_view if spec.points == "both" else per_view
 
 
 def _rotation_matrices(angles: torch.Tensor) -> torch.Tensor:
@@ -124,6 +136,8 @@ class LandmarkAugment:
     mirror: float = 0.0  # probability of flipping chirality
 
     def __call__(self, points: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if points.shape[1] == 2 * NUM_POINTS:  # two views of one hand: augment each in its own frame
+            return torch.cat([self(half, generator) for half in points.split(NUM_POINTS, dim=1)], dim=1)
         b = points.shape[0]
         p = points - points[:, WRIST : WRIST + 1]
         palm = p[:, MIDDLE_MCP].norm(dim=-1).clamp_min(1e-6).view(-1, 1, 1)

@@ -57,6 +57,7 @@ class DataBundle:
     test: ImageSet | None
     checksums: dict[str, str] = field(default_factory=dict)
     test_is_official: bool = True
+    kind: str = "image"  # "image": uint8 (N, H, W, C); "landmarks": float32 canonical points (N, 21, 3)
 
     @property
     def class_names(self) -> list[str]:
@@ -67,11 +68,60 @@ def data_root() -> Path:
     return Path(os.environ.get("SIGNLENS_DATA", "./data"))
 
 
-def load_data(spec: str, img_size: int | None = None, in_chans: int | None = None) -> DataBundle:
-    """Load a named data set (`sign-mnist`, `asl-dataset`) or a path (CSV, Kaggle zip, class folders).
+def load_data(
+    spec: str,
+    img_size: int | None = None,
+    in_chans: int | None = None,
+    landmark_points: str = "world",
+    classes: str = "all",
+) -> DataBundle:
+    """Load a named data set (`sign-mnist`, `asl-dataset`), a path (CSV, Kaggle zip, class folders) or
+    `landmarks:FILE` (made by `signlens landmarks extract`), keeping only `classes` (see select_classes).
 
     `img_size`/`in_chans` only matter for photo folders, which are decoded once at that size and cached.
     """
+    bundle = _load(spec, img_size, in_chans, landmark_points)
+    return select_classes(bundle, classes)
+
+
+LETTERS24 = [c for c in "ABCDEFGHIKLMNOPQRSTUVWXY"]  # static letters: J and Z need motion
+DIGITS = list("0123456789")
+
+
+def select_classes(bundle: DataBundle, classes: str) -> DataBundle:
+    """Keep `all` classes, the 24 static `letters`, the `digits`, or a comma list. Matching ignores case,
+    so the ayuraj folders a..z select the same letters as Sign MNIST's A..Y."""
+    if classes == "all":
+        return bundle
+    wanted = {"letters": LETTERS24, "digits": DIGITS}.get(classes) or [c.strip() for c in classes.split(",")]
+    names = bundle.class_names
+    keep = [n for n in names if n.upper() in {w.upper() for w in wanted}]
+    if not keep:
+        raise SignlensError(f"data '{bundle.name}' has none of the classes {classes!r} (it has {names})")
+
+    def restrict(part: ImageSet | None) -> ImageSet | None:
+        if part is None:
+            return None
+        old = [names.index(n) for n in keep]
+        remap = np.full(len(names), -1)
+        remap[old] = np.arange(len(keep))
+        index = np.flatnonzero(remap[part.labels] >= 0)
+        sub = part.subset(index)
+        return ImageSet(sub.images, remap[sub.labels].astype(np.int64), list(keep), sub.sources, sub.groups)
+
+    return DataBundle(
+        bundle.name,
+        restrict(bundle.train),
+        restrict(bundle.test),
+        bundle.checksums,
+        bundle.test_is_official,
+        bundle.kind,
+    )
+
+
+def _load(spec: str, img_size: int | None, in_chans: int | None, landmark_points: str) -> DataBundle:
+    if spec.startswith("landmarks:"):
+        return _landmarks(Path(spec.split(":", 1)[1]), landmark_points)
     if spec in NAMED_SETS:
         path = data_root() / NAMED_SETS[spec]
         if not path.exists():
@@ -101,7 +151,9 @@ def load_data(spec: str, img_size: int | None = None, in_chans: int | None = Non
         return _csv_path(name, path)
     if path.is_dir():
         return _folder(name, path, img_size or 64, in_chans or 3)
-    raise SignlensError(f"unsupported data path {path}: expected a CSV, a Kaggle zip or a folder of class folders")
+    raise SignlensError(
+        f"unsupported data path {path}: expected a CSV, a Kaggle zip or a folder of class folders"
+    )
 
 
 def _sign_mnist_dir(name: str, path: Path) -> DataBundle:
@@ -203,3 +255,20 @@ def _folder(name: str, path: Path, img_size: int, in_chans: int) -> DataBundle:
         return DataBundle(name, train, test, {"train": sum_train, "test": sum_test})
     data, digest = read_image_folder(path, img_size, in_chans)
     return DataBundle(name, data, None, {path.name: digest}, test_is_official=False)
+
+
+def _landmarks(path: Path, which: str) -> DataBundle:
+    from signlens.data.landmarks import canonical_points, load_landmark_file
+
+    data = load_landmark_file(path)
+    groups = [str(g) for g in data["groups"]] if "groups" in data and all(data["groups"]) else None
+    points = ImageSet(
+        canonical_points(data, which),
+        data["labels"].astype(np.int64),
+        [str(c) for c in data["class_names"]],
+        [str(s) for s in data["sources"]],
+        groups,
+    )
+    return DataBundle(
+        path.name, points, None, {path.name: md5_file(path)}, test_is_official=False, kind="landmarks"
+    )

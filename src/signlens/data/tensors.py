@@ -29,7 +29,9 @@ def to_model_tensor(images: np.ndarray | torch.Tensor, img_size: int, in_chans: 
         elif chunk.shape[1] == 1 and in_chans == 3:
             chunk = chunk.expand(-1, 3, -1, -1)
         if chunk.shape[-2:] != (img_size, img_size):
-            chunk = F.interpolate(chunk, size=(img_size, img_size), mode="bilinear", antialias=True, align_corners=False)
+            chunk = F.interpolate(
+                chunk, size=(img_size, img_size), mode="bilinear", antialias=True, align_corners=False
+            )
         out.append(chunk.round().clamp(0, 255).to(torch.uint8))
     return torch.cat(out).contiguous()
 

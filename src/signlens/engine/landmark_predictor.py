@@ -31,7 +31,8 @@ class LandmarkClassifier:
         return cls(build_model_from_checkpoint(payload), payload["class_names"], config, temperature)
 
     def points(self, hands_points: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(hands_points, dtype=np.float32).reshape(-1, 21, 3))
+        views = 2 if self.config.points == "both" else 1
+        return torch.as_tensor(np.asarray(hands_points, dtype=np.float32).reshape(-1, 21 * views, 3))
 
     @torch.inference_mode()
     def logits(self, canonical_points: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -50,7 +51,7 @@ class LandmarkClassifier:
         logits = self.logits(canonical_points) / self.temperature
         probs = _softmax(logits)
         if mirror_tta:
-            flipped = np.array(canonical_points, dtype=np.float32).reshape(-1, 21, 3).copy()
+            flipped = self.points(canonical_points).numpy().copy()
             flipped[..., 0] *= -1
             probs = 0.5 * (probs + _softmax(self.logits(flipped) / self.temperature))
         return probs

@@ -6,6 +6,7 @@ The test split is never looked at here; `signlens.evaluation.report` scores it o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import platform
 import random
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from signlens import __version__
 from signlens.data import DataBundle, ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
 from signlens.data.inputs import ImageInputs
+from signlens.data.landmarks import LandmarkInputs
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
 from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
@@ -133,21 +135,27 @@ class Trainer:
     def _load_data(self) -> None:
         c = self.config
         if self.splits is None:
-            bundle = load_data(c.data, c.img_size, c.in_chans)
+            bundle = load_data(c.data, c.img_size, c.in_chans, c.landmarks.points, c.classes)
             train, val, test = split_bundle(bundle, c.val_fraction, c.test_fraction, c.split_seed)
         else:
             train, val, test = self.splits
-            bundle = DataBundle(c.data, train, test, {}, test_is_official=False)
-        native = train.images.shape[1]
-        self.img_size = c.img_size or native
-        self.in_chans = c.in_chans or train.images.shape[3]
+            bundle = DataBundle(c.data, train, test, {}, test_is_official=False, kind=self.splits_kind())
+        self.kind = bundle.kind
+        if self.kind == "landmarks":
+            self.img_size = self.in_chans = None
+        else:
+            self.img_size = c.img_size or train.images.shape[1]
+            self.in_chans = c.in_chans or train.images.shape[3]
         self.class_names = bundle.class_names
         self.bundle, self.test_set = bundle, test
         self.train = self.prepare(train)
         self.val = self.prepare(val)
         imagenet = c.normalize == "imagenet" or (c.normalize == "auto" and c.pretrained == "imagenet")
         # ImageNet weights expect ImageNet statistics; anything else is normalised by its own training set.
-        self.mean, self.std = imagenet_stats(self.in_chans) if imagenet else channel_stats(self.train.x)
+        if self.kind == "landmarks":
+            self.mean, self.std = [], []  # the landmark model standardises its features itself
+        else:
+            self.mean, self.std = imagenet_stats(self.in_chans) if imagenet else channel_stats(self.train.x)
         self.data_record = {
             "name": bundle.name,
             "spec": c.data,
@@ -161,7 +169,10 @@ class Trainer:
 
     def _build(self) -> None:
         c = self.config
-        self.model_args = {"in_chans": self.in_chans, "img_size": self.img_size, **c.model_args}
+        if self.kind == "landmarks":
+            self.model_args = {"in_features": c.landmarks.features().dim, **c.model_args}
+        else:
+            self.model_args = {"in_chans": self.in_chans, "img_size": self.img_size, **c.model_args}
         self.model = create_model(c.model, len(self.class_names), **self.model_args).to(self.device)
         # create_model drops img_size for models that do not use it; record only what it accepted.
         from signlens.models import model_arguments
@@ -183,7 +194,10 @@ class Trainer:
         else:
             self.rebuild_optimizer(c)
         self.generator = torch.Generator().manual_seed(c.seed)
-        self.inputs = ImageInputs(self.mean, self.std, c.augment, self.device)
+        if self.kind == "landmarks":
+            self.inputs = LandmarkInputs(c.landmarks.features(), c.landmarks.augmenter(), self.device)
+        else:
+            self.inputs = ImageInputs(self.mean, self.std, c.augment, self.device)
         self.use_amp = c.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
 
@@ -194,7 +208,15 @@ class Trainer:
 
     def prepare(self, samples: ImageSet) -> Split:
         """A data set's samples as stored tensors at the model's input format (see data.inputs)."""
+        if self.kind == "landmarks":
+            return Split(
+                torch.as_tensor(samples.images, dtype=torch.float32), torch.as_tensor(samples.labels)
+            )
         return split_images(samples, self.img_size, self.in_chans)
+
+    def splits_kind(self) -> str:
+        """Samples handed in by cross-validation are landmark points when they are (N, 21, 3)."""
+        return "landmarks" if self.splits[0].images.ndim == 3 else "image"
 
     def restore_best(self) -> None:
         """Load best.pt's weights, as the test scoring does, so predictions come from the chosen epoch."""
@@ -337,6 +359,8 @@ class Trainer:
                 "in_chans": self.in_chans,
                 "mean": self.mean,
                 "std": self.std,
+                "kind": self.kind,
+                "landmarks": dataclasses.asdict(self.config.landmarks) if self.kind == "landmarks" else {},
             },
             "config": self.config.to_dict(),
             "epoch": self.state.epoch,

@@ -149,7 +149,7 @@ def run_cv(
     """Train and score every fold; write OUT/fold<i>/ run directories and the OUT summary files."""
     from signlens.engine import Trainer  # the engine imports evaluation helpers; avoid a cycle
 
-    bundle = load_data(config.data, config.img_size, config.in_chans)
+    bundle = load_data(config.data, config.img_size, config.in_chans, config.landmarks.points, config.classes)
     if bundle.train is None:
         raise SignlensError(f"data '{bundle.name}' has no training split to cross-validate")
     # An official test file stays untouched: folds are drawn from the training file only.

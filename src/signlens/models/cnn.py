@@ -106,19 +106,26 @@ def mlp(
 
 
 @register("fast-cnn")
-def fast_cnn(num_classes: int, in_chans: int = 1, widths=(16, 32, 64), hidden: int = 0) -> nn.Module:
-    """The default Sign MNIST model: few conv-BN-ReLU-pool stages, global average pool, linear head.
-
-    Small on purpose: it reaches 100.00% on the official test split and runs in tens of microseconds.
-    """
+def fast_cnn(
+    num_classes: int,
+    in_chans: int = 1,
+    widths=(16, 32, 64),
+    stem_kernel: int = 5,
+    hidden: int = 128,
+    dropout: float = 0.3,
+) -> nn.Module:
+    """The default Sign MNIST model: three stride-2 conv-BN-ReLU stages (28 -> 14 -> 7 -> 4), then a small
+    dense head. Downsampling in the first layer is what keeps batch-1 latency in tens of microseconds;
+    the dense head (not global pooling) keeps where-in-the-hand information that letters differ by."""
     layers: list[nn.Module] = []
     cin = in_chans
-    for cout in widths:
-        layers += conv_bn_relu(cin, cout) + [nn.MaxPool2d(2, ceil_mode=True)]
+    for i, cout in enumerate(widths):
+        layers += conv_bn_relu(cin, cout, kernel=stem_kernel if i == 0 else 3, stride=2)
         cin = cout
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    layers += [nn.AdaptiveAvgPool2d(4), nn.Flatten()]  # a no-op at 28 px; other sizes land on 4x4 too
+    width = cin * 16
     if hidden:
-        layers += [nn.Linear(cin, hidden), nn.ReLU(inplace=True)]
-        cin = hidden
-    layers.append(nn.Linear(cin, num_classes))
+        layers += [nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+        width = hidden
+    layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from signlens.data.landmarks import to_canonical
 from signlens.engine.landmark_predictor import LandmarkClassifier
 from signlens.errors import SignlensError
 from signlens.pipeline.hands import Hand, HandDetector
@@ -72,11 +73,9 @@ class Recognizer:
         return cls(classifier, detector, **options)
 
     def canonical(self, hand: Hand) -> np.ndarray:
-        points = hand.world_points if self.classifier.config.points == "world" else hand.image_points
-        points = np.array(points, dtype=np.float32)
-        if hand.handedness.lower() == "left":
-            points[:, 0] *= -1
-        return points[None]
+        return to_canonical(
+            hand.world_points[None], hand.image_points[None], [hand.handedness], self.classifier.config.points
+        )
 
     def classify(self, hand: Hand | None) -> Recognition:
         if hand is None:

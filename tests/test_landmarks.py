@@ -1,0 +1,134 @@
+"""Landmark features, augmentation, smoothing, spelling and calibration: pure functions, generated data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from signlens.data.landmarks import (
+    LandmarkAugment,
+    LandmarkConfig,
+    LandmarkFeatures,
+    feature_dim,
+    landmark_features,
+    palm_frame,
+)
+from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
+from signlens.pipeline.smoothing import MajorityVote, Speller
+
+
+def random_hand(seed: int = 0) -> torch.Tensor:
+    """A plausible open hand: fingers fanning up from a palm, with some depth."""
+    g = torch.Generator().manual_seed(seed)
+    points = torch.zeros(21, 3)
+    bases = [(-0.5, -0.3), (-0.3, -1.0), (0.0, -1.05), (0.25, -1.0), (0.45, -0.9)]
+    for f, (bx, by) in enumerate(bases):
+        for j in range(4):
+            points[1 + f * 4 + j] = torch.tensor([bx * (1 + 0.25 * j), by - 0.35 * j * (f > 0), 0.05 * j])
+    return points + 0.02 * torch.randn(21, 3, generator=g)
+
+
+def rotation_z(angle: float) -> torch.Tensor:
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def test_features_ignore_position_and_scale():
+    hand = random_hand()[None]
+    spec = LandmarkFeatures()
+    moved = hand * 3.7 + torch.tensor([10.0, -4.0, 2.0])
+    torch.testing.assert_close(
+        landmark_features(moved, spec), landmark_features(hand, spec), atol=1e-4, rtol=1e-4
+    )
+    assert landmark_features(hand, spec).shape == (1, feature_dim(spec))
+
+
+def test_rotation_free_shape_features_ignore_rotation_but_orientation_is_kept():
+    hand = random_hand(1)[None]
+    turned = hand @ rotation_z(0.8).T
+    free = LandmarkFeatures(rotation_free=True)
+    a, b = landmark_features(hand, free), landmark_features(turned, free)
+    coords, frame = slice(0, 63), slice(63, 72)
+    torch.testing.assert_close(a[:, coords], b[:, coords], atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(a[:, 72:], b[:, 72:], atol=1e-4, rtol=1e-4)  # angles and distances
+    assert not torch.allclose(a[:, frame], b[:, frame], atol=1e-2)  # H vs U: orientation still counts
+    plain = LandmarkFeatures(rotation_free=False)
+    assert not torch.allclose(
+        landmark_features(hand, plain)[:, coords], landmark_features(turned, plain)[:, coords], atol=1e-2
+    )
+
+
+def test_palm_frame_is_orthonormal():
+    frame = palm_frame(torch.stack([random_hand(s) for s in range(4)]))
+    eye = torch.eye(3).expand(4, 3, 3)
+    torch.testing.assert_close(frame @ frame.transpose(1, 2), eye, atol=1e-5, rtol=1e-5)
+
+
+def test_augmentation_changes_points_within_bounds_and_mirror_flips_chirality():
+    hands = torch.stack([random_hand(s) for s in range(64)])
+    out = LandmarkAugment(rotation=15, scale=0.1, finger_jitter=0.05, noise=0.0)(
+        hands, torch.Generator().manual_seed(0)
+    )
+    assert out.shape == hands.shape and not torch.allclose(out, hands - hands[:, :1])
+    # Rotation and per-finger shifts leave each finger's bone lengths alone (up to the global scale).
+    bone = (out[:, 8] - out[:, 7]).norm(dim=-1) / (out[:, 9] - out[:, 0]).norm(dim=-1)
+    ref = (hands[:, 8] - hands[:, 7]).norm(dim=-1) / (hands[:, 9] - hands[:, 0]).norm(dim=-1)
+    torch.testing.assert_close(bone, ref, atol=0.15, rtol=0.1)
+    mirrored = LandmarkAugment(rotation=0, scale=0, finger_jitter=0, noise=0, mirror=1.0)(hands)
+    torch.testing.assert_close(mirrored[..., 0], -(hands - hands[:, :1])[..., 0])
+
+
+def test_landmark_config_builds_what_it_says():
+    config = LandmarkConfig(points="image", rotation_free=True, augment=False)
+    assert config.features() == LandmarkFeatures("image", True)
+    assert config.augmenter() is None
+    assert LandmarkConfig(mirror=0.5).augmenter().mirror == 0.5
+
+
+def test_majority_vote_needs_a_clear_majority():
+    vote = MajorityVote(window=5, min_share=0.6)
+    assert [vote.update(x) for x in ["A", "A", "B", "A"]] == [None, None, None, "A"]  # 3 of 5 needed
+    assert vote.update(None) == "A"
+    assert [vote.update(None) for _ in range(3)] == [None, None, None]
+
+
+def test_speller_holds_repeats_and_pauses():
+    speller = Speller(hold_seconds=0.3, pause_seconds=0.5)
+    t = 0.0
+
+    def feed(label, seconds, hand=True):
+        nonlocal t
+        written = []
+        for _ in range(int(round(seconds / 0.1))):
+            written.append(speller.update(label, hand, t))
+            t += 0.1
+        return [w for w in written if w]
+
+    assert feed("H", 0.2) == []  # not held long enough
+    assert feed("H", 0.5) == ["H"]  # written once, however long it is held
+    assert feed("I", 0.6) == ["I"]
+    assert feed("I", 1.0) == []  # holding the same letter does not repeat it
+    assert feed(None, 0.2) == []  # the hand changed (unsure) ...
+    assert feed("I", 0.5) == ["I"]  # ... so the same letter may now be written again
+    assert feed(None, 0.7, hand=False) == [] and speller.text == "HII "  # a pause ends the word
+    assert feed("A", 0.5) == ["A"] and speller.text == "HII A"
+
+
+def test_temperature_scaling_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(0, 2, size=(4000, 10))
+    labels = np.array([rng.choice(10, p=np.exp(row) / np.exp(row).sum()) for row in true_logits])
+    overconfident = true_logits * 3.0  # a model three times too sure of itself
+    temperature = fit_temperature(overconfident, labels)
+    assert temperature == pytest.approx(3.0, rel=0.1)
+
+    def softmax(x):
+        e = np.exp(x - x.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    before = expected_calibration_error(softmax(overconfident), labels)
+    after = expected_calibration_error(softmax(overconfident / temperature), labels)
+    assert after < before / 3 and after < 0.03
