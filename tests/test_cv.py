@@ -123,7 +123,7 @@ def test_audit_finds_near_duplicates_across_splits(tmp_path, tiny_csv_dir, monke
     assert report["train-test"]["pairs"] == 1 and report["train-test"]["pairs_with_the_same_label"] == 1
     assert report["train-test"]["test_images_with_a_near_duplicate_in_train"] == 1
     assert report["train-val"]["pairs"] == 0 and report["val-test"]["pairs"] == 0
-    assert examples[0][:4] == ("train", 0, "test", 0)
+    assert examples == [("train", 0, "test", 0, examples[0][4])]
 
     code, stdout, _ = run_cli(["audit", "--data", tiny_csv_dir, "--out", tmp_path / "a"], monkeypatch, capsys)
     assert code == 0 and "train-test" in stdout

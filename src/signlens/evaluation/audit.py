@@ -76,8 +76,10 @@ def audit_splits(splits: dict, threshold: int) -> tuple[dict, list]:
             f"{b}_images": len(nearest),
             "median_nearest_distance": float(np.median(nearest)),
         }
-        examples += [(a, j, b, i, d) for i, j, d in found]
-    return report, sorted(examples, key=lambda e: e[4])
+        examples.append([(a, j, b, i, d) for i, j, d in found])
+    # Closest first within each split pair, taking turns so every pair that has any is shown.
+    mixed = [pair[k] for k in range(max(map(len, examples))) for pair in examples if k < len(pair)]
+    return report, mixed
 
 
 def run_audit(

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -77,7 +79,11 @@ def imagenet_state_dict(model_name: str, model_args: dict) -> tuple[dict, str]:
     if cached.is_file():
         return read_state_dict(cached), str(cached)
     try:
-        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, weights_only=True)
+        # torch.hub announces the download on stdout even when it then fails; the error below says it all.
+        with contextlib.redirect_stdout(io.StringIO()):
+            state = torch.hub.load_state_dict_from_url(
+                url, map_location="cpu", progress=False, weights_only=True
+            )
     except Exception as exc:  # urllib raises many types offline; the message is what helps
         raise SignlensError(
             f"ImageNet weights {cached.name} are not in {cached.parent} and could not be downloaded "
