@@ -278,3 +278,25 @@ def test_bad_input_is_one_line_naming_the_file(trained, tmp_path, monkeypatch, c
     err = one_line_error(*run_cli(["benchmark", "-w", trained, "--threads", 0], monkeypatch, capsys)[::2])
     assert "--threads" in err
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".signlens-export-*"))
+
+
+def test_export_drops_pools_that_copy_their_input(tmp_path):
+    from signlens.engine.predictor import OnnxClassifier
+    from signlens.export import metadata as md
+    from signlens.export.exporter import torch_to_onnx
+
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, stride=7, padding=1),  # 28 -> 4
+        torch.nn.AdaptiveAvgPool2d(4),  # a no-op at 4x4: dropped
+        torch.nn.MaxPool2d(2),  # a real pool: kept
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 3),
+    ).eval()
+    meta = {"class_names": list("abc"), "img_size": 28, "in_chans": 1, "mean": [0.0], "std": [1.0]}
+    path = torch_to_onnx(model, 1, 28, tmp_path / "m.onnx", md.encode(meta))
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "AveragePool" not in ops and ops.count("MaxPool") == 1
+    x = np.random.default_rng(0).standard_normal((5, 1, 28, 28)).astype(np.float32)
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(OnnxClassifier(path).forward(x), expected, atol=1e-5)

@@ -110,11 +110,41 @@ def torch_to_onnx(model, in_chans: int, img_size: int, path: Path, props: dict[s
             do_constant_folding=True,
         )
     proto = onnx.load_from_string(buffer.getvalue())
+    drop_identity_pools(proto)
     set_onnx_metadata(proto, props)
     proto.doc_string = "signlens export: " + md.INPUT_DOC
     onnx.checker.check_model(proto)
     atomic_write(path, lambda tmp: onnx.save(proto, str(tmp)))
     return path
+
+
+def drop_identity_pools(proto) -> int:
+    """Remove pooling nodes that copy their input (1x1 kernel, stride 1, no padding), such as an
+    AdaptiveAvgPool2d that is a no-op at the exported input size: each costs a kernel launch per call."""
+    from onnx import helper
+
+    graph_outputs = {o.name for o in proto.graph.output}
+    removed = 0
+    for node in list(proto.graph.node):
+        if node.op_type not in ("AveragePool", "MaxPool") or len(node.output) != 1:
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        identity = (
+            all(k == 1 for k in attrs.get("kernel_shape", [0]))
+            and all(s == 1 for s in attrs.get("strides", [1]))
+            and not any(attrs.get("pads", [0]))
+            and attrs.get("auto_pad", b"NOTSET") in (b"NOTSET", b"VALID")
+            and node.output[0] not in graph_outputs
+        )
+        if not identity:
+            continue
+        for other in proto.graph.node:
+            for i, name in enumerate(other.input):
+                if name == node.output[0]:
+                    other.input[i] = node.input[0]
+        proto.graph.node.remove(node)
+        removed += 1
+    return removed
 
 
 def set_onnx_metadata(proto, props: dict[str, str]) -> None:
