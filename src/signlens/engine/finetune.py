@@ -115,7 +115,8 @@ def set_norm_mode(model: nn.Module, freeze_bn: bool) -> None:
     trained) keep their running statistics, otherwise a frozen layer would still drift."""
     for module in model.modules():
         if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            trainable = any(p.requires_grad for p in module.parameters())
+            params = list(module.parameters())  # none when affine=False: such a norm is never "frozen"
+            trainable = not params or any(p.requires_grad for p in params)
             if freeze_bn or not trainable:
                 module.eval()
                 if freeze_bn:
