@@ -132,3 +132,74 @@ def test_temperature_scaling_recovers_a_known_temperature():
     before = expected_calibration_error(softmax(overconfident), labels)
     after = expected_calibration_error(softmax(overconfident / temperature), labels)
     assert after < before / 3 and after < 0.03
+
+
+def synthetic_landmark_file(path, per_class: int = 40):
+    """Three handshapes (fingers bent by class-specific amounts), both chiralities, two signers."""
+    from signlens.data.landmarks import save_landmark_file
+
+    rng = np.random.default_rng(0)
+    world, labels, hands, sources, groups = [], [], [], [], []
+    for label in range(3):
+        for i in range(per_class):
+            p = random_hand(label * 1000 + i).numpy()
+            bend = [0.0, 0.9, -0.9][label]
+            for f in range(1 + label, 5):  # bend some fingers towards the palm
+                p[1 + f * 4 + 1 : 1 + f * 4 + 4, 1] += bend * np.arange(1, 4) * 0.3
+            p = p + rng.normal(0, 0.02, p.shape)
+            handed = "Left" if i % 2 else "Right"
+            if handed == "Left":
+                p[:, 0] *= -1
+            world.append(p * 0.08)
+            labels.append(label)
+            hands.append(handed)
+            signer = f"hand{1 + i % 2}"
+            sources.append(f"{'abc'[label]}/{signer}_{'abc'[label]}_bot_seg_{i}_cropped.jpeg")
+            groups.append(f"{signer}_{'abc'[label]}_bot{i % 4}")
+    world = np.array(world, dtype=np.float32)
+    arrays = {
+        "image_points": world * 1000,
+        "world_points": world,
+        "labels": np.array(labels),
+        "class_names": np.array(["A", "B", "C"]),
+        "handedness": np.array(hands),
+        "sources": np.array(sources),
+        "groups": np.array(groups),
+        "failure_sources": np.array(["a/hand1_a_bot_seg_99_cropped.jpeg"]),
+        "failure_labels": np.array([0]),
+    }
+    save_landmark_file(path, arrays, {"data": "synthetic"})
+    return path
+
+
+def test_landmark_model_trains_and_evaluates_through_the_cli(tmp_path, monkeypatch, capsys):
+    import json
+    import sys
+
+    from signlens.cli.main import main
+
+    file = synthetic_landmark_file(tmp_path / "lm.npz")
+
+    def run(args):
+        monkeypatch.setattr(sys, "argv", ["signlens", *map(str, args)])
+        with pytest.raises(SystemExit) as info:
+            main()
+        return info.value.code, capsys.readouterr().out
+
+    out = tmp_path / "run"
+    code, _ = run(["train", "--data", f"landmarks:{file}", "--recipe", "recognizer", "--classes", "all",
+                   "--epochs", 30, "--batch-size", 16, "--out", out, "--quiet", "--threads", 1])  # fmt: skip
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.9 and set(metrics["test"]["per_class"]) == {"A", "B", "C"}
+    code, stdout = run(["val", "--weights", out / "best.pt", "--split", "all", "--json"])
+    assert code == 0 and json.loads(stdout)["num_samples"] == 120
+
+    from signlens.data.landmarks import canonical_points, load_landmark_file
+    from signlens.engine.landmark_predictor import LandmarkClassifier
+
+    model = LandmarkClassifier.from_checkpoint(out / "best.pt")
+    data = load_landmark_file(file)
+    probs = model.predict_proba(canonical_points(data, "world"))
+    assert probs.shape == (120, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert (probs.argmax(1) == data["labels"]).mean() >= 0.9

@@ -170,8 +170,18 @@ def val(
     if split not in ("test", "val", "all"):
         raise SignlensError(f"--split must be test, val or all, got {split!r}")
     classifier = load_classifier(weights)
-    config = TrainConfig.from_dict(load_checkpoint(weights).get("config", {}))
-    bundle = load_data(data or config.data, classifier.img_size, classifier.in_chans)
+    exported = Path(weights).suffix.lower() in (".onnx", ".torchscript")
+    # Exports carry their training config in their metadata; checkpoints carry it inside.
+    config = TrainConfig.from_dict(
+        (classifier.config or {}) if exported else load_checkpoint(weights).get("config", {})
+    )
+    bundle = load_data(
+        data or config.data,
+        getattr(classifier, "img_size", None),
+        getattr(classifier, "in_chans", None),
+        config.landmarks.points,
+        config.classes,
+    )
     if split == "all":
         images = bundle.test if bundle.train is None else bundle.train
     elif bundle.train is None:
