@@ -128,7 +128,15 @@ def test_onnx_export_carries_preprocessing_and_matches_torch(trained, tmp_path, 
     assert ox.predict_proba(rgb).sum(1) == pytest.approx(np.ones(7))
     assert [pt.class_names[i] for i in ox.logits(images).argmax(1)] == list("ABCKKCB")
 
-    # predict takes the .onnx as it takes the checkpoint.
+    # val and predict take the .onnx as they take the checkpoint.
+    scores = []
+    for weights in (trained, out):
+        code, stdout, _ = run_cli(["val", "-w", weights, "--json"], monkeypatch, capsys)
+        assert code == 0
+        scores.append(json.loads(stdout))
+    assert scores[0]["num_samples"] == scores[1]["num_samples"] == 80
+    assert scores[0]["accuracy"] == scores[1]["accuracy"] >= 0.9
+
     Image.fromarray(images[3, ..., 0]).resize((112, 112)).save(tmp_path / "k.png")
     results = []
     for weights in (trained, out):
