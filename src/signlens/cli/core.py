@@ -10,6 +10,7 @@ from rich.table import Table
 
 from signlens.cli.app import app, console, expand_images, parse_model_args, prepare_out_dir
 from signlens.errors import SignlensError
+from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
 
 @app.command()
@@ -223,7 +224,10 @@ def predict(
     ),
     top_k: int = typer.Option(3, "--top-k", "-k", help="How many labels to list per image."),
     threshold: float = typer.Option(
-        0.7, "--threshold", help="Calibrated confidence below which the answer is 'unsure' (label null)."
+        PHOTO_THRESHOLD,
+        "--threshold",
+        help="Calibrated confidence below which the answer is 'unsure' (label null). 0.5: the letter is more "
+        "likely right than wrong (on unseen signers 96% of photos clear it, 94% of those correctly).",
     ),
     annotate: Path = typer.Option(
         None, "--annotate", help="Write each photo with its hand box and label here."

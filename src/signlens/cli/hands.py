@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from signlens.cli.app import app, console
+from signlens.pipeline.thresholds import LIVE_THRESHOLD
 
 landmarks_app = typer.Typer(
     no_args_is_help=True, help="Hand-landmark data sets (MediaPipe Hands, 21 x 3 points per hand)."
@@ -72,13 +73,17 @@ def live(
         help="Write one JSON line per frame: frame, time, raw and smoothed label, confidence, hand box, text.",
     ),
     threshold: float = typer.Option(
-        0.7, "--threshold", help="Calibrated confidence below which a frame votes 'unsure'."
+        LIVE_THRESHOLD, "--threshold", help="Calibrated confidence below which a frame votes 'unsure'."
     ),
     window: int = typer.Option(7, "--window", help="Frames in the majority vote."),
     min_share: float = typer.Option(0.6, "--min-share", help="Share of the window the winning letter needs."),
     hold: float = typer.Option(0.5, "--hold", help="Seconds a letter must stay steady before it is written."),
     pause: float = typer.Option(1.0, "--pause", help="Seconds without a hand that end a word."),
-    no_mirror: bool = typer.Option(False, "--no-mirror", help="Turn off mirrored test-time augmentation."),
+    no_mirror: bool = typer.Option(
+        False,
+        "--no-mirror",
+        help="Turn off mirrored test-time augmentation (on for models trained with mirrored hands, as the bundled one is).",
+    ),
     model_complexity: int = typer.Option(
         1, "--model-complexity", help="MediaPipe landmark model: 0 (faster) or 1 (more accurate)."
     ),
@@ -89,7 +94,11 @@ def live(
     from signlens.pipeline.recognizer import Recognizer
 
     recognizer = Recognizer.load(
-        weights, video=True, threshold=threshold, mirror_tta=not no_mirror, model_complexity=model_complexity
+        weights,
+        video=True,
+        threshold=threshold,
+        mirror_tta=False if no_mirror else None,
+        model_complexity=model_complexity,
     )
     try:
         summary = run_live(

@@ -163,7 +163,9 @@ RECIPES["recognizer"] = {
     "scheduler": "onecycle",
     "label_smoothing": 0.1,
     "val_fraction": 0.15,
-    "landmarks": {"points": "world", "rotation_free": False, "mirror": 0.0},
+    # Mirroring half the training hands makes the model chirality-free, so a hand whose handedness
+    # MediaPipe gets wrong still reads right, and mirrored test-time augmentation is consistent.
+    "landmarks": {"points": "world", "rotation_free": False, "mirror": 0.5},
 }
 DEFAULT_RECIPES = {"sign-mnist": "sign-mnist-fast"}
 

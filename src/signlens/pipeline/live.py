@@ -73,18 +73,31 @@ def open_source(source: str, folder_fps: float = 10.0) -> tuple[Iterator[Frame],
     return video_frames(), fps
 
 
-def draw_overlay(
-    bgr: np.ndarray, result: Recognition, smoothed: str | None, text: str, fps: float
-) -> np.ndarray:
+def draw_recognition(bgr: np.ndarray, result: Recognition) -> np.ndarray:
+    """The hand box and its label (green: accepted; orange with '?': below the threshold)."""
     import cv2
 
     out = bgr.copy()
-    if result.hand is not None:
-        x0, y0, x1, y1 = result.hand.bbox
-        colour = (0, 200, 0) if result.label else (0, 170, 255)
-        cv2.rectangle(out, (x0, y0), (x1, y1), colour, 2)
-        caption = f"{result.best} {result.confidence:.2f}" + ("" if result.label else " ?")
-        cv2.putText(out, caption, (x0, max(20, y0 - 8)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, colour, 2)
+    if result.hand is None:
+        cv2.putText(out, "no hand", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2)
+        return out
+    x0, y0, x1, y1 = result.hand.bbox
+    colour = (0, 200, 0) if result.label else (0, 170, 255)
+    thickness = max(2, round(max(out.shape[:2]) / 300))
+    cv2.rectangle(out, (x0, y0), (x1, y1), colour, thickness)
+    caption = f"{result.best} {result.confidence:.2f}" + ("" if result.label else " ?")
+    scale = max(0.7, max(out.shape[:2]) / 900)
+    cv2.putText(out, caption, (x0, max(25, y0 - 8)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness)
+    return out
+
+
+def draw_overlay(
+    bgr: np.ndarray, result: Recognition, smoothed: str | None, text: str, fps: float
+) -> np.ndarray:
+    """Live overlay: the hand box and label, the smoothed letter, the text so far and the frame rate."""
+    import cv2
+
+    out = draw_recognition(bgr, result)
     height = out.shape[0]
     cv2.putText(out, f"{smoothed or '-'}", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 3)
     cv2.putText(out, text[-40:], (10, height - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)

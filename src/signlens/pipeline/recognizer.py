@@ -17,8 +17,7 @@ from signlens.data.landmarks import to_canonical
 from signlens.engine.landmark_predictor import LandmarkClassifier
 from signlens.errors import SignlensError
 from signlens.pipeline.hands import Hand, HandDetector
-
-DEFAULT_THRESHOLD = 0.7
+from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
 
 def bundled_recognizer_path() -> Path:
@@ -53,12 +52,14 @@ class Recognizer:
         self,
         classifier: LandmarkClassifier,
         detector: HandDetector,
-        threshold: float = DEFAULT_THRESHOLD,
-        mirror_tta: bool = True,
+        threshold: float = PHOTO_THRESHOLD,
+        mirror_tta: bool | None = None,
         top_k: int = 3,
     ):
         self.classifier, self.detector = classifier, detector
-        self.threshold, self.mirror_tta, self.top_k = threshold, mirror_tta, top_k
+        # Averaging with the mirrored hand only helps a model that saw mirrored hands in training.
+        self.mirror_tta = classifier.config.mirror > 0 if mirror_tta is None else mirror_tta
+        self.threshold, self.top_k = threshold, top_k
 
     @classmethod
     def load(cls, weights: str | Path | None = None, video: bool = False, **options) -> Recognizer:
