@@ -71,7 +71,8 @@ def main() -> None:
         (signer,) = record["held_out_groups"]
         index = np.flatnonzero(signers == signer)
         model = LandmarkClassifier.from_checkpoint(Path(record["run_dir"]) / "best.pt")
-        fold_logits = model.logits(samples.images[index])
+        # The same test-time augmentation the recogniser applies, so the temperature fits what ships.
+        fold_logits = model.logits(samples.images[index], mirror_tta=config.landmarks.mirror > 0)
         logits.append(fold_logits)
         labels.append(samples.labels[index])
         misses = sum(signer in m.lower() for m in missed)

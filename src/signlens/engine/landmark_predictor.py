@@ -35,26 +35,28 @@ class LandmarkClassifier:
         return torch.as_tensor(np.asarray(hands_points, dtype=np.float32).reshape(-1, 21 * views, 3))
 
     @torch.inference_mode()
-    def logits(self, canonical_points: np.ndarray, batch_size: int = 4096) -> np.ndarray:
-        """canonical_points: (N, 21, 3), mirrored to MediaPipe's "Right" chirality (see canonical_points)."""
+    def logits(
+        self, canonical_points: np.ndarray, mirror_tta: bool = False, batch_size: int = 4096
+    ) -> np.ndarray:
+        """canonical_points: (N, 21, 3) mirrored to MediaPipe's "Right" chirality (see canonical_points);
+        `mirror_tta` averages the logits with those of the mirrored hand (for mirror-trained models)."""
         x = self.points(canonical_points)
         if len(x) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
-        out = [
-            self.model(landmark_features(x[i : i + batch_size], self.features))
-            for i in range(0, len(x), batch_size)
-        ]
-        return torch.cat(out).numpy()
+        views = [x, x * torch.tensor([-1.0, 1.0, 1.0])] if mirror_tta else [x]
+        total = 0
+        for view in views:
+            total = total + torch.cat(
+                [
+                    self.model(landmark_features(view[i : i + batch_size], self.features))
+                    for i in range(0, len(view), batch_size)
+                ]
+            )
+        return (total / len(views)).numpy()
 
     def predict_proba(self, canonical_points: np.ndarray, mirror_tta: bool = False) -> np.ndarray:
-        """Calibrated probabilities; `mirror_tta` averages with the other chirality's view of each hand."""
-        logits = self.logits(canonical_points) / self.temperature
-        probs = _softmax(logits)
-        if mirror_tta:
-            flipped = self.points(canonical_points).numpy().copy()
-            flipped[..., 0] *= -1
-            probs = 0.5 * (probs + _softmax(self.logits(flipped) / self.temperature))
-        return probs
+        """Calibrated probabilities: softmax of the (test-time-augmented) logits over the fitted temperature."""
+        return _softmax(self.logits(canonical_points, mirror_tta) / self.temperature)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
