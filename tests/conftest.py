@@ -65,3 +65,16 @@ def tiny_folder(tmp_path) -> Path:
             name = f"hand{hand}_{cls}_{view}_seg_{seg}_cropped.jpeg"
             Image.fromarray(np.stack([img] * 3, axis=-1)).save(root / cls / name, quality=95)
     return root
+
+
+def run_cli(args, monkeypatch, capsys) -> tuple[int, str, str]:
+    """Run `signlens ARGS...` in-process through the real entry point; (exit code, stdout, stderr)."""
+    import sys
+
+    from signlens.cli.main import main
+
+    monkeypatch.setattr(sys, "argv", ["signlens", *map(str, args)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    captured = capsys.readouterr()
+    return info.value.code or 0, captured.out, captured.err

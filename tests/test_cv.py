@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from signlens.cli.main import main
+from conftest import run_cli
 from signlens.data import ImageSet, load_data
 from signlens.errors import SignlensError
 from signlens.evaluation.audit import audit_splits
 from signlens.evaluation.cv import make_folds, sample_groups, validation_split
-
-
-def run_cli(args, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["signlens", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def test_stratified_folds_partition_the_data_and_balance_classes():

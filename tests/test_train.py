@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -12,20 +11,12 @@ import torch
 import yaml
 from PIL import Image
 
-from signlens.cli.main import main
+from conftest import run_cli
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import load_checkpoint
 from signlens.evaluation import finish_run
 
 FAST = {"epochs": 4, "batch_size": 32, "lr": 3e-3, "threads": 1}
-
-
-def run_cli(args, monkeypatch, capsys):
-    monkeypatch.setattr(sys, "argv", ["signlens", *map(str, args)])
-    with pytest.raises(SystemExit) as info:
-        main()
-    captured = capsys.readouterr()
-    return info.value.code, captured.out, captured.err
 
 
 def test_train_writes_a_complete_run_directory(tiny_csv_dir, tmp_path, monkeypatch, capsys):
