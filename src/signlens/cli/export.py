@@ -104,6 +104,11 @@ def benchmark(
     min_time: float = typer.Option(
         1.0, "--min-time", help="Seconds of timed calls per cell (at least 300 calls)."
     ),
+    cooldown: float = typer.Option(
+        0.5,
+        "--cooldown",
+        help="Idle seconds before each cell, so the last cell's worker threads stop spinning.",
+    ),
     json_out: Path = typer.Option(None, "--json", help="Write the full results to this JSON file."),
 ):
     """Latency (p50/p95/p99), images/s, params, MACs, file size and peak memory per format and batch."""
@@ -117,7 +122,7 @@ def benchmark(
         raise SignlensError("--min-time must be positive")
     record = run_benchmark(
         weights, fmt_list, _int_list(batch_sizes, "--batch-sizes"), threads, device, data, accuracy,
-        min_time, log=lambda msg: console.print(f"[dim]{msg}[/dim]"),
+        min_time, log=lambda msg: console.print(f"[dim]{msg}[/dim]"), cooldown_s=max(0.0, cooldown),
     )  # fmt: skip
     console.print(results_table(record, str(weights)))
     load = record["load_avg_before"]

@@ -357,8 +357,12 @@ def run_benchmark(
     with_accuracy: bool = False,
     min_time_s: float = 1.0,
     log: Callable[[str], None] = lambda _: None,
+    cooldown_s: float = 0.5,
 ) -> dict[str, Any]:
-    """Benchmark `weights` (checkpoint or ONNX) in each format and batch size; returns the JSON record."""
+    """Benchmark `weights` (checkpoint or ONNX) in each format and batch size; returns the JSON record.
+
+    Cells run one after another with `cooldown_s` of idle time before each, so one runtime's spinning
+    worker threads do not steal the next one's cores."""
     import torch
 
     weights = Path(weights)
@@ -390,6 +394,8 @@ def run_benchmark(
                 log(f"{runner.name} batch {batch} ...")
                 step = runner.make_step(batch)
                 gc.collect()
+                # Let the previous cell's worker threads (OpenMP, ORT) stop spinning before timing.
+                time.sleep(cooldown_s)
                 base = rss_mib()
                 if device == "cuda":
                     torch.cuda.reset_peak_memory_stats()
@@ -426,7 +432,7 @@ def run_benchmark(
         "method": (
             f"pre-allocated float32 input (pre-processing excluded); warm-up >= 0.2 s, then >= {min_time_s} s "
             "and >= 300 calls timed one by one with perf_counter_ns; ONNX Runtime through IO binding, "
-            "sequential execution, 1 inter-op thread, intra-op threads = threads"
+            f"sequential execution, 1 inter-op thread, intra-op threads = threads; {cooldown_s} s idle before each cell"
         ),
         "results": results,
     }
