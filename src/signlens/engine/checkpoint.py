@@ -50,5 +50,12 @@ def build_model_from_checkpoint(payload: dict[str, Any]) -> torch.nn.Module:
 
     spec = payload["model"]
     model = create_model(spec["name"], num_classes=len(payload["class_names"]), **spec["args"])
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        # Typically a checkpoint from an older definition of the architecture.
+        first = str(exc).strip().splitlines()[0]
+        raise SignlensError(
+            f"checkpoint weights do not fit model {spec['name']!r} as defined now: {first}"
+        ) from None
     return model.eval()

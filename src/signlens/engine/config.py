@@ -49,6 +49,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision, CUDA only
     threads: int = 0  # CPU threads; 0 keeps torch's default
+    channels_last: bool = False  # NHWC memory layout for conv models
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     classes: str = "all"  # all | letters (24 static) | digits | comma list
     landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)  # for --data landmarks:FILE
@@ -103,6 +104,7 @@ class TrainConfig:
 RECIPES: dict[str, dict[str, Any]] = {
     "sign-mnist-fast": {
         "model": "fast-cnn",
+        "channels_last": True,
         "epochs": 10,
         "batch_size": 128,
         "optimizer": "adamw",

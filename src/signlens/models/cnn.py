@@ -109,6 +109,7 @@ def mlp(
 def fast_cnn(
     num_classes: int,
     in_chans: int = 1,
+    img_size: int = 28,
     widths=(16, 32, 64),
     stem_kernel: int = 5,
     hidden: int = 128,
@@ -118,12 +119,13 @@ def fast_cnn(
     dense head. Downsampling in the first layer is what keeps batch-1 latency in tens of microseconds;
     the dense head (not global pooling) keeps where-in-the-hand information that letters differ by."""
     layers: list[nn.Module] = []
-    cin = in_chans
+    cin, size = in_chans, img_size
     for i, cout in enumerate(widths):
-        layers += conv_bn_relu(cin, cout, kernel=stem_kernel if i == 0 else 3, stride=2)
-        cin = cout
-    layers += [nn.AdaptiveAvgPool2d(4), nn.Flatten()]  # a no-op at 28 px; other sizes land on 4x4 too
-    width = cin * 16
+        kernel = stem_kernel if i == 0 else 3
+        layers += conv_bn_relu(cin, cout, kernel=kernel, stride=2)
+        cin, size = cout, (size + 2 * (kernel // 2) - kernel) // 2 + 1
+    layers.append(nn.Flatten())  # the map size follows from img_size, so no pooling op is needed
+    width = cin * size * size
     if hidden:
         layers += [nn.Linear(width, hidden), nn.ReLU(inplace=True), nn.Dropout(dropout)]
         width = hidden
