@@ -31,7 +31,7 @@ from signlens.engine.metrics import classification_metrics, confusion_matrix
 from signlens.engine.optim import build_optimizer, build_scheduler
 from signlens.errors import SignlensError
 from signlens.io import write_text, write_yaml
-from signlens.models import create_model
+from signlens.models import create_model, resolved_arguments
 from signlens.models.pretrained import imagenet_stats
 
 HISTORY_FIELDS = [
@@ -177,11 +177,8 @@ class Trainer:
         if c.channels_last and self.kind == "image":
             # NHWC weights let oneDNN's convolutions skip layout conversions: ~12% faster on CPU here.
             self.model = self.model.to(memory_format=torch.channels_last)
-        # create_model drops img_size for models that do not use it; record only what it accepted.
-        from signlens.models import model_arguments
-
-        accepted = set(model_arguments(c.model)) | {"in_chans"}
-        self.model_args = {k: v for k, v in self.model_args.items() if k in accepted}
+        # Record every argument the builder took, defaults included (img_size only where it is used).
+        self.model_args = resolved_arguments(c.model, self.model_args)
         self.init_reports = initial_weights(self.model, c.model, self.model_args, c.pretrained, c.init)
         if c.stages and not self.init_reports:
             raise SignlensError(

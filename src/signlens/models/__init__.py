@@ -7,6 +7,6 @@ from signlens.models import (
     reference,  # noqa: F401  (registers the seed study's s0-customcnn)
     resnet,  # noqa: F401  (registers resnet18, resnet18-se)
 )
-from signlens.models.registry import create_model, list_models, model_arguments, register
+from signlens.models.registry import create_model, list_models, model_arguments, register, resolved_arguments
 
-__all__ = ["create_model", "list_models", "model_arguments", "register"]
+__all__ = ["create_model", "list_models", "model_arguments", "register", "resolved_arguments"]

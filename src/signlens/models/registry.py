@@ -34,6 +34,20 @@ def model_arguments(name: str) -> list[str]:
     return [p for p in inspect.signature(_get(name)).parameters if p not in ("num_classes", "in_chans")]
 
 
+def resolved_arguments(name: str, given: dict) -> dict:
+    """Every argument the builder takes, defaults filled in, so a checkpoint rebuilds the same network
+    even if a default changes later. Tuples become lists (YAML and weights-only loading keep lists)."""
+    resolved = {}
+    for param in inspect.signature(_get(name)).parameters.values():
+        if param.name == "num_classes":
+            continue
+        value = given.get(param.name, param.default)
+        if value is inspect.Parameter.empty:
+            continue
+        resolved[param.name] = list(value) if isinstance(value, tuple) else value
+    return resolved
+
+
 def create_model(name: str, num_classes: int, in_chans: int = 1, **kwargs) -> nn.Module:
     builder = _get(name)
     accepted = inspect.signature(builder).parameters
