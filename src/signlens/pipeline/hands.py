@@ -38,6 +38,7 @@ class HandDetector:
         min_tracking_confidence: float = 0.5,
         model_complexity: int = 1,
         max_side: int = 1280,
+        tiles: bool = True,
     ):
         try:
             from mediapipe.python.solutions import hands as mp_hands
@@ -45,6 +46,7 @@ class HandDetector:
             raise RuntimeError(f"mediapipe is required for hand detection: {exc}") from exc
         self.pad = pad if static_image_mode else 0.0  # padding would break tracking's frame-to-frame state
         self.max_side = max_side  # phone photos are shrunk first: the palm detector sees 192 px anyway
+        self.tiles = static_image_mode and tiles  # zoomed retries for small hands (photos only)
         self._hands = mp_hands.Hands(
             static_image_mode=static_image_mode,
             max_num_hands=1,
@@ -71,10 +73,30 @@ class HandDetector:
         hand = self._run(small, border=0)
         if hand is None and self.pad > 0:
             hand = self._run(small, border=int(round(self.pad * max(small.shape[:2]))))
-        if hand is None or factor == 1.0:
-            return hand
-        points = hand.image_points / factor
-        return Hand(points, hand.world_points, hand.handedness, hand.score, hand_box(points, width, height))
+        if hand is not None:
+            return hand if factor == 1.0 else _moved(hand, 1 / factor, 0, 0, width, height)
+        return self._search_tiles(rgb) if self.tiles else None
+
+    def _search_tiles(self, rgb: np.ndarray) -> Hand | None:
+        """A hand far from the camera is too small for the palm detector, which sees the whole photo at
+        192 px; look again in five overlapping zoomed views (centre, then the quadrants)."""
+        height, width = rgb.shape[:2]
+        th, tw = int(height * TILE), int(width * TILE)
+        origins = [
+            ((height - th) // 2, (width - tw) // 2),
+            (0, 0),
+            (0, width - tw),
+            (height - th, 0),
+            (height - th, width - tw),
+        ]
+        for y, x in origins:
+            tile = rgb[y : y + th, x : x + tw]
+            factor = min(1.0, self.max_side / max(th, tw))
+            view = np.ascontiguousarray(tile if factor == 1.0 else _resize(tile, factor))
+            hand = self._run(view, border=0)
+            if hand is not None:
+                return _moved(hand, 1 / factor, x, y, width, height)
+        return None
 
     def _run(self, rgb: np.ndarray, border: int) -> Hand | None:
         height, width = rgb.shape[:2]
@@ -95,6 +117,17 @@ class HandDetector:
             float(label.score),
             hand_box(points, width, height),
         )
+
+
+TILE = 0.6  # each zoomed view covers 60% of the photo's width and height
+
+
+def _moved(hand: Hand, scale: float, x: int, y: int, width: int, height: int) -> Hand:
+    """A hand found in a resized or cropped view, in the original photo's pixels."""
+    points = hand.image_points * scale
+    points[:, 0] += x
+    points[:, 1] += y
+    return Hand(points, hand.world_points, hand.handedness, hand.score, hand_box(points, width, height))
 
 
 def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:
