@@ -41,26 +41,40 @@ def next_run_dir(base: Path) -> Path:
     return base.with_name(f"{base.name}{n}")
 
 
-def prepare_out_dir(out: Path | None, exist_ok: bool) -> Path:
+RUN_FILES = ("best.pt", "last.pt", "metrics.json", "history.csv", "curves.png", "confusion_matrix.png")
+
+
+def prepare_out_dir(
+    out: Path | None, exist_ok: bool, default: str = "train", stale: tuple = RUN_FILES
+) -> Path:
+    """The output directory of a verb: runs/<default>[N] unless --out names one. A non-empty --out
+    needs --exist-ok, and then loses the `stale` files a previous run left there."""
     if out is None:
-        return next_run_dir(Path("runs") / "train")
+        return next_run_dir(Path("runs") / default)
     if out.exists() and not out.is_dir():
         raise SignlensError(f"--out {out} exists and is not a directory")
     if out.is_dir() and any(out.iterdir()):
         if not exist_ok:
-            raise SignlensError(
-                f"--out {out} already holds files; pass --exist-ok to overwrite or --resume {out}"
-            )
-        for name in (
-            "best.pt",
-            "last.pt",
-            "metrics.json",
-            "history.csv",
-            "curves.png",
-            "confusion_matrix.png",
-        ):
+            hint = f" or --resume {out}" if default == "train" else ""
+            raise SignlensError(f"--out {out} already holds files; pass --exist-ok to overwrite{hint}")
+        for name in stale:
             (out / name).unlink(missing_ok=True)
     return out
+
+
+def config_from_flags(data, model, recipe, config, model_arg: list[str], no_augment: bool, **flags):
+    """Build a TrainConfig from a verb's training flags; unset flags (None) leave the recipe's values."""
+    from signlens.engine import build_config
+
+    if flags.get("init") is not None:
+        flags["init"] = str(flags["init"])
+    if flags.get("stages"):
+        flags["stages"] = flags["stages"].split(",")
+    if model_arg:
+        flags["model_args"] = parse_model_args(model_arg)
+    if no_augment:
+        flags["augment"] = {"enabled": False}
+    return build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=flags)
 
 
 def expand_images(paths: list[Path]) -> list[Path]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from signlens.cli.app import app, console, expand_images, parse_model_args, prepare_out_dir
+from signlens.cli.app import app, config_from_flags, console, expand_images, prepare_out_dir
 from signlens.errors import SignlensError
 from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
@@ -110,26 +110,21 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ):
     """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
-    from signlens.engine import Trainer, build_config
+    from signlens.engine import Trainer
     from signlens.evaluation import finish_run
 
     if resume is not None:
         trainer = Trainer.resume(resume, progress=not quiet)
         out_dir = Path(resume)
     else:
-        overrides = dict(
+        cfg = config_from_flags(
+            data, model, recipe, config, model_arg, no_augment,
             seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
             weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, patience=patience,
             img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
-            deterministic=deterministic, classes=classes, pretrained=pretrained, init=str(init) if init else None,
-            stages=stages.split(",") if stages else None, lr_decay=lr_decay, freeze_bn=freeze_bn,
-            normalize=normalize,
+            deterministic=deterministic, classes=classes, pretrained=pretrained, init=init, stages=stages,
+            lr_decay=lr_decay, freeze_bn=freeze_bn, normalize=normalize,
         )  # fmt: skip
-        if model_arg:
-            overrides["model_args"] = parse_model_args(model_arg)
-        if no_augment:
-            overrides["augment"] = {"enabled": False}
-        cfg = build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=overrides)
         out_dir = prepare_out_dir(out, exist_ok)
         trainer = Trainer(cfg, out_dir, progress=not quiet)
     for report in trainer.init_reports:

@@ -6,18 +6,8 @@ from pathlib import Path
 
 import typer
 
-from signlens.cli.app import app, console, next_run_dir, parse_model_args
+from signlens.cli.app import app, config_from_flags, console, prepare_out_dir
 from signlens.errors import SignlensError
-
-
-def fresh_dir(out: Path | None, default: str, exist_ok: bool) -> Path:
-    if out is None:
-        return next_run_dir(Path("runs") / default)
-    if out.exists() and not out.is_dir():
-        raise SignlensError(f"--out {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not exist_ok:
-        raise SignlensError(f"--out {out} already holds files; pass --exist-ok to overwrite")
-    return out
 
 
 @app.command()
@@ -62,26 +52,23 @@ def cv(
     lr_decay: float = typer.Option(None, "--lr-decay", help="Layer-wise LR decay factor per layer group."),
     freeze_bn: bool = typer.Option(None, "--freeze-bn/--no-freeze-bn", help="Keep batch-norm layers fixed."),
     no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
+    classes: str = typer.Option(
+        None, "--classes", help="all | letters (the 24 static letters) | digits | a comma list."
+    ),
     device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
     threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Cross-validate a recipe: one run directory per fold, then OUT/cv.json, cv.md and a pooled confusion matrix."""
-    from signlens.engine import build_config
     from signlens.evaluation.cv import run_cv
 
-    overrides = dict(
+    cfg = config_from_flags(
+        data, model, recipe, config, model_arg, no_augment,
         seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, img_size=img_size,
-        in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads, pretrained=pretrained,
-        init=str(init) if init else None, lr_decay=lr_decay, freeze_bn=freeze_bn,
-        stages=stages.split(",") if stages else None,
+        in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads, classes=classes,
+        pretrained=pretrained, init=init, lr_decay=lr_decay, freeze_bn=freeze_bn, stages=stages,
     )  # fmt: skip
-    if model_arg:
-        overrides["model_args"] = parse_model_args(model_arg)
-    if no_augment:
-        overrides["augment"] = {"enabled": False}
-    cfg = build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=overrides)
-    out_dir = fresh_dir(out, "cv", exist_ok)
+    out_dir = prepare_out_dir(out, exist_ok, "cv", stale=())
 
     def report(record: dict) -> None:
         for line in record.get("init", []):
@@ -116,7 +103,7 @@ def audit(
 
     if not 0 <= threshold < 256:
         raise SignlensError(f"--threshold must lie in 0..255, got {threshold}")
-    out_dir = fresh_dir(out, "audit", exist_ok)
+    out_dir = prepare_out_dir(out, exist_ok, "audit", stale=())
     result = run_audit(data, out_dir, threshold)
     console.print(f"[bold]{out_dir}[/bold]  {result['data']}: {result['sizes']}  ({result['split']})")
     sections = [("splits train uses", result["pairs"])]
