@@ -46,3 +46,20 @@ def md5_file(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def torch_load_safely(path: Path, not_loadable: str):
+    """`torch.load(weights_only=True)` (no code runs from the file); a file that cannot be read that way
+    raises SignlensError "<not_loadable> (<first line of the reason>)"."""
+    import pickle
+    import zipfile
+
+    import torch
+
+    from signlens.errors import SignlensError
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise SignlensError(f"{not_loadable} ({first})") from None

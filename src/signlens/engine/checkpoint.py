@@ -5,15 +5,13 @@ Only tensors, numbers, strings, lists and dicts go in, so `torch.load(weights_on
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from signlens.errors import SignlensError
-from signlens.io import atomic_write
+from signlens.io import atomic_write, torch_load_safely
 
 FORMAT = "signlens-checkpoint"
 FORMAT_VERSION = 1
@@ -28,13 +26,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise SignlensError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-        raise SignlensError(
-            f"{path} is not a signlens checkpoint (cannot be loaded safely: {first})"
-        ) from None
+    payload = torch_load_safely(path, f"{path} is not a signlens checkpoint: cannot be loaded safely")
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise SignlensError(f"{path} is not a signlens checkpoint (no '{FORMAT}' marker)")
     if payload.get("format_version", 0) > FORMAT_VERSION:

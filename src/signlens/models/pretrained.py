@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import torch
 from torch import nn
 
 from signlens.errors import SignlensError
+from signlens.io import torch_load_safely
 
 # torchvision's published IMAGENET1K_V1 checkpoints (file names carry the hash prefix torch.hub checks).
 TORCHVISION_URLS = {
@@ -97,11 +96,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if not path.is_file():
         raise SignlensError(f"initial weights not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError, ValueError) as exc:
-        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        raise SignlensError(f"{path}: not a loadable state dict ({first})") from None
+    payload = torch_load_safely(path, f"{path}: not a loadable state dict")
     if isinstance(payload, dict):
         for key in ("state_dict", "model"):
             if isinstance(payload.get(key), dict) and _is_tensor_map(payload[key]):
