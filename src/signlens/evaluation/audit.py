@@ -1,12 +1,7 @@
 """Leakage audit: near-duplicate images across the train / validation / test splits a run would use.
 
-Each image gets a 256-bit difference hash (dHash: gray, shrunk to 17x16, one bit per horizontal
-neighbour pair saying which is brighter). It ignores brightness and contrast changes and survives small
-shifts, which is how Sign MNIST's variants and ayuraj's consecutive crops differ. Two images whose hashes
-differ in at most `threshold` bits are near-duplicates. The usual 64-bit (9x8) hash is too coarse for
-hands on a black background: at 4 bits only 46% of ayuraj's cross-split pairs shared a label, against
-97% for 256 bits at 16 (and 100% on Sign MNIST); the report gives that share for every run. Hamming
-distances come from one matrix product of +-1 bit vectors, so 25,000 x 7,000 comparisons are quick.
+Near-duplicates are found by perceptual hash (signlens.data.duplicates). The report gives, for every
+split pair, how many pairs it finds and how many of them share a label, which checks the threshold.
 """
 
 from __future__ import annotations
@@ -15,38 +10,21 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from signlens.data import load_data, split_bundle, stratified_split
-from signlens.data.tensors import to_model_tensor
+from signlens.data.duplicates import BITS, SIDE, dhash, hamming_blocks
 from signlens.io import atomic_write, write_json
 
 PAIRS = (("train", "val"), ("train", "test"), ("val", "test"))
-SIDE = 16  # hash is SIDE x SIDE bits
-BITS = SIDE * SIDE
-
-
-def dhash(images: np.ndarray) -> np.ndarray:
-    """uint8 (N, H, W, C) -> bool (N, BITS)."""
-    bits = []
-    for start in range(0, len(images), 4096):
-        x = to_model_tensor(images[start : start + 4096], images.shape[1], 1).float()
-        small = F.interpolate(x, size=(SIDE, SIDE + 1), mode="area")[:, 0]
-        bits.append((small[:, :, 1:] > small[:, :, :-1]).reshape(len(x), BITS))
-    return torch.cat(bits).numpy()
 
 
 def cross_distances(a, b, labels_a, labels_b, threshold: int, keep: int = 64):
     """Per row of `a`: its nearest distance in `b`; the pairs within `threshold` (count, how many share
     a label, and the `keep` closest as (i, j, distance))."""
-    sa = torch.from_numpy(a).float() * 2 - 1
-    sb = torch.from_numpy(b).float() * 2 - 1
     labels_a, labels_b = torch.as_tensor(labels_a), torch.as_tensor(labels_b)
     nearest = np.empty(len(a), dtype=np.int64)
     count, same, examples = 0, 0, []
-    for start in range(0, len(a), 2048):
-        # For +-1 vectors, dot = BITS - 2 * hamming.
-        dist = ((BITS - sa[start : start + 2048] @ sb.T) / 2).round().to(torch.int64)
+    for start, dist in hamming_blocks(a, b):
         nearest[start : start + len(dist)] = dist.min(1).values.numpy()
         rows, cols = torch.nonzero(dist <= threshold, as_tuple=True)
         count += len(rows)
