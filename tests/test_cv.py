@@ -120,3 +120,24 @@ def test_audit_finds_near_duplicates_across_splits(tmp_path, tiny_csv_dir, monke
     assert code == 0 and "train-test" in stdout
     result = json.loads((tmp_path / "a" / "audit.json").read_text())
     assert result["sizes"] == {"train": 216, "val": 24, "test": 80} and result["split"] == "official test"
+
+
+def test_near_duplicate_groups_join_variants_of_one_photo_and_never_across_labels():
+    from signlens.data.duplicates import near_duplicate_groups
+
+    rng = np.random.default_rng(1)
+    photos = rng.integers(0, 255, (3, 28, 28, 1)).astype(np.int64)
+    # Each photo in three variants (brighter, lower contrast), as Sign MNIST expanded its sources;
+    # photo 2 is photo 0 again under another label, which must not join photo 0's group.
+    variants = [np.clip(p * c + b, 0, 255) for p in photos for c, b in ((1, 0), (1, 25), (0.8, 10))]
+    images = np.stack(variants).astype(np.uint8)
+    images[6:] = images[:3]
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    groups = near_duplicate_groups(images, labels)
+    assert len(set(groups[:3])) == len(set(groups[3:6])) == len(set(groups[6:])) == 1
+    assert len(set(groups)) == 3
+    data = ImageSet(images, labels, ["a", "b", "c"], [f"row{i}" for i in range(9)])
+    assert sample_groups(data, "duplicates", None) == groups
+    landmarks = ImageSet(np.zeros((9, 21, 3), np.float32), labels, ["a", "b", "c"], data.sources)
+    with pytest.raises(SignlensError, match="needs image data"):
+        sample_groups(landmarks, "duplicates", None)

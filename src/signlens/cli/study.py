@@ -20,7 +20,8 @@ def cv(
     group_by: str = typer.Option(
         "none",
         "--group-by",
-        help="none (stratified by class) | take (hand + view + class) | signer (hand1..hand5: leave-signers-out).",
+        help="none (stratified by class) | take (hand + view + class) | signer (hand1..hand5: "
+        "leave-signers-out) | duplicates (clusters of near-duplicate images, e.g. Sign MNIST's variants).",
     ),
     group_pattern: str = typer.Option(
         None,

@@ -26,7 +26,7 @@ from signlens.evaluation.plots import plot_confusion
 from signlens.evaluation.report import finish_run
 from signlens.io import write_json, write_text
 
-GROUP_BY = ("none", "take", "signer")
+GROUP_BY = ("none", "take", "signer", "duplicates")
 # ayuraj file names: hand{1..5}_{class}_{view}_seg_{k}_cropped.jpeg; the signer is the hand.
 SIGNER_PATTERN = r"(hand\d+)"
 
@@ -38,6 +38,12 @@ def sample_groups(samples, group_by: str, pattern: str | None) -> list[str] | No
         raise SignlensError(f"--group-by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
     if group_by == "none":
         return None
+    if group_by == "duplicates":  # data whose names say nothing (Sign MNIST): near-duplicate clusters
+        if samples.images.ndim != 4:
+            raise SignlensError("--group-by duplicates needs image data, not landmarks")
+        from signlens.data.duplicates import near_duplicate_groups
+
+        return near_duplicate_groups(samples.images, samples.labels)
     if group_by == "take" and pattern is None:
         if samples.groups is None:
             raise SignlensError(
