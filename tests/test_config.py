@@ -48,3 +48,7 @@ def test_invalid_values_are_rejected():
         build_config("x", model="mlp", overrides={"scheduler": "warm"})
     with pytest.raises(SignlensError, match="no data given"):
         build_config(None)
+    with pytest.raises(SignlensError, match=r"ema_decay must lie in \[0, 1\)"):
+        build_config("x", model="mlp", overrides={"ema_decay": 1.0})
+    with pytest.raises(SignlensError, match="ema_decay cannot be combined"):
+        build_config("x", model="resnet18", overrides={"ema_decay": 0.99, "stages": ["head:1e-3:1"]})

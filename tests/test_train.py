@@ -86,8 +86,10 @@ def test_train_writes_a_complete_run_directory(tiny_csv_dir, tmp_path, monkeypat
     assert result["label"] == "K" and len(result["top"]) == 2 and result["top"][0][1] >= result["top"][1][1]
 
 
-def test_resume_continues_to_the_same_weights(tiny_csv_dir, tmp_path):
-    config = build_config(str(tiny_csv_dir), model="fast-cnn", overrides={**FAST, "deterministic": True})
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_continues_to_the_same_weights(tiny_csv_dir, tmp_path, ema_decay):
+    overrides = {**FAST, "deterministic": True, "ema_decay": ema_decay}
+    config = build_config(str(tiny_csv_dir), model="fast-cnn", overrides=overrides)
     whole = Trainer(config, tmp_path / "whole", progress=False)
     whole.fit()
     stopped = Trainer(config, tmp_path / "stopped", progress=False)
@@ -98,6 +100,22 @@ def test_resume_continues_to_the_same_weights(tiny_csv_dir, tmp_path):
     assert summary["epochs_run"] == 4 and len(resumed.state.history) == 4
     for key, value in whole.model.state_dict().items():
         torch.testing.assert_close(resumed.model.state_dict()[key], value, msg=key)
+    for key, value in whole.eval_model.state_dict().items():
+        torch.testing.assert_close(resumed.eval_model.state_dict()[key], value, msg=key)
+
+
+def test_ema_weights_are_what_is_evaluated_and_saved(tiny_csv_dir, tmp_path):
+    config = build_config(str(tiny_csv_dir), model="fast-cnn", overrides={**FAST, "ema_decay": 0.9})
+    trainer = Trainer(config, tmp_path / "ema", progress=False)
+    trainer.fit()
+    raw, ema = trainer.model.state_dict(), trainer.eval_model.state_dict()
+    saved = load_checkpoint(tmp_path / "ema" / "last.pt")
+    weight = "0.weight"  # the first convolution
+    assert not torch.allclose(raw[weight], ema[weight])  # an average of past steps, not the last step
+    torch.testing.assert_close(saved["state_dict"][weight], ema[weight])
+    torch.testing.assert_close(saved["ema"]["raw"][weight], raw[weight])
+    assert int(saved["ema"]["n_averaged"]) == 4 * trainer.steps_per_epoch
+    assert trainer.evaluate(trainer.val)["accuracy"] >= 0.9
 
 
 def test_early_stopping_and_test_scored_from_best_epoch(tiny_csv_dir, tmp_path):
@@ -109,7 +127,11 @@ def test_early_stopping_and_test_scored_from_best_epoch(tiny_csv_dir, tmp_path):
     trainer = Trainer(config, tmp_path / "es", progress=False)
     summary = trainer.fit()
     assert summary["stopped_early"] and summary["epochs_run"] < 30
-    assert summary["best_epoch"] == summary["epochs_run"] - 1
+    # Best is the last epoch at the top validation accuracy (ties go to the later epoch).
+    accuracies = [row["val_accuracy"] for row in trainer.state.history]
+    top = max(accuracies)
+    assert summary["best_epoch"] == max(i + 1 for i, a in enumerate(accuracies) if a == top)
+    assert summary["epochs_run"] - summary["best_epoch"] <= 1  # patience 1
     metrics = finish_run(tmp_path / "es", summary, trainer.state.history, trainer.test_set, True)
     assert load_checkpoint(tmp_path / "es" / "best.pt")["epoch"] == summary["best_epoch"]
     assert metrics["best_epoch"] == summary["best_epoch"]

@@ -59,6 +59,9 @@ def train(
     grad_clip: float = typer.Option(
         None, "--grad-clip", help="Clip the gradient norm to this value (0: off)."
     ),
+    ema_decay: float = typer.Option(
+        None, "--ema-decay", help="Evaluate and save a moving average of the weights (e.g. 0.99; 0: off)."
+    ),
     patience: int = typer.Option(
         None, "--patience", help="Stop after this many epochs without validation improvement (0: off)."
     ),
@@ -120,8 +123,8 @@ def train(
         cfg = config_from_flags(
             data, model, recipe, config, model_arg, no_augment,
             seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
-            weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, patience=patience,
-            img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
+            weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, ema_decay=ema_decay,
+            patience=patience, img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
             deterministic=deterministic, classes=classes, pretrained=pretrained, init=init, stages=stages,
             lr_decay=lr_decay, freeze_bn=freeze_bn, normalize=normalize,
         )  # fmt: skip
