@@ -29,6 +29,8 @@ VARIANTS = {
     "image": {"landmarks": {"points": "image"}},
     "both": {"landmarks": {"points": "both"}},
     "world+mirror-aug+tta": {"landmarks": {"mirror": 0.5}},
+    # The seed's landmark-mask image (fingers in their own channels, plus depth) under a small CNN.
+    "mask-cnn": {"model": "fast-cnn", "landmarks": {"form": "mask", "mirror": 0.5}},
 }
 BASE = {
     "epochs": 40,
@@ -46,8 +48,9 @@ def signer_of(source: str) -> str:
 
 
 def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path) -> dict:
+    overrides = {**BASE, **overrides, "classes": classes}
     config = build_config(
-        f"landmarks:{file}", model="landmark-mlp", overrides={**BASE, **overrides, "classes": classes}
+        f"landmarks:{file}", model=overrides.pop("model", "landmark-mlp"), overrides=overrides
     )
     bundle = load_data(config.data, landmark_points=config.landmarks.points, classes=classes)
     samples = bundle.train

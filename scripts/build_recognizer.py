@@ -1,10 +1,11 @@
 """Build the bundled recogniser (src/signlens/assets/recognizer.pt) from the shared ayuraj photos.
 
 1. Extract MediaPipe hand landmarks from every photo (or reuse --landmarks FILE).
-2. Leave-one-signer-out CV with the `recognizer` recipe: the honest accuracy on unseen signers, end to
-   end (photos where no hand is found count as errors), and out-of-fold logits.
+2. Leave-one-signer-out CV of each member recipe (the landmark-mlp and the skeleton-mask CNN): the
+   honest accuracy on unseen signers, end to end (photos where no hand is found count as errors), for
+   each member and for their ensemble, and the ensemble's out-of-fold logits.
 3. Fit the calibration temperature on those out-of-fold logits, so confidences hold for new signers.
-4. Train the shipped model on all five signers and write it, with its calibration, into the package.
+4. Train every member on all five signers and write the ensemble, with its calibration, into the package.
 
     SIGNLENS_DATA=../shared/data .venv/bin/python scripts/build_recognizer.py [--out PATH] [--work DIR]
 """
@@ -20,8 +21,9 @@ import numpy as np
 from signlens.data import load_data, stratified_split
 from signlens.data.landmarks import load_landmark_file
 from signlens.engine import Trainer, build_config
-from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
-from signlens.engine.landmark_predictor import LandmarkClassifier
+from signlens.engine.checkpoint import save_checkpoint
+from signlens.engine.config import RECOGNIZER_ENSEMBLE
+from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
 from signlens.evaluation.cv import SIGNER_PATTERN, run_cv, sample_groups
 from signlens.io import write_json
@@ -45,6 +47,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/recognizer"))
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--recipes", default=",".join(RECOGNIZER_ENSEMBLE), help="member recipes (one: no ensemble)"
+    )
     args = parser.parse_args()
 
     landmarks = args.landmarks or args.work / "landmarks.npz"
@@ -52,13 +57,18 @@ def main() -> None:
         report = extract_landmarks(args.data, landmarks)
         print(f"landmarks: {report['num_detected']}/{report['num_images']} photos with a hand")
     spec = f"landmarks:{landmarks}"
-    config = build_config(
-        spec, recipe="recognizer", overrides={"classes": args.classes, "threads": args.threads}
-    )
+    recipes = args.recipes.split(",")
+    configs = [
+        build_config(spec, recipe=r, overrides={"classes": args.classes, "threads": args.threads})
+        for r in recipes
+    ]
 
-    # Leave-one-signer-out: each fold holds out one hand's photos.
-    cv = run_cv(config, args.work / "loso", folds=5, group_by="signer")
-    samples = load_data(spec, landmark_points=config.landmarks.points, classes=args.classes).train
+    # Leave-one-signer-out: each fold holds out one hand's photos (the same folds for every member).
+    cvs = [
+        run_cv(c, args.work / "loso" / r, folds=5, group_by="signer")
+        for r, c in zip(recipes, configs, strict=True)
+    ]
+    samples = load_data(spec, landmark_points=configs[0].landmarks.points, classes=args.classes).train
     signers = np.array(sample_groups(samples, "signer", SIGNER_PATTERN))
     raw = load_landmark_file(landmarks)
     names = [str(c) for c in raw["class_names"]]
@@ -67,12 +77,19 @@ def main() -> None:
         if names[y] in samples.class_names
     ]  # fmt: skip
     logits, labels, folds = [], [], []
-    for record in cv["folds"]:
-        (signer,) = record["held_out_groups"]
+    member_correct = {r: 0 for r in recipes}
+    for records in zip(*(cv["folds"] for cv in cvs), strict=True):
+        (signer,) = records[0]["held_out_groups"]
+        assert all(r["held_out_groups"] == [signer] for r in records), "members' folds differ"
         index = np.flatnonzero(signers == signer)
-        model = LandmarkClassifier.from_checkpoint(Path(record["run_dir"]) / "best.pt")
-        # The same test-time augmentation the recogniser applies, so the temperature fits what ships.
-        fold_logits = model.logits(samples.images[index], mirror_tta=config.landmarks.mirror > 0)
+        runs = [Path(r["run_dir"]) / "best.pt" for r in records]
+        for recipe, run in zip(recipes, runs, strict=True):
+            alone = LandmarkClassifier.from_checkpoint(run).logits(samples.images[index])
+            member_correct[recipe] += int((alone.argmax(1) == samples.labels[index]).sum())
+        # The ensemble and test-time augmentation the recogniser applies, so the temperature fits what ships.
+        fold_logits = LandmarkClassifier.from_checkpoint(ensemble_checkpoint(runs)).logits(
+            samples.images[index]
+        )
         logits.append(fold_logits)
         labels.append(samples.labels[index])
         misses = sum(signer in m.lower() for m in missed)
@@ -91,24 +108,35 @@ def main() -> None:
         "loso_end_to_end_mean": float(end_to_end.mean()),
         "loso_end_to_end_std": float(end_to_end.std(ddof=1)),
         "loso_folds": folds,
+        "members": recipes,
+        "loso_pooled_accuracy_per_member": {
+            r: n / sum(f["photos"] for f in folds) for r, n in member_correct.items()
+        },
         "coverage_at_0.7": float(confident.mean()),
         "accuracy_when_confident": float((after.argmax(1) == labels)[confident].mean()),
+        # Detected photos answered, and right when answered, at each confidence threshold.
+        "thresholds": {
+            f"{t:.1f}": {
+                "answered": float((after.max(1) >= t).mean()),
+                "right_when_answered": float((after.argmax(1) == labels)[after.max(1) >= t].mean()),
+            }
+            for t in (0.0, 0.4, 0.5, 0.6, 0.7, 0.8)
+        },
     }
 
-    # The shipped model: all five signers, validation by whole takes for the best epoch.
-    keep, val = stratified_split(samples.labels, config.val_fraction, config.split_seed, samples.groups)
-    final_dir = args.work / "final"
-    trainer = Trainer(
-        config,
-        final_dir,
-        progress=False,
-        splits=(samples.subset(keep), samples.subset(val), samples.subset(val)),
-    )
-    trainer.fit()
-    payload = load_checkpoint(final_dir / "best.pt")
+    # The shipped members: all five signers, validation by whole takes for the best epoch.
+    finals = []
+    for recipe, config in zip(recipes, configs, strict=True):
+        keep, val = stratified_split(samples.labels, config.val_fraction, config.split_seed, samples.groups)
+        final_dir = args.work / "final" / recipe
+        trainer = Trainer(
+            config, final_dir, progress=False,
+            splits=(samples.subset(keep), samples.subset(val), samples.subset(val)),
+        )  # fmt: skip
+        trainer.fit()
+        finals.append(final_dir / "best.pt")
+    payload = ensemble_checkpoint(finals)
     payload["calibration"] = calibration
-    for key in ("format", "format_version"):
-        payload.pop(key)
     save_checkpoint(args.out, payload)
     write_json(args.work / "report.json", calibration)
     print(json.dumps({k: v for k, v in calibration.items() if k != "loso_folds"}, indent=2))

@@ -15,7 +15,9 @@ from signlens.data.landmarks import (
     feature_dim,
     landmark_features,
     palm_frame,
+    skeleton_mask,
 )
+from signlens.errors import SignlensError
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
 from signlens.pipeline.smoothing import MajorityVote, Speller
 
@@ -44,6 +46,27 @@ def test_features_ignore_position_and_scale():
         landmark_features(moved, spec), landmark_features(hand, spec), atol=1e-4, rtol=1e-4
     )
     assert landmark_features(hand, spec).shape == (1, feature_dim(spec))
+
+
+def test_skeleton_mask_is_position_and_scale_free_and_draws_each_finger_apart():
+    hand = random_hand(2)[None]
+    mask = skeleton_mask(hand, 32)
+    assert mask.shape == (1, 6, 32, 32) and 0.9 < mask[:, :5].amax() <= 1.0
+    moved = hand * 2.5 + torch.tensor([3.0, -1.0, 0.5])
+    torch.testing.assert_close(skeleton_mask(moved, 32), mask, atol=1e-4, rtol=1e-4)
+    # Bending the index finger (points 6-8) within its own span redraws channel 1 and the depth only.
+    bent = hand.clone()
+    bent[0, 7:9, 1] += 0.3
+    changed = (skeleton_mask(bent, 32) - mask).abs().amax(dim=(0, 2, 3))
+    assert changed[1] > 0.5 and changed[5] > 0
+    assert torch.all(changed[[0, 2, 3, 4]] < 1e-6)
+    # The mirrored hand is the mirrored drawing, so mirror augmentation and TTA mean what they say.
+    mirrored = hand * torch.tensor([-1.0, 1.0, 1.0])
+    torch.testing.assert_close(skeleton_mask(mirrored, 32), mask.flip(-1), atol=1e-4, rtol=1e-4)
+    spec = LandmarkConfig(form="mask", mask_size=24).features()
+    assert landmark_features(hand, spec).shape == (1, spec.mask_channels, 24, 24)
+    with pytest.raises(SignlensError, match="vector or mask"):
+        LandmarkConfig(form="png").features()
 
 
 def test_rotation_free_shape_features_ignore_rotation_but_orientation_is_kept():
@@ -203,3 +226,40 @@ def test_landmark_model_trains_and_evaluates_through_the_cli(tmp_path, monkeypat
     probs = model.predict_proba(canonical_points(data, "world"))
     assert probs.shape == (120, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
     assert (probs.argmax(1) == data["labels"]).mean() >= 0.9
+
+
+def test_mask_cnn_and_mlp_form_an_ensemble_checkpoint(tmp_path):
+    from signlens.data.landmarks import canonical_points, load_landmark_file
+    from signlens.engine import Trainer, build_config
+    from signlens.engine.checkpoint import save_checkpoint
+    from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint
+
+    file = synthetic_landmark_file(tmp_path / "lm.npz")
+    runs = []
+    for recipe in ("recognizer", "recognizer-mask"):
+        overrides = {"classes": "all", "epochs": 15, "batch_size": 16, "threads": 1}
+        config = build_config(f"landmarks:{file}", recipe=recipe, overrides=overrides)
+        trainer = Trainer(config, tmp_path / recipe, progress=False)
+        trainer.fit()
+        runs.append(tmp_path / recipe / "best.pt")
+    mask_model = LandmarkClassifier.from_checkpoint(runs[1])
+    assert mask_model.config.form == "mask" and mask_model.members[0][0][0].in_channels == 6
+
+    payload = ensemble_checkpoint(runs)
+    payload["calibration"] = {"temperature": 0.8}
+    save_checkpoint(tmp_path / "ensemble.pt", payload)
+    ensemble = LandmarkClassifier.from_checkpoint(tmp_path / "ensemble.pt")
+    assert len(ensemble.members) == 2 and ensemble.temperature == 0.8
+    data = load_landmark_file(file)
+    points = canonical_points(data, "world")
+    # Averaged log-probabilities of the members (each with its own mirrored TTA), then the temperature.
+    members = [LandmarkClassifier.from_checkpoint(r) for r in runs]
+    log_probs = [np.log(m.predict_proba(points)) for m in members]
+    expected = np.exp((log_probs[0] + log_probs[1]) / 2 / 0.8)
+    expected /= expected.sum(1, keepdims=True)
+    np.testing.assert_allclose(ensemble.predict_proba(points), expected, rtol=1e-4, atol=1e-5)
+    assert (expected.argmax(1) == data["labels"]).mean() >= 0.9
+    image_run = tmp_path / "image.pt"  # an image classifier cannot join
+    save_checkpoint(image_run, {**payload, "preprocess": {**payload["preprocess"], "kind": "image"}})
+    with pytest.raises(SignlensError, match="only landmark checkpoints"):
+        ensemble_checkpoint([runs[0], image_run])

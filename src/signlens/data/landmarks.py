@@ -33,10 +33,16 @@ class LandmarkFeatures:
 
     points: str = "world"  # "world" (MediaPipe metric 3-D), "image" (pixels, z scaled like x) or "both"
     rotation_free: bool = False  # express the shape in the palm's own frame (orientation kept separately)
+    form: str = "vector"  # "vector" (coordinates, angles, distances) or "mask" (a drawn skeleton image)
+    mask_size: int = 32  # pixels per side of the mask
 
     @property
     def dim(self) -> int:
         return feature_dim(self)
+
+    @property
+    def mask_channels(self) -> int:
+        return MASK_CHANNELS * (2 if self.points == "both" else 1)
 
 
 def save_landmark_file(path: str | Path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
@@ -92,9 +98,12 @@ def palm_frame(p: torch.Tensor) -> torch.Tensor:
 def landmark_features(points: torch.Tensor, spec: LandmarkFeatures) -> torch.Tensor:
     """(B, 21, 3) canonical points -> (B, dim) features: normalised coordinates, palm orientation,
     joint-angle cosines and all pairwise distances (scale-free). (B, 42, 3) holds two views of the
-    same hand (world, image) whose features are concatenated."""
+    same hand (world, image) whose features are concatenated. With `spec.form == "mask"`, a drawn
+    skeleton instead: (B, channels, size, size)."""
     if points.shape[1] == 2 * NUM_POINTS:
         return torch.cat([landmark_features(half, spec) for half in points.split(NUM_POINTS, dim=1)], dim=1)
+    if spec.form == "mask":
+        return skeleton_mask(points, spec.mask_size)
     p = points - points[:, WRIST : WRIST + 1]
     palm = (p[:, MIDDLE_MCP]).norm(dim=-1).clamp_min(1e-6)
     p = p / palm.view(-1, 1, 1)
@@ -109,6 +118,38 @@ def landmark_features(points: torch.Tensor, spec: LandmarkFeatures) -> torch.Ten
     rows, cols = PAIRS
     distances = (p[:, rows] - p[:, cols]).norm(dim=-1)
     return torch.cat([coords.flatten(1), frame.flatten(1), angles, distances], dim=1)
+
+
+MASK_CHANNELS = 6  # one per finger, then depth
+
+
+def skeleton_mask(points: torch.Tensor, size: int, width: float = 1.2) -> torch.Tensor:
+    """(B, 21, 3) points -> (B, 6, size, size): the seed's landmark-mask image, drawn as soft lines.
+
+    The hand is projected on the x-y plane, centred on its box and scaled to fill the mask (position and
+    scale free). Each finger (with its metacarpal bone from the wrist) is drawn in its own channel, so
+    crossed or touching fingers (R, U, M, N) stay apart; the last channel holds the depth of the nearest
+    bone (z along the bone, in half-box units), which the flat drawing would lose. `width` is the
+    line's Gaussian sigma in pixels."""
+    xy, z = points[..., :2], points[..., 2]
+    low, high = xy.amin(1, keepdim=True), xy.amax(1, keepdim=True)
+    centre = (low + high) / 2
+    half = (high - low).amax(-1, keepdim=True).clamp_min(1e-6) / 2 * 1.1  # a margin round the hand
+    q = (xy - centre) / half  # (B, 21, 2) in [-1, 1]
+    depth = (z - z[:, WRIST : WRIST + 1]) / half[..., 0]
+    axis = (torch.arange(size, dtype=q.dtype) + 0.5) / size * 2 - 1
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).view(1, 1, -1, 2)  # (1, 1, P, 2)
+    parents, children = zip(*BONES, strict=True)
+    a, b = q[:, list(parents)].unsqueeze(2), q[:, list(children)].unsqueeze(2)  # (B, 20, 1, 2)
+    ab = b - a
+    t = (((grid - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-9)).clamp(0, 1)  # (B, 20, P)
+    d2 = ((grid - a - t.unsqueeze(-1) * ab) ** 2).sum(-1)
+    ink = torch.exp(-d2 / (2 * (width * 2 / size) ** 2))  # (B, 20, P)
+    fingers = ink.view(len(q), 5, 4, -1).amax(2)  # bones come four per finger, in finger order
+    bone_depth = depth[:, list(parents)].unsqueeze(-1) * (1 - t) + depth[:, list(children)].unsqueeze(-1) * t
+    nearest = ink.argmax(1, keepdim=True)
+    depth_channel = bone_depth.gather(1, nearest)[:, 0] * ink.amax(1)
+    return torch.cat([fingers, depth_channel.unsqueeze(1)], 1).view(len(q), MASK_CHANNELS, size, size)
 
 
 def feature_dim(spec: LandmarkFeatures) -> int:
@@ -187,6 +228,8 @@ class LandmarkConfig:
 
     points: str = "world"
     rotation_free: bool = False
+    form: str = "vector"  # "vector" for landmark-mlp; "mask" for a CNN over the drawn skeleton
+    mask_size: int = 32
     augment: bool = True
     rotation: float = 15.0
     scale: float = 0.15
@@ -195,7 +238,9 @@ class LandmarkConfig:
     mirror: float = 0.0
 
     def features(self) -> LandmarkFeatures:
-        return LandmarkFeatures(self.points, self.rotation_free)
+        if self.form not in ("vector", "mask"):
+            raise SignlensError(f"landmark form must be vector or mask, got {self.form!r}")
+        return LandmarkFeatures(self.points, self.rotation_free, self.form, self.mask_size)
 
     def augmenter(self) -> LandmarkAugment | None:
         if not self.augment:

@@ -1,4 +1,10 @@
-"""Inference for landmark models: canonical hand points in, class probabilities out."""
+"""Inference for landmark models: canonical hand points in, class probabilities out.
+
+A classifier is one landmark model or an ensemble of them (say, the landmark-mlp and the mask CNN):
+each member turns the points into its own features, and their log-probabilities are averaged, so
+members with differently scaled logits weigh the same. One calibration temperature applies to the
+average.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +12,40 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from signlens.data.landmarks import LandmarkConfig, landmark_features
 from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
+from signlens.errors import SignlensError
+
+MIRROR = torch.tensor([-1.0, 1.0, 1.0])  # flips a canonical hand's chirality
 
 
 class LandmarkClassifier:
-    """A landmark-mlp checkpoint with its feature settings and (when fitted) its calibration temperature."""
+    """Landmark model(s) with their feature settings and (when fitted) a calibration temperature."""
 
     kind = "landmarks"
 
-    def __init__(self, model: torch.nn.Module, class_names, config: LandmarkConfig, temperature: float = 1.0):
-        self.model = model.eval()
+    def __init__(self, members: list[tuple[torch.nn.Module, LandmarkConfig]], class_names, temperature=1.0):
+        if len({config.points for _, config in members}) != 1:
+            raise SignlensError("ensemble members must all read the same landmark points (world/image/both)")
+        self.members = [(model.eval(), config, config.features()) for model, config in members]
+        self.config = members[0][1]  # the points every member reads
         self.class_names = list(class_names)
-        self.config = config
-        self.features = config.features()
         self.temperature = float(temperature)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | dict) -> LandmarkClassifier:
+        """A landmark checkpoint; an ensemble's further members are full payloads under "ensemble"."""
         payload = path if isinstance(path, dict) else load_checkpoint(path)
-        config = LandmarkConfig(**payload["preprocess"]["landmarks"])
+        members = []
+        for member in [payload, *payload.get("ensemble", [])]:
+            if member["class_names"] != payload["class_names"]:
+                raise SignlensError("ensemble members disagree on the class names")
+            config = LandmarkConfig(**member["preprocess"]["landmarks"])
+            members.append((build_model_from_checkpoint(member), config))
         temperature = payload.get("calibration", {}).get("temperature", 1.0)
-        return cls(build_model_from_checkpoint(payload), payload["class_names"], config, temperature)
+        return cls(members, payload["class_names"], temperature)
 
     def points(self, hands_points: np.ndarray) -> torch.Tensor:
         views = 2 if self.config.points == "both" else 1
@@ -36,26 +53,33 @@ class LandmarkClassifier:
 
     @torch.inference_mode()
     def logits(
-        self, canonical_points: np.ndarray, mirror_tta: bool = False, batch_size: int = 4096
+        self, canonical_points: np.ndarray, mirror_tta: bool | None = None, batch_size: int = 4096
     ) -> np.ndarray:
-        """canonical_points: (N, 21, 3) mirrored to MediaPipe's "Right" chirality (see canonical_points);
-        `mirror_tta` averages the logits with those of the mirrored hand (for mirror-trained models)."""
+        """canonical_points: (N, 21, 3) mirrored to MediaPipe's "Right" chirality (see canonical_points).
+        Returns averaged log-probabilities (logits up to a per-row constant, so softmax is unchanged).
+        `mirror_tta` also averages over the mirrored hand; None leaves it to each member (on for those
+        trained with mirrored hands)."""
         x = self.points(canonical_points)
         if len(x) == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
-        views = [x, x * torch.tensor([-1.0, 1.0, 1.0])] if mirror_tta else [x]
         total = 0
-        for view in views:
-            total = total + torch.cat(
-                [
-                    self.model(landmark_features(view[i : i + batch_size], self.features))
-                    for i in range(0, len(view), batch_size)
-                ]
+        for model, config, features in self.members:
+            mirror = config.mirror > 0 if mirror_tta is None else mirror_tta
+            views = [x, x * MIRROR] if mirror else [x]
+            logits = sum(
+                torch.cat(
+                    [
+                        model(landmark_features(v[i : i + batch_size], features))
+                        for i in range(0, len(v), batch_size)
+                    ]
+                )
+                for v in views
             )
-        return (total / len(views)).numpy()
+            total = total + F.log_softmax(logits / len(views), dim=1)
+        return (total / len(self.members)).numpy()
 
-    def predict_proba(self, canonical_points: np.ndarray, mirror_tta: bool = False) -> np.ndarray:
-        """Calibrated probabilities: softmax of the (test-time-augmented) logits over the fitted temperature."""
+    def predict_proba(self, canonical_points: np.ndarray, mirror_tta: bool | None = None) -> np.ndarray:
+        """Calibrated probabilities: softmax of the averaged log-probabilities over the fitted temperature."""
         return _softmax(self.logits(canonical_points, mirror_tta) / self.temperature)
 
 
@@ -63,3 +87,15 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def ensemble_checkpoint(paths: list[str | Path]) -> dict:
+    """One checkpoint payload for several landmark checkpoints: the first at the top level (so every
+    reader of a single checkpoint still works), the rest under "ensemble"."""
+    first, *rest = [load_checkpoint(p) for p in paths]
+    for payload in (first, *rest):
+        if payload["preprocess"].get("kind") != "landmarks":
+            raise SignlensError("only landmark checkpoints can form a recogniser ensemble")
+    members = [{k: v for k, v in p.items() if k not in ("format", "format_version")} for p in rest]
+    payload = {k: v for k, v in first.items() if k not in ("format", "format_version")}
+    return {**payload, "ensemble": members} if members else payload

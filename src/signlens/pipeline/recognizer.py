@@ -57,8 +57,8 @@ class Recognizer:
         top_k: int = 3,
     ):
         self.classifier, self.detector = classifier, detector
-        # Averaging with the mirrored hand only helps a model that saw mirrored hands in training.
-        self.mirror_tta = classifier.config.mirror > 0 if mirror_tta is None else mirror_tta
+        # None: each model averages with the mirrored hand only if it saw mirrored hands in training.
+        self.mirror_tta = mirror_tta
         self.threshold, self.top_k = threshold, top_k
 
     @classmethod
