@@ -4,7 +4,8 @@ Every photo of the held-out signer counts: a photo where MediaPipe found no hand
 wrong letter. Model selection inside a fold uses a validation split of the other signers (grouped by
 take), never the held-out signer.
 
-    SIGNLENS_DATA=../shared/data python benchmarks/recognizer_loso.py --landmarks runs/asl_landmarks.npz
+    SIGNLENS_DATA=../shared/data python benchmarks/recognizer_loso.py --landmarks runs/asl_landmarks.npz \
+        [--variants world,mask-cnn] [--ensembles world-mirror+mask-cnn] [--keep DIR]
 (the landmark file comes from `signlens landmarks extract --data asl-dataset --out FILE`).
 """
 
@@ -21,16 +22,18 @@ import numpy as np
 from signlens.data import load_data, stratified_split
 from signlens.data.landmarks import load_landmark_file
 from signlens.engine import Trainer, build_config
-from signlens.engine.landmark_predictor import LandmarkClassifier
+from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint
 
 VARIANTS = {
     "world": {},
-    "world+rotation-free": {"landmarks": {"rotation_free": True}},
+    "world-rotation-free": {"landmarks": {"rotation_free": True}},
     "image": {"landmarks": {"points": "image"}},
     "both": {"landmarks": {"points": "both"}},
-    "world+mirror-aug+tta": {"landmarks": {"mirror": 0.5}},
+    "world-mirror": {"landmarks": {"mirror": 0.5}},
     # The seed's landmark-mask image (fingers in their own channels, plus depth) under a small CNN.
     "mask-cnn": {"model": "fast-cnn", "landmarks": {"form": "mask", "mirror": 0.5}},
+    "mask-cnn-seed1": {"model": "fast-cnn", "seed": 1, "landmarks": {"form": "mask", "mirror": 0.5}},
+    "mask-cnn-48px": {"model": "fast-cnn", "landmarks": {"form": "mask", "mask_size": 48, "mirror": 0.5}},
 }
 BASE = {
     "epochs": 40,
@@ -47,13 +50,9 @@ def signer_of(source: str) -> str:
     return match.group(0) if match else "unknown"
 
 
-def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path) -> dict:
-    overrides = {**BASE, **overrides, "classes": classes}
-    config = build_config(
-        f"landmarks:{file}", model=overrides.pop("model", "landmark-mlp"), overrides=overrides
-    )
-    bundle = load_data(config.data, landmark_points=config.landmarks.points, classes=classes)
-    samples = bundle.train
+def held_out_data(file: Path, classes: str):
+    """(samples, signer per sample, signer per photo where no hand was found) for the class selection."""
+    samples = load_data(f"landmarks:{file}", classes=classes).train
     raw = load_landmark_file(file)
     names = [str(c) for c in raw["class_names"]]
     missed = [
@@ -61,29 +60,50 @@ def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path
         for s, y in zip(raw["failure_sources"], raw["failure_labels"], strict=True)
         if names[y] in samples.class_names
     ]
+    return samples, np.array([signer_of(s) for s in samples.sources]), missed
+
+
+def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path) -> float:
+    """Train one model per held-out signer into work/<name>-<signer>/ (reusing finished folds when
+    --keep points at an earlier run); returns the seconds spent training."""
+    overrides = {**BASE, **overrides, "classes": classes}
+    config = build_config(
+        f"landmarks:{file}", model=overrides.pop("model", "landmark-mlp"), overrides=overrides
+    )
+    samples = load_data(config.data, landmark_points=config.landmarks.points, classes=classes).train
     signers = np.array([signer_of(s) for s in samples.sources])
-    folds, start = [], time.perf_counter()
+    start = time.perf_counter()
     for signer in sorted(set(signers)):
-        test_idx = np.flatnonzero(signers == signer)
-        rest = np.flatnonzero(signers != signer)
-        rest_set = samples.subset(rest)
+        if (work / f"{name}-{signer}" / "best.pt").exists() and (
+            work / f"{name}-{signer}" / "metrics.json"
+        ).exists():
+            continue
+        rest_set = samples.subset(np.flatnonzero(signers != signer))
         keep, val = stratified_split(rest_set.labels, 0.15, 0, rest_set.groups)
-        splits = (rest_set.subset(keep), rest_set.subset(val), samples.subset(test_idx))
+        splits = (
+            rest_set.subset(keep),
+            rest_set.subset(val),
+            samples.subset(np.flatnonzero(signers == signer)),
+        )
         trainer = Trainer(config, work / f"{name}-{signer}", progress=False, splits=splits)
         trainer.fit()
-        classifier = LandmarkClassifier.from_checkpoint(work / f"{name}-{signer}" / "best.pt")
-        probs = classifier.predict_proba(splits[2].images, mirror_tta=config.landmarks.mirror > 0)
-        correct = int((probs.argmax(1) == splits[2].labels).sum())
-        total = len(test_idx) + missed.count(signer)
-        folds.append({"signer": signer, "correct": correct, "detected": len(test_idx), "photos": total})
+        (work / f"{name}-{signer}" / "fold.done").touch()  # best.pt is final: --keep may reuse it
+    return time.perf_counter() - start
+
+
+def score(file: Path, members: list[str], classes: str, work: Path) -> dict:
+    """End-to-end accuracy per held-out signer of one variant, or of several averaged (an ensemble:
+    mean log-probabilities, each member with its own mirrored TTA, as the shipped recogniser does)."""
+    samples, signers, missed = held_out_data(file, classes)
+    folds = []
+    for signer in sorted(set(signers)):
+        index = np.flatnonzero(signers == signer)
+        runs = [work / f"{name}-{signer}" / "best.pt" for name in members]
+        classifier = LandmarkClassifier.from_checkpoint(ensemble_checkpoint(runs))
+        correct = int((classifier.logits(samples.images[index]).argmax(1) == samples.labels[index]).sum())
+        folds.append({"signer": signer, "correct": correct, "photos": len(index) + missed.count(signer)})
     accuracy = np.array([f["correct"] / f["photos"] for f in folds])
-    return {
-        "variant": name,
-        "folds": folds,
-        "mean": accuracy.mean(),
-        "std": accuracy.std(),
-        "seconds": time.perf_counter() - start,
-    }
+    return {"folds": folds, "mean": accuracy.mean(), "std": accuracy.std()}
 
 
 def main() -> None:
@@ -91,14 +111,27 @@ def main() -> None:
     parser.add_argument("--landmarks", type=Path, required=True)
     parser.add_argument("--classes", default="letters")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument(
+        "--ensembles", default="", help="also score these averages of variants, e.g. mask-cnn+world,..."
+    )
+    parser.add_argument("--keep", type=Path, default=None, help="keep (and reuse) fold runs here")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="signlens-loso-"))
-    print(f"leave-one-signer-out, classes={args.classes}, end to end (misses count as errors)")
-    for name in args.variants.split(","):
-        result = run_variant(args.landmarks, name, VARIANTS[name], args.classes, work)
+    work = args.keep or Path(tempfile.mkdtemp(prefix="signlens-loso-"))
+    print(
+        f"leave-one-signer-out, classes={args.classes}, end to end (misses count as errors); std over signers"
+    )
+    rows = [(name, [name]) for name in args.variants.split(",") if name]
+    rows += [(spec, spec.split("+")) for spec in args.ensembles.split(",") if spec]
+    seconds = {}
+    for name, members in rows:
+        for member in members:
+            if member not in seconds:
+                seconds[member] = run_variant(args.landmarks, member, VARIANTS[member], args.classes, work)
+        result = score(args.landmarks, members, args.classes, work)
         per_fold = "  ".join(f"{f['signer']} {100 * f['correct'] / f['photos']:.1f}" for f in result["folds"])
+        took = f"{seconds[name]:.0f}s" if name in seconds else "ensemble"
         print(
-            f"{name:<24} {100 * result['mean']:.2f} +- {100 * result['std']:.2f}   [{per_fold}]  {result['seconds']:.0f}s",
+            f"{name:<40} {100 * result['mean']:.2f} +- {100 * result['std']:.2f}   [{per_fold}]  {took}",
             flush=True,
         )
 

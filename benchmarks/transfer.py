@@ -6,7 +6,7 @@ on a validation split inside each fold's training part). No ImageNet weights are
 ResNet18 row starts from domain pretraining instead: the same network trained on Sign MNIST first
 (`signlens train --data sign-mnist`), then fine-tuned in stages (head -> layer4 -> layer3).
 
-    SIGNLENS_DATA=../shared/data python benchmarks/transfer.py [--rows mlp,cnn,mobilenet,resnet] [--keep DIR]
+    SIGNLENS_DATA=../shared/data python benchmarks/transfer.py [--rows mlp,cnn,fast,fast-wide,mobilenet,resnet] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ ROWS = {
             ["--model", "mlp", "--img-size", "28", "--in-chans", "1", "--epochs", "10", "--lr", "1e-3"]),
     "cnn": ("custom CNN (4 conv blocks, BN)", "32 px gray", "scratch",
             ["--model", "custom-cnn", "--img-size", "32", "--in-chans", "1", "--epochs", "8", "--lr", "3e-3"]),
+    "fast": ("fast CNN (3 stride-2 conv-BN, dense head)", "64 px RGB", "scratch",
+             ["--model", "fast-cnn", "--img-size", "64", "--epochs", "30", "--batch-size", "64", "--lr", "3e-3"]),
+    "fast-wide": ("fast CNN, widths 32/64/128", "64 px RGB", "scratch",
+                  ["--model", "fast-cnn", "--model-arg", "widths=[32,64,128]", "--img-size", "64", "--epochs", "40",
+                   "--batch-size", "64", "--lr", "3e-3"]),
     "mobilenet": ("MobileNetV2 0.35, dense 64", "96 px gray", "scratch (no ImageNet weights offline)",
                   ["--recipe", "mobilenetv2-gray96", "--epochs", "8"]),
     "resnet": ("ResNet18 staged head->layer4->layer3", "32 px gray", "Sign MNIST pretraining",
@@ -63,7 +68,7 @@ def pretrain_resnet(root: Path, threads: int, epochs: int) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", default="cnn,mlp,mobilenet,resnet")
+    parser.add_argument("--rows", default="mlp,cnn,fast,fast-wide,mobilenet,resnet")
     parser.add_argument("--splits", default=",".join(SPLITS))
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)

@@ -44,6 +44,12 @@ def test_registry_rejects_unknown_names_and_arguments():
         create_model("nope", 24)
     with pytest.raises(SignlensError, match=r"does not take \['depth'\]"):
         create_model("custom-cnn", 24, depth=3)
+    # `--model-arg widths=32,64` is YAML for a string: one line naming it, not a traceback from torch.
+    with pytest.raises(SignlensError, match=r"widths='32,64' should be like its default \(16, 32, 64\)"):
+        create_model("fast-cnn", 24, widths="32,64")
+    with pytest.raises(SignlensError, match="dropout='high'"):
+        create_model("fast-cnn", 24, dropout="high")
+    assert create_model("fast-cnn", 24, widths=[8, 16, 32], dropout=0)[0].out_channels == 8
 
 
 def test_metrics_from_a_known_confusion():

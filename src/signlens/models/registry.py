@@ -57,7 +57,30 @@ def create_model(name: str, num_classes: int, in_chans: int = 1, **kwargs) -> nn
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise SignlensError(f"model {name!r} does not take {unknown}; it takes {model_arguments(name)}")
-    return builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+    for key, value in kwargs.items():
+        default = accepted[key].default
+        if not _same_kind(value, default):
+            raise SignlensError(
+                f"model {name!r}: {key}={value!r} should be like its default {default!r} "
+                "(lists are written [a,b,c])"
+            )
+    try:
+        return builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+    except (TypeError, ValueError) as exc:
+        raise SignlensError(f"model {name!r} cannot be built with {kwargs}: {exc}") from None
+
+
+def _same_kind(value, default) -> bool:
+    """Loose type check of a model argument against its default (None or no default: anything)."""
+    if default is None or default is inspect.Parameter.empty:
+        return True
+    if isinstance(default, list | tuple):
+        return isinstance(value, list | tuple)
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, type(default))
 
 
 def _get(name: str) -> Callable[..., nn.Module]:
