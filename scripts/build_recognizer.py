@@ -37,6 +37,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
+def member_config(spec: str, member: str, classes: str, threads: int):
+    """A member is RECIPE or RECIPE@SEED (the same recipe with another seed is another member)."""
+    recipe, _, seed = member.partition("@")
+    overrides = {"classes": classes, "threads": threads, **({"seed": int(seed)} if seed else {})}
+    return build_config(spec, recipe=recipe, overrides=overrides)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="asl-dataset")
@@ -48,7 +55,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--recipes", default=",".join(RECOGNIZER_ENSEMBLE), help="member recipes (one: no ensemble)"
+        "--recipes",
+        default=",".join(RECOGNIZER_ENSEMBLE),
+        help="members, RECIPE[@SEED] each (one: no ensemble)",
     )
     args = parser.parse_args()
 
@@ -58,10 +67,7 @@ def main() -> None:
         print(f"landmarks: {report['num_detected']}/{report['num_images']} photos with a hand")
     spec = f"landmarks:{landmarks}"
     recipes = args.recipes.split(",")
-    configs = [
-        build_config(spec, recipe=r, overrides={"classes": args.classes, "threads": args.threads})
-        for r in recipes
-    ]
+    configs = [member_config(spec, r, args.classes, args.threads) for r in recipes]
 
     # Leave-one-signer-out: each fold holds out one hand's photos (the same folds for every member).
     cvs = [

@@ -23,6 +23,7 @@ WRIST, THUMB_CMC, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 1, 5, 9, 17
 FINGERS = [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12], [13, 14, 15, 16], [17, 18, 19, 20]]
 # Bones as (parent, child): each finger chains from the wrist.
 BONES = [(WRIST if i == 0 else f[i - 1], f[i]) for f in FINGERS for i in range(4)]
+BONE_PARENTS, BONE_CHILDREN = (list(side) for side in zip(*BONES, strict=True))
 PAIRS = np.triu_indices(NUM_POINTS, k=1)
 LANDMARK_FILE_VERSION = 1
 
@@ -138,18 +139,19 @@ def skeleton_mask(points: torch.Tensor, size: int, width: float = 1.2) -> torch.
     q = (xy - centre) / half  # (B, 21, 2) in [-1, 1]
     depth = (z - z[:, WRIST : WRIST + 1]) / half[..., 0]
     axis = (torch.arange(size, dtype=q.dtype) + 0.5) / size * 2 - 1
-    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).view(1, 1, -1, 2)  # (1, 1, P, 2)
-    parents, children = zip(*BONES, strict=True)
-    a, b = q[:, list(parents)].unsqueeze(2), q[:, list(children)].unsqueeze(2)  # (B, 20, 1, 2)
+    grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"), -1).view(1, -1, 1, 2)  # (1, P, 1, 2)
+    # Bones on the last axis: the reductions over bones below then run over contiguous memory.
+    a, b = q[:, BONE_PARENTS].unsqueeze(1), q[:, BONE_CHILDREN].unsqueeze(1)  # (B, 1, 20, 2)
     ab = b - a
-    t = (((grid - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-9)).clamp(0, 1)  # (B, 20, P)
+    t = (((grid - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-9)).clamp(0, 1)  # (B, P, 20)
     d2 = ((grid - a - t.unsqueeze(-1) * ab) ** 2).sum(-1)
-    ink = torch.exp(-d2 / (2 * (width * 2 / size) ** 2))  # (B, 20, P)
-    fingers = ink.view(len(q), 5, 4, -1).amax(2)  # bones come four per finger, in finger order
-    bone_depth = depth[:, list(parents)].unsqueeze(-1) * (1 - t) + depth[:, list(children)].unsqueeze(-1) * t
-    nearest = ink.argmax(1, keepdim=True)
-    depth_channel = bone_depth.gather(1, nearest)[:, 0] * ink.amax(1)
-    return torch.cat([fingers, depth_channel.unsqueeze(1)], 1).view(len(q), MASK_CHANNELS, size, size)
+    # Clamped so far pixels give ~1e-13, not denormals (which CPUs compute 10x slower).
+    ink = torch.exp((-d2 / (2 * (width * 2 / size) ** 2)).clamp_min(-30))  # (B, P, 20)
+    fingers = ink.view(len(q), -1, 5, 4).amax(-1)  # bones come four per finger, in finger order
+    bone_depth = depth[:, BONE_PARENTS].unsqueeze(1) * (1 - t) + depth[:, BONE_CHILDREN].unsqueeze(1) * t
+    strongest, nearest = ink.max(-1, keepdim=True)
+    depth_channel = bone_depth.gather(-1, nearest) * strongest  # (B, P, 1)
+    return torch.cat([fingers, depth_channel], -1).transpose(1, 2).reshape(len(q), MASK_CHANNELS, size, size)
 
 
 def feature_dim(spec: LandmarkFeatures) -> int:

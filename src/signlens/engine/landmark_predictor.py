@@ -8,6 +8,7 @@ average.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -53,29 +54,30 @@ class LandmarkClassifier:
 
     @torch.inference_mode()
     def logits(
-        self, canonical_points: np.ndarray, mirror_tta: bool | None = None, batch_size: int = 4096
+        self, canonical_points: np.ndarray, mirror_tta: bool | None = None, batch_size: int = 1024
     ) -> np.ndarray:
         """canonical_points: (N, 21, 3) mirrored to MediaPipe's "Right" chirality (see canonical_points).
         Returns averaged log-probabilities (logits up to a per-row constant, so softmax is unchanged).
         `mirror_tta` also averages over the mirrored hand; None leaves it to each member (on for those
         trained with mirrored hands)."""
         x = self.points(canonical_points)
-        if len(x) == 0:
+        n = len(x)
+        if n == 0:
             return np.zeros((0, len(self.class_names)), np.float32)
+        both = torch.cat([x, x * MIRROR])  # the hand and its mirror image, in one batch
+        inputs: dict[tuple, list[torch.Tensor]] = {}  # members with the same features share them
         total = 0
         for model, config, features in self.members:
-            mirror = config.mirror > 0 if mirror_tta is None else mirror_tta
-            views = [x, x * MIRROR] if mirror else [x]
-            logits = sum(
-                torch.cat(
-                    [
-                        model(landmark_features(v[i : i + batch_size], features))
-                        for i in range(0, len(v), batch_size)
-                    ]
-                )
-                for v in views
-            )
-            total = total + F.log_softmax(logits / len(views), dim=1)
+            views = 2 if (config.mirror > 0 if mirror_tta is None else mirror_tta) else 1
+            key = (*dataclasses.astuple(features), views)
+            if key not in inputs:
+                points = both[: views * n]
+                inputs[key] = [
+                    landmark_features(points[i : i + batch_size], features)
+                    for i in range(0, len(points), batch_size)
+                ]
+            logits = torch.cat([model(chunk) for chunk in inputs[key]]).view(views, n, -1).mean(0)
+            total = total + F.log_softmax(logits, dim=1)
         return (total / len(self.members)).numpy()
 
     def predict_proba(self, canonical_points: np.ndarray, mirror_tta: bool | None = None) -> np.ndarray:
