@@ -30,6 +30,7 @@ VARIANTS = {
     "image": {"landmarks": {"points": "image"}},
     "both": {"landmarks": {"points": "both"}},
     "world-mirror": {"landmarks": {"mirror": 0.5}},
+    "world-mirror-seed1": {"seed": 1, "landmarks": {"mirror": 0.5}},
     # The seed's landmark-mask image (fingers in their own channels, plus depth) under a small CNN.
     "mask-cnn": {"model": "fast-cnn", "landmarks": {"form": "mask", "mirror": 0.5}},
     "mask-cnn-seed1": {"model": "fast-cnn", "seed": 1, "landmarks": {"form": "mask", "mirror": 0.5}},
