@@ -46,6 +46,10 @@ def make_ema(model: torch.nn.Module, decay: float):
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
+def cpu_state(model: torch.nn.Module) -> dict:
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 HISTORY_FIELDS = [
     "epoch", "lr", "seconds",
     "train_loss", "train_accuracy", "train_macro_precision", "train_macro_recall", "train_macro_f1",
@@ -370,16 +374,11 @@ class Trainer:
         # a lower rate. Validation loss is no tie-break: under label smoothing it rises as a saturated
         # model settles on the smoothed targets (on Sign MNIST it picked epoch 5 of 10 and lost
         # 0.1-0.4 points of test accuracy). Early stopping waits for a strict gain.
-        key = (val["accuracy"], -val["loss"])
+        improved = val["accuracy"] > s.best_key[0]
         if val["accuracy"] >= s.best_key[0]:
-            if val["accuracy"] > s.best_key[0]:
-                s.epochs_since_best = 0
-            else:
-                s.epochs_since_best += 1
-            s.best_key, s.best_epoch = key, s.epoch
+            s.best_key, s.best_epoch = (val["accuracy"], -val["loss"]), s.epoch
             save_checkpoint(self.out / "best.pt", self._payload(val, with_training_state=False))
-        else:
-            s.epochs_since_best += 1
+        s.epochs_since_best = 0 if improved else s.epochs_since_best + 1
         s.stopped_early = bool(c.patience and s.epochs_since_best >= c.patience)
         # A stage ending reverts to its best weights and sets up the next before last.pt records the state.
         if self.plan is not None and self.plan.after_epoch(self, val["loss"]):
@@ -390,7 +389,7 @@ class Trainer:
     def _payload(self, val: dict, with_training_state: bool) -> dict:
         payload = {
             "model": {"name": self.config.model, "args": self.model_args},
-            "state_dict": {k: v.detach().cpu() for k, v in self.eval_model.state_dict().items()},
+            "state_dict": cpu_state(self.eval_model),
             "class_names": self.class_names,
             "preprocess": {
                 "img_size": self.img_size,
@@ -407,7 +406,7 @@ class Trainer:
         if with_training_state:
             s = self.state
             if self.ema is not None:  # the raw weights keep training on resume; state_dict holds the EMA
-                payload["ema"] = {"raw": self.model.state_dict(), "n_averaged": self.ema.n_averaged}
+                payload["ema"] = {"raw": cpu_state(self.model), "n_averaged": self.ema.n_averaged.cpu()}
             payload.update(
                 optimizer=self.optimizer.state_dict(),
                 scheduler=self.scheduler.state_dict() if self.scheduler is not None else {},
