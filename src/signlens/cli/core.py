@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from signlens.cli import options as o
 from signlens.cli.app import app, config_from_flags, console, expand_images, prepare_out_dir
 from signlens.errors import SignlensError
 from signlens.pipeline.thresholds import PHOTO_THRESHOLD
@@ -15,39 +16,21 @@ from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
 @app.command()
 def train(
-    data: str = typer.Option(
-        None,
-        "--data",
-        "-d",
-        help="Named data set (sign-mnist, asl-dataset) or a path: Kaggle CSV or zip, or a folder of class folders.",
-    ),
-    model: str = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="Architecture from `signlens models`. Without it, the data set's default recipe (sign-mnist: sign-mnist-fast).",
-    ),
-    recipe: str = typer.Option(
-        None, "--recipe", help="Named recipe (see `signlens models`); flags override it."
-    ),
-    config: Path = typer.Option(
-        None, "--config", help="YAML file of config keys (a run's config.yaml works too); flags override it."
-    ),
-    seed: int = typer.Option(
-        None, "--seed", help="Seed for initialisation, shuffling and augmentation [default: 0]."
-    ),
+    data: o.Data = None,
+    model: o.Model = None,
+    recipe: o.Recipe = None,
+    config: o.ConfigFile = None,
+    seed: o.Seed = None,
     out: Path = typer.Option(
         None, "--out", "-o", help="Run directory [default: runs/train, runs/train2, ...]."
     ),
-    exist_ok: bool = typer.Option(
-        False, "--exist-ok", help="Reuse a non-empty --out, replacing its run files."
-    ),
+    exist_ok: o.ExistOk = False,
     resume: Path = typer.Option(
         None, "--resume", help="Continue the stopped run in this directory from its last.pt."
     ),
-    epochs: int = typer.Option(None, "--epochs", help="Number of epochs."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Training batch size."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate (the peak rate for one-cycle)."),
+    epochs: o.Epochs = None,
+    batch_size: o.BatchSize = None,
+    lr: o.Lr = None,
     optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam | adamw | rmsprop."),
     scheduler: str = typer.Option(None, "--scheduler", help="none | step | cosine | onecycle | plateau."),
     weight_decay: float = typer.Option(
@@ -62,55 +45,31 @@ def train(
     ema_decay: float = typer.Option(
         None, "--ema-decay", help="Evaluate and save a moving average of the weights (e.g. 0.99; 0: off)."
     ),
-    patience: int = typer.Option(
-        None, "--patience", help="Stop after this many epochs without validation improvement (0: off)."
-    ),
-    img_size: int = typer.Option(
-        None, "--img-size", help="Input size in pixels [default: 28 for Sign MNIST, 64 for photos]."
-    ),
-    in_chans: int = typer.Option(None, "--in-chans", help="1 (gray) or 3 (RGB) [default: the data's own]."),
+    patience: o.Patience = None,
+    img_size: o.ImgSize = None,
+    in_chans: o.InChans = None,
     val_fraction: float = typer.Option(
         None, "--val-fraction", help="Share of the training file held out for validation [default: 0.1]."
     ),
-    model_arg: list[str] = typer.Option(
-        [], "--model-arg", help="Architecture argument KEY=VALUE (repeatable), e.g. se=true."
-    ),
-    no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
-    pretrained: str = typer.Option(
-        None, "--pretrained", help="imagenet: torchvision's published weights, from torch.hub's cache."
-    ),
-    init: Path = typer.Option(
-        None,
-        "--init",
-        help="Start from this state dict or signlens checkpoint (what fits by name and shape).",
-    ),
-    stages: str = typer.Option(
-        None,
-        "--stages",
-        help="Staged fine-tuning, e.g. head:0.002:5,layer4:1e-4:5,layer3:1e-4:5 (GROUP:LR:EPOCHS[:PATIENCE]).",
-    ),
-    lr_decay: float = typer.Option(
-        None, "--lr-decay", help="Layer-wise LR decay: each layer group below the head gets this factor more."
-    ),
-    freeze_bn: bool = typer.Option(
-        None, "--freeze-bn/--no-freeze-bn", help="Keep batch-norm statistics and scales fixed."
-    ),
+    model_arg: o.ModelArg = [],  # noqa: B006 - typer copies list defaults
+    no_augment: o.NoAugment = False,
+    pretrained: o.Pretrained = None,
+    init: o.Init = None,
+    stages: o.Stages = None,
+    lr_decay: o.LrDecay = None,
+    freeze_bn: o.FreezeBn = None,
     normalize: str = typer.Option(
         None,
         "--normalize",
         help="auto (ImageNet stats with ImageNet weights, else the data's) | data | imagenet.",
     ),
-    device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
-    threads: int = typer.Option(None, "--threads", help="CPU threads for torch (0: torch's default)."),
+    device: o.Device = None,
+    threads: o.Threads = None,
     deterministic: bool = typer.Option(
         None, "--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."
     ),
-    classes: str = typer.Option(
-        None,
-        "--classes",
-        help="all | letters (the 24 static letters) | digits | a comma list [default: all].",
-    ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    classes: o.Classes = None,
+    quiet: o.Quiet = False,
 ):
     """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
     from signlens.engine import Trainer

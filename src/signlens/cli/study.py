@@ -6,16 +6,17 @@ from pathlib import Path
 
 import typer
 
+from signlens.cli import options as o
 from signlens.cli.app import app, config_from_flags, console, prepare_out_dir
 from signlens.errors import SignlensError
 
 
 @app.command()
 def cv(
-    data: str = typer.Option(None, "--data", "-d", help="Named data set or path, as for train."),
-    model: str = typer.Option(None, "--model", "-m", help="Architecture from `signlens models`."),
-    recipe: str = typer.Option(None, "--recipe", help="Named recipe; flags override it."),
-    config: Path = typer.Option(None, "--config", help="YAML file of config keys; flags override it."),
+    data: o.Data = None,
+    model: o.Model = None,
+    recipe: o.Recipe = None,
+    config: o.ConfigFile = None,
     folds: int = typer.Option(5, "--folds", "-k", help="Number of folds."),
     group_by: str = typer.Option(
         "none",
@@ -29,36 +30,28 @@ def cv(
         help="Regex on file names whose first capture group names the group [signer: (hand\\d+)].",
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Output directory [default: runs/cv, runs/cv2, ...]."),
-    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse a non-empty --out."),
-    seed: int = typer.Option(None, "--seed", help="Training seed [default: 0]."),
-    epochs: int = typer.Option(None, "--epochs", help="Number of epochs (unstaged recipes)."),
-    batch_size: int = typer.Option(None, "--batch-size", help="Training batch size."),
-    lr: float = typer.Option(None, "--lr", help="Learning rate."),
-    patience: int = typer.Option(None, "--patience", help="Early stopping patience (0: off)."),
-    img_size: int = typer.Option(None, "--img-size", help="Input size in pixels."),
-    in_chans: int = typer.Option(None, "--in-chans", help="1 (gray) or 3 (RGB)."),
+    exist_ok: o.ExistOk = False,
+    seed: o.Seed = None,
+    epochs: o.Epochs = None,
+    batch_size: o.BatchSize = None,
+    lr: o.Lr = None,
+    patience: o.Patience = None,
+    img_size: o.ImgSize = None,
+    in_chans: o.InChans = None,
     val_fraction: float = typer.Option(
         None, "--val-fraction", help="Share of each fold's training part used for model selection."
     ),
-    model_arg: list[str] = typer.Option(
-        [], "--model-arg", help="Architecture argument KEY=VALUE (repeatable)."
-    ),
-    pretrained: str = typer.Option(None, "--pretrained", help="imagenet: torchvision's published weights."),
-    init: Path = typer.Option(None, "--init", help="Start from this state dict or signlens checkpoint."),
-    stages: str = typer.Option(
-        None,
-        "--stages",
-        help="Staged fine-tuning, e.g. head:0.002:5,layer4:1e-4:5 (GROUP:LR:EPOCHS[:PATIENCE]).",
-    ),
-    lr_decay: float = typer.Option(None, "--lr-decay", help="Layer-wise LR decay factor per layer group."),
-    freeze_bn: bool = typer.Option(None, "--freeze-bn/--no-freeze-bn", help="Keep batch-norm layers fixed."),
-    no_augment: bool = typer.Option(False, "--no-augment", help="Turn batch augmentation off."),
-    classes: str = typer.Option(
-        None, "--classes", help="all | letters (the 24 static letters) | digits | a comma list."
-    ),
-    device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
-    threads: int = typer.Option(None, "--threads", help="CPU threads for torch."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    model_arg: o.ModelArg = [],  # noqa: B006 - typer copies list defaults
+    pretrained: o.Pretrained = None,
+    init: o.Init = None,
+    stages: o.Stages = None,
+    lr_decay: o.LrDecay = None,
+    freeze_bn: o.FreezeBn = None,
+    no_augment: o.NoAugment = False,
+    classes: o.Classes = None,
+    device: o.Device = None,
+    threads: o.Threads = None,
+    quiet: o.Quiet = False,
 ):
     """Cross-validate a recipe: one run directory per fold, then OUT/cv.json, cv.md and a pooled confusion matrix."""
     from signlens.evaluation.cv import run_cv
