@@ -212,7 +212,7 @@ class Trainer:
                 "staged fine-tuning trains only some layers of a network: give it starting weights "
                 "with --pretrained imagenet or --init PATH"
             )
-        self.steps_per_epoch = -(-len(self.train.y) // c.batch_size)
+        self.steps_per_epoch = len(batch_starts(len(self.train.y), c.batch_size))
         self.plan = StagePlan(parse_stages(c.stages)) if c.stages else None
         if c.freeze_bn:
             set_norm_mode(self.model, True)  # before the optimizer is built, so it leaves them out
@@ -311,8 +311,9 @@ class Trainer:
         set_norm_mode(self.model, c.freeze_bn)
         order = torch.randperm(len(self.train.y), generator=self.generator)
         total_loss, predictions, targets = 0.0, [], []
-        for start in range(0, len(order), c.batch_size):
-            index = order[start : start + c.batch_size]
+        starts = batch_starts(len(order), c.batch_size)
+        for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
+            index = order[start:end]
             x = self.inputs.train_batch(self.train.x[index], self.generator)
             y = self.train.y[index].to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, enabled=self.use_amp):
@@ -448,6 +449,15 @@ class Trainer:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             disable=not self.progress, transient=False,
         )  # fmt: skip
+
+
+def batch_starts(n: int, batch_size: int) -> list[int]:
+    """Where each training batch starts. A last batch of a single sample joins the one before it: batch
+    norm cannot normalise one sample (and its statistics would be noise)."""
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return starts
 
 
 def split_images(split: ImageSet, img_size: int, in_chans: int) -> Split:
