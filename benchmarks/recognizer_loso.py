@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import load_data, stratified_split
-from signlens.data.landmarks import load_landmark_file
+from signlens.data.landmarks import load_landmark_file, photo_coverage
 from signlens.engine import Trainer, build_config
-from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint
+from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
 
 VARIANTS = {
     "world": {},
@@ -52,16 +52,16 @@ def signer_of(source: str) -> str:
 
 
 def held_out_data(file: Path, classes: str):
-    """(samples, signer per sample, signer per photo where no hand was found) for the class selection."""
+    """(samples, signer per sample, photos whose own view shows a hand, signer per photo where `predict`
+    finds no hand) for the class selection."""
     samples = load_data(f"landmarks:{file}", classes=classes).train
-    raw = load_landmark_file(file)
-    names = [str(c) for c in raw["class_names"]]
-    missed = [
-        signer_of(s)
-        for s, y in zip(raw["failure_sources"], raw["failure_labels"], strict=True)
-        if names[y] in samples.class_names
-    ]
-    return samples, np.array([signer_of(s) for s in samples.sources]), missed
+    in_photo, missed = photo_coverage(load_landmark_file(file), samples.class_names)
+    return (
+        samples,
+        np.array([signer_of(s) for s in samples.sources]),
+        in_photo,
+        [signer_of(s) for s in missed],
+    )
 
 
 def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path) -> float:
@@ -95,14 +95,20 @@ def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path
 def score(file: Path, members: list[str], classes: str, work: Path) -> dict:
     """End-to-end accuracy per held-out signer of one variant, or of several averaged (an ensemble:
     mean log-probabilities, each member with its own mirrored TTA, as the shipped recogniser does)."""
-    samples, signers, missed = held_out_data(file, classes)
+    samples, signers, in_photo, missed = held_out_data(file, classes)
     folds = []
     for signer in sorted(set(signers)):
-        index = np.flatnonzero(signers == signer)
+        index = [i for i in np.flatnonzero(signers == signer) if samples.sources[i] in in_photo]
         runs = [work / f"{name}-{signer}" / "best.pt" for name in members]
         classifier = LandmarkClassifier.from_checkpoint(ensemble_checkpoint(runs))
-        correct = int((classifier.logits(samples.images[index]).argmax(1) == samples.labels[index]).sum())
-        folds.append({"signer": signer, "correct": correct, "photos": len(index) + missed.count(signer)})
+        # Views of one photo (the photo and its mirror image) are averaged into one answer, as predict does.
+        logits, truth, _ = per_photo(
+            classifier.logits(samples.images[index]),
+            samples.labels[index],
+            [samples.sources[i] for i in index],
+        )
+        correct = int((logits.argmax(1) == truth).sum())
+        folds.append({"signer": signer, "correct": correct, "photos": len(truth) + missed.count(signer)})
     accuracy = np.array([f["correct"] / f["photos"] for f in folds])
     return {"folds": folds, "mean": accuracy.mean(), "std": accuracy.std()}
 

@@ -19,15 +19,15 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import load_data, stratified_split
-from signlens.data.landmarks import load_landmark_file
+from signlens.data.landmarks import load_landmark_file, photo_coverage
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import save_checkpoint
 from signlens.engine.config import RECOGNIZER_ENSEMBLE
-from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint
+from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
 from signlens.evaluation.cv import SIGNER_PATTERN, run_cv, sample_groups
 from signlens.io import write_json
-from signlens.pipeline.extract import extract_landmarks
+from signlens.pipeline.extract import VIEWS, extract_landmarks
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "src" / "signlens" / "assets" / "recognizer.pt"
 
@@ -63,7 +63,7 @@ def main() -> None:
 
     landmarks = args.landmarks or args.work / "landmarks.npz"
     if args.landmarks is None:
-        report = extract_landmarks(args.data, landmarks)
+        report = extract_landmarks(args.data, landmarks, views=VIEWS)
         print(f"landmarks: {report['num_detected']}/{report['num_images']} photos with a hand")
     spec = f"landmarks:{landmarks}"
     recipes = args.recipes.split(",")
@@ -77,30 +77,34 @@ def main() -> None:
     samples = load_data(spec, landmark_points=configs[0].landmarks.points, classes=args.classes).train
     signers = np.array(sample_groups(samples, "signer", SIGNER_PATTERN))
     raw = load_landmark_file(landmarks)
-    names = [str(c) for c in raw["class_names"]]
-    missed = [
-        Path(s).name for s, y in zip(raw["failure_sources"], raw["failure_labels"], strict=True)
-        if names[y] in samples.class_names
-    ]  # fmt: skip
+    views = sorted(set(raw.get("views", ["photo"])), key=VIEWS.index)
+    in_photo, missed = photo_coverage(raw, samples.class_names)
+    missed = [Path(m).name for m in missed]
     logits, labels, folds = [], [], []
     member_correct = {r: 0 for r in recipes}
     for records in zip(*(cv["folds"] for cv in cvs), strict=True):
         (signer,) = records[0]["held_out_groups"]
         assert all(r["held_out_groups"] == [signer] for r in records), "members' folds differ"
-        index = np.flatnonzero(signers == signer)
+        index = np.array([i for i in np.flatnonzero(signers == signer) if samples.sources[i] in in_photo])
+        sources = [samples.sources[i] for i in index]
         runs = [Path(r["run_dir"]) / "best.pt" for r in records]
         for recipe, run in zip(recipes, runs, strict=True):
             alone = LandmarkClassifier.from_checkpoint(run).logits(samples.images[index])
-            member_correct[recipe] += int((alone.argmax(1) == samples.labels[index]).sum())
-        # The ensemble and test-time augmentation the recogniser applies, so the temperature fits what ships.
+            alone, truth, _ = per_photo(alone, samples.labels[index], sources)
+            member_correct[recipe] += int((alone.argmax(1) == truth).sum())
+        # The ensemble, views and test-time augmentation the recogniser applies, so the temperature
+        # fits what ships: one row per photo, its views' log-probabilities averaged.
         fold_logits = LandmarkClassifier.from_checkpoint(ensemble_checkpoint(runs)).logits(
             samples.images[index]
         )
+        fold_logits, truth, _ = per_photo(fold_logits, samples.labels[index], sources)
         logits.append(fold_logits)
-        labels.append(samples.labels[index])
+        labels.append(truth)
         misses = sum(signer in m.lower() for m in missed)
-        correct = int((fold_logits.argmax(1) == samples.labels[index]).sum())
-        folds.append({"signer": signer, "correct": correct, "photos": len(index) + misses, "no_hand": misses})
+        correct = int((fold_logits.argmax(1) == truth).sum())
+        folds.append(
+            {"signer": signer, "correct": correct, "photos": len(fold_logits) + misses, "no_hand": misses}
+        )
     logits, labels = np.concatenate(logits), np.concatenate(labels)
     temperature = fit_temperature(logits, labels)
     before, after = softmax(logits), softmax(logits / temperature)
@@ -143,6 +147,7 @@ def main() -> None:
         finals.append(final_dir / "best.pt")
     payload = ensemble_checkpoint(finals)
     payload["calibration"] = calibration
+    payload["views"] = calibration["views"] = views
     save_checkpoint(args.out, payload)
     write_json(args.work / "report.json", calibration)
     print(json.dumps({k: v for k, v in calibration.items() if k != "loso_folds"}, indent=2))

@@ -263,3 +263,47 @@ def test_mask_cnn_and_mlp_form_an_ensemble_checkpoint(tmp_path):
     save_checkpoint(image_run, {**payload, "preprocess": {**payload["preprocess"], "kind": "image"}})
     with pytest.raises(SignlensError, match="only landmark checkpoints"):
         ensemble_checkpoint([runs[0], image_run])
+
+
+def test_views_of_one_photo_are_averaged_into_one_answer():
+    from signlens.engine.landmark_predictor import per_photo
+
+    logits = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 3.0], [1.0, 1.0]])
+    labels = np.array([0, 0, 1, 1])
+    merged, truth, sources = per_photo(logits, labels, ["a.jpg", "a.jpg", "b.jpg", "c.jpg"])
+    np.testing.assert_allclose(merged, [[1.0, 0.5], [0.0, 3.0], [1.0, 1.0]])
+    assert list(truth) == [0, 1, 1] and sources == ["a.jpg", "b.jpg", "c.jpg"]
+
+
+def test_photo_coverage_counts_mirrored_only_photos_as_misses():
+    from signlens.data.landmarks import photo_coverage
+
+    data = {
+        "sources": np.array(["a/1.jpg", "a/1.jpg", "a/2.jpg", "b/3.jpg"]),
+        "views": np.array(["photo", "mirrored", "mirrored", "photo"]),
+        "labels": np.array([0, 0, 0, 1]),
+        "class_names": np.array(["A", "B"]),
+        "failure_sources": np.array(["a/4.jpg", "b/5.jpg"]),
+        "failure_labels": np.array([0, 1]),
+    }
+    in_photo, missed = photo_coverage(data, ["A", "B"])
+    assert in_photo == {"a/1.jpg", "b/3.jpg"} and missed == ["a/2.jpg", "a/4.jpg", "b/5.jpg"]
+    assert photo_coverage(data, ["B"])[1] == ["b/5.jpg"]  # only the selected classes' misses
+
+
+def test_a_last_batch_of_one_sample_joins_the_batch_before(tmp_path):
+    from signlens.engine import Trainer, build_config
+    from signlens.engine.trainer import batch_starts
+
+    assert batch_starts(129, 64) == [0, 64] and batch_starts(130, 64) == [0, 64, 128]
+    assert batch_starts(1, 64) == [0] and batch_starts(128, 64) == [0, 64]
+    file = synthetic_landmark_file(tmp_path / "lm.npz")
+    config = build_config(
+        f"landmarks:{file}", recipe="recognizer", overrides={"classes": "all", "epochs": 1, "threads": 1}
+    )
+    trainer = Trainer(config, tmp_path / "run", progress=False)
+    n = len(trainer.train.y)
+    trainer.config.batch_size = n - 1  # n = (n - 1) + 1: batch norm would fail on a batch of one
+    trainer.steps_per_epoch = len(batch_starts(n, n - 1))
+    trainer.rebuild_optimizer(trainer.config)
+    assert trainer.steps_per_epoch == 1 and trainer.fit()["epochs_run"] == 1

@@ -156,3 +156,52 @@ def test_a_small_hand_in_a_large_photo_is_found_by_the_zoomed_views():
     assert found is not None
     x0, y0, x1, y1 = found.bbox
     assert 2450 <= x0 < x1 <= 2900 and 1150 <= y0 < y1 <= 1600  # in the original photo's pixels
+
+
+def test_landmarks_extract_reads_the_mirrored_photo_as_a_second_estimate(tmp_path, monkeypatch, capsys):
+    from signlens.data.landmarks import canonical_points
+
+    root = tmp_path / "photos"
+    for letter in "bv":
+        (root / letter).mkdir(parents=True)
+        shutil.copy(photo(letter), root / letter)
+    out = tmp_path / "lm.npz"
+    code, stdout, _ = run_cli(
+        ["landmarks", "extract", "--data", root, "--out", out, "--views", "photo,mirrored"], monkeypatch, capsys
+    )
+    assert code == 0 and "2/2 images with a hand" in " ".join(stdout.split())
+    data = load_landmark_file(out)
+    assert list(data["views"]) == ["photo", "mirrored", "photo", "mirrored"]
+    assert list(data["sources"]) == ["b/" + photo("b").name] * 2 + ["v/" + photo("v").name] * 2
+    assert data["meta"]["detected_per_view"] == {"photo": 2, "mirrored": 2}
+    # MediaPipe calls the mirrored hand the other hand, so after canonical mirroring both views describe
+    # the same handshape, far closer to each other than to the other letter's.
+    points = canonical_points(data, "world")
+    same = np.abs(points[0] - points[1]).mean()
+    other = np.abs(points[0] - points[2]).mean()
+    assert set(data["handedness"][:2]) == {"Left", "Right"} and same < other / 2
+
+    code, _, stderr = run_cli(
+        ["landmarks", "extract", "--data", root, "--out", out, "--views", "sideways"], monkeypatch, capsys
+    )
+    assert code == 2 and "sideways" in stderr
+
+
+def test_the_mirrored_estimate_lands_on_the_same_hand_in_photo_pixels():
+    from signlens.pipeline.hands import read_rgb
+    from signlens.pipeline.recognizer import Recognizer
+
+    recognizer = Recognizer.load(views=("photo", "mirrored"))
+    try:
+        rgb = read_rgb(photo("w"))
+        first = recognizer.detector.detect(rgb)
+        second = recognizer.mirrored_estimate(rgb, first)
+        assert second is not None and second.handedness == first.handedness
+        size = max(first.bbox[2] - first.bbox[0], first.bbox[3] - first.bbox[1])
+        offsets = np.linalg.norm(second.image_points[:, :2] - first.image_points[:, :2], axis=1)
+        assert np.median(offsets) < 0.05 * size
+        np.testing.assert_allclose(recognizer.canonical(second), recognizer.canonical(first), atol=0.02)
+        both = recognizer.recognize(rgb)
+        assert both.hand.bbox == first.bbox and both.label == "W"
+    finally:
+        recognizer.close()

@@ -35,6 +35,11 @@ def landmarks_extract(
         0.3, "--min-confidence", help="MediaPipe minimum detection confidence."
     ),
     show_failures: int = typer.Option(10, "--show-failures", help="How many undetected files to list."),
+    views: str = typer.Option(
+        "photo",
+        "--views",
+        help="photo, or photo,mirrored: also read each hand from the mirrored image (a second, independent landmark estimate; one row per view).",
+    ),
 ):
     """Detect one hand per image and save its landmarks with label, handedness, source file and group; misses are counted and listed."""
     from rich.progress import Progress
@@ -44,7 +49,12 @@ def landmarks_extract(
     with Progress(transient=True) as bar:
         task = bar.add_task("detecting hands", total=None)
         report = extract_landmarks(
-            data, out, pad=pad, min_confidence=min_confidence, progress=lambda: bar.advance(task)
+            data,
+            out,
+            pad=pad,
+            min_confidence=min_confidence,
+            progress=lambda: bar.advance(task),
+            views=tuple(v.strip() for v in views.split(",") if v.strip()),
         )
     console.print(
         f"{out}: {report['num_detected']}/{report['num_images']} images with a hand "

@@ -67,6 +67,21 @@ def load_landmark_file(path: str | Path) -> dict:
     return data
 
 
+def photo_coverage(data: dict, class_names) -> tuple[set[str], list[str]]:
+    """As `predict` reads photos: (sources whose photo view shows a hand, sources of `class_names` where
+    it shows none). The mirrored view only re-reads a hand found in the photo, so a photo found only in
+    the mirrored view is a miss, like a photo with no hand in any view."""
+    views = data.get("views", np.full(len(data["sources"]), "photo"))
+    in_photo = {str(s) for s, v in zip(data["sources"], views, strict=True) if v == "photo"}
+    names = [str(c) for c in data["class_names"]]
+    wanted = set(class_names)
+    rows = zip(data["sources"], data["labels"], strict=True)
+    failures = zip(data["failure_sources"], data["failure_labels"], strict=True)
+    missed = {str(s) for s, y in failures if names[y] in wanted}
+    missed |= {str(s) for s, y in rows if str(s) not in in_photo and names[y] in wanted}
+    return in_photo, sorted(missed)
+
+
 def canonical_points(data: dict, which: str) -> np.ndarray:
     """(N, 21, 3) points, or (N, 42, 3) world then image for "both", with every hand mirrored to the
     same chirality (MediaPipe's "Right")."""

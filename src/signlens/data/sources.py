@@ -262,6 +262,8 @@ def _landmarks(path: Path, which: str) -> DataBundle:
 
     data = load_landmark_file(path)
     groups = [str(g) for g in data["groups"]] if "groups" in data and all(data["groups"]) else None
+    if groups is None and len(set(data.get("views", ["photo"]))) > 1:
+        groups = [str(s) for s in data["sources"]]  # two views of one photo never straddle a split
     points = ImageSet(
         canonical_points(data, which),
         data["labels"].astype(np.int64),

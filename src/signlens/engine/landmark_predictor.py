@@ -27,13 +27,20 @@ class LandmarkClassifier:
 
     kind = "landmarks"
 
-    def __init__(self, members: list[tuple[torch.nn.Module, LandmarkConfig]], class_names, temperature=1.0):
+    def __init__(
+        self,
+        members: list[tuple[torch.nn.Module, LandmarkConfig]],
+        class_names,
+        temperature=1.0,
+        views=("photo",),
+    ):
         if len({config.points for _, config in members}) != 1:
             raise SignlensError("ensemble members must all read the same landmark points (world/image/both)")
         self.members = [(model.eval(), config, config.features()) for model, config in members]
         self.config = members[0][1]  # the points every member reads
         self.class_names = list(class_names)
         self.temperature = float(temperature)
+        self.views = tuple(views)  # photo views a recogniser reads (see pipeline.extract.photo_views)
 
     @classmethod
     def from_checkpoint(cls, path: str | Path | dict) -> LandmarkClassifier:
@@ -46,7 +53,7 @@ class LandmarkClassifier:
             config = LandmarkConfig(**member["preprocess"]["landmarks"])
             members.append((build_model_from_checkpoint(member), config))
         temperature = payload.get("calibration", {}).get("temperature", 1.0)
-        return cls(members, payload["class_names"], temperature)
+        return cls(members, payload["class_names"], temperature, payload.get("views", ["photo"]))
 
     def points(self, hands_points: np.ndarray) -> torch.Tensor:
         views = 2 if self.config.points == "both" else 1
@@ -82,7 +89,24 @@ class LandmarkClassifier:
 
     def predict_proba(self, canonical_points: np.ndarray, mirror_tta: bool | None = None) -> np.ndarray:
         """Calibrated probabilities: softmax of the averaged log-probabilities over the fitted temperature."""
-        return _softmax(self.logits(canonical_points, mirror_tta) / self.temperature)
+        return self.calibrated(self.logits(canonical_points, mirror_tta))
+
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        return _softmax(logits / self.temperature)
+
+
+def per_photo(logits: np.ndarray, labels: np.ndarray, sources) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Rows that are views of the same photo (same source) averaged into one row per photo, in order of
+    first appearance: (logits, labels, sources)."""
+    order: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        order.setdefault(str(source), []).append(i)
+    rows = list(order.values())
+    return (
+        np.stack([logits[r].mean(0) for r in rows]) if rows else logits[:0],
+        np.asarray([labels[r[0]] for r in rows]),
+        list(order),
+    )
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

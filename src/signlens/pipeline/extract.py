@@ -41,14 +41,29 @@ def labelled_images(spec: str) -> tuple[list[str], Iterator[tuple[np.ndarray, in
     return bundle.class_names, csv_items(), sum(len(p) for p in parts), bundle.checksums
 
 
+VIEWS = ("photo", "mirrored")
+
+
+def photo_views(rgb: np.ndarray, views: tuple[str, ...]) -> Iterator[tuple[str, np.ndarray]]:
+    """The photo as it is and/or mirrored left-right. MediaPipe reads a mirrored photo afresh, as the
+    other hand: its landmarks are a second, independent estimate of the same handshape, not a copy."""
+    for view in views:
+        yield view, rgb if view == "photo" else np.ascontiguousarray(rgb[:, ::-1])
+
+
 def extract_landmarks(
     spec: str,
     out: str | Path,
     pad: float = 0.5,
     min_confidence: float = 0.3,
     progress: Callable | None = None,
+    views: tuple[str, ...] = ("photo",),
 ) -> dict:
-    """Detect one hand per image and save its landmarks; images without a detected hand are listed."""
+    """Detect one hand per image (in each of `views`) and save its landmarks, one row per view with a
+    hand; images where no view shows a hand are listed."""
+    unknown = sorted(set(views) - set(VIEWS))
+    if unknown or not views:
+        raise SignlensError(f"unknown view(s) {unknown}; choose from {', '.join(VIEWS)}")
     class_names, items, total, checksums = labelled_images(spec)
     if total == 0:
         raise SignlensError(f"no images found in {spec}")
@@ -64,28 +79,36 @@ def extract_landmarks(
             "groups",
             "bboxes",
             "image_sizes",
+            "views",
         )
     }
     failures, failure_labels = [], []
+    found_per_view = dict.fromkeys(views, 0)
     start = time.perf_counter()
     with HandDetector(static_image_mode=True, pad=pad, min_detection_confidence=min_confidence) as detector:
         for rgb, label, source in items:
-            hand = detector.detect(rgb)
+            found = 0
+            for view, image in photo_views(rgb, views):
+                hand = detector.detect(image)
+                if hand is None:
+                    continue
+                found += 1
+                found_per_view[view] += 1
+                rows["image_points"].append(hand.image_points)
+                rows["world_points"].append(hand.world_points)
+                rows["labels"].append(label)
+                rows["handedness"].append(hand.handedness)
+                rows["scores"].append(hand.score)
+                rows["sources"].append(source)
+                rows["groups"].append(take_of(Path(source).name) or "")
+                rows["bboxes"].append(hand.bbox)
+                rows["image_sizes"].append(rgb.shape[1::-1])
+                rows["views"].append(view)
             if progress:
                 progress()
-            if hand is None:
+            if not found:
                 failures.append(source)
                 failure_labels.append(label)
-                continue
-            rows["image_points"].append(hand.image_points)
-            rows["world_points"].append(hand.world_points)
-            rows["labels"].append(label)
-            rows["handedness"].append(hand.handedness)
-            rows["scores"].append(hand.score)
-            rows["sources"].append(source)
-            rows["groups"].append(take_of(Path(source).name) or "")
-            rows["bboxes"].append(hand.bbox)
-            rows["image_sizes"].append(rgb.shape[1::-1])
     seconds = time.perf_counter() - start
     if not rows["labels"]:
         raise SignlensError(f"no hand was detected in any of the {total} images of {spec}")
@@ -100,6 +123,7 @@ def extract_landmarks(
         "groups": np.asarray(rows["groups"]),
         "bboxes": np.asarray(rows["bboxes"], dtype=np.int32),
         "image_sizes": np.asarray(rows["image_sizes"], dtype=np.int32),
+        "views": np.asarray(rows["views"]),
         "failure_sources": np.asarray(failures, dtype=str),
         "failure_labels": np.asarray(failure_labels, dtype=np.int64),
     }
@@ -108,8 +132,10 @@ def extract_landmarks(
         "checksums": checksums,
         "detector": {"pad": pad, "min_detection_confidence": min_confidence, "static_image_mode": True},
         "num_images": total,
-        "num_detected": len(rows["labels"]),
+        "num_detected": total - len(failures),  # photos with a hand in at least one view
+        "views": list(views),
+        "detected_per_view": found_per_view,
         "seconds": round(seconds, 2),
     }
     save_landmark_file(out, arrays, meta)
-    return {**meta, "failures": failures, "detection_rate": len(rows["labels"]) / total}
+    return {**meta, "failures": failures, "detection_rate": meta["num_detected"] / total}

@@ -16,7 +16,7 @@ import numpy as np
 from signlens.data.landmarks import to_canonical
 from signlens.engine.landmark_predictor import LandmarkClassifier
 from signlens.errors import SignlensError
-from signlens.pipeline.hands import Hand, HandDetector
+from signlens.pipeline.hands import Hand, HandDetector, hand_box
 from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
 
@@ -55,8 +55,12 @@ class Recognizer:
         threshold: float = PHOTO_THRESHOLD,
         mirror_tta: bool | None = None,
         top_k: int = 3,
+        views: tuple[str, ...] | None = None,
     ):
         self.classifier, self.detector = classifier, detector
+        # Photos are read in each view the model was built for (the mirrored photo too: a second,
+        # independent landmark estimate of the same hand); video frames only as they are.
+        self.views = tuple(views or classifier.views)
         # None: each model averages with the mirrored hand only if it saw mirrored hands in training.
         self.mirror_tta = mirror_tta
         self.threshold, self.top_k = threshold, top_k
@@ -79,16 +83,60 @@ class Recognizer:
         )
 
     def classify(self, hand: Hand | None) -> Recognition:
-        if hand is None:
+        return self.classify_views([] if hand is None else [hand])
+
+    def classify_views(self, hands: list[Hand]) -> Recognition:
+        """One answer from one or more landmark estimates of the same hand (log-probabilities averaged)."""
+        if not hands:
             return Recognition(None, 0.0, [], None, None)
-        probs = self.classifier.predict_proba(self.canonical(hand), mirror_tta=self.mirror_tta)[0]
+        points = np.concatenate([self.canonical(hand) for hand in hands])
+        logits = self.classifier.logits(points, mirror_tta=self.mirror_tta).mean(0, keepdims=True)
+        probs = self.classifier.calibrated(logits)[0]
         order = np.argsort(-probs)[: self.top_k]
         top = [(self.classifier.class_names[i], float(probs[i])) for i in order]
         best, confidence = top[0]
-        return Recognition(best if confidence >= self.threshold else None, confidence, top, hand, best)
+        return Recognition(best if confidence >= self.threshold else None, confidence, top, hands[0], best)
 
     def recognize(self, rgb: np.ndarray) -> Recognition:
-        return self.classify(self.detector.detect(rgb))
+        """A photo: find the hand; with the "mirrored" view, read it a second time from the mirrored
+        region around it, and classify both estimates together. No hand in the photo, no letter: the
+        mirrored view only ever re-reads a hand already found, so it cannot invent one."""
+        hand = self.detector.detect(rgb)
+        if hand is None:
+            return self.classify_views([])
+        hands = [hand]
+        if "mirrored" in self.views:
+            second = self.mirrored_estimate(rgb, hand)
+            if second is not None:
+                hands.append(second)
+        return self.classify_views(hands)
+
+    def mirrored_estimate(self, rgb: np.ndarray, hand: Hand) -> Hand | None:
+        """Landmarks of `hand` read again from its surroundings mirrored left-right, in photo pixels."""
+        height, width = rgb.shape[:2]
+        x0, y0, x1, y1 = hand.bbox
+        margin = 0.5 * max(x1 - x0, y1 - y0)
+        x0, y0 = int(max(0, x0 - margin)), int(max(0, y0 - margin))
+        x1, y1 = int(min(width, x1 + margin)), int(min(height, y1 + margin))
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1][:, ::-1])
+        found = self.detector.detect(crop)
+        if found is None:
+            return None
+        return unmirrored(found, x1 - x0, y1 - y0, offset=(x0, y0), size=(width, height))
 
     def close(self) -> None:
         self.detector.close()
+
+
+def unmirrored(hand: Hand, width: int, height: int, offset=(0, 0), size=None) -> Hand:
+    """A hand found in a mirrored (width x height) view, in the unmirrored pixels (shifted by `offset`
+    into a photo of `size`): x flipped, and so the other hand. Its canonical points are the same either
+    way, since canonicalisation mirrors by handedness."""
+    points = hand.image_points.copy()
+    points[:, 0] = width - points[:, 0] + offset[0]
+    points[:, 1] += offset[1]
+    world = hand.world_points.copy()
+    world[:, 0] *= -1
+    other = {"Left": "Right", "Right": "Left"}.get(hand.handedness, hand.handedness)
+    full_w, full_h = size or (width, height)
+    return Hand(points, world, other, hand.score, hand_box(points, full_w, full_h))
