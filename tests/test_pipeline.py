@@ -167,7 +167,9 @@ def test_landmarks_extract_reads_the_mirrored_photo_as_a_second_estimate(tmp_pat
         shutil.copy(photo(letter), root / letter)
     out = tmp_path / "lm.npz"
     code, stdout, _ = run_cli(
-        ["landmarks", "extract", "--data", root, "--out", out, "--views", "photo,mirrored"], monkeypatch, capsys
+        ["landmarks", "extract", "--data", root, "--out", out, "--views", "photo,mirrored"],
+        monkeypatch,
+        capsys,
     )
     assert code == 0 and "2/2 images with a hand" in " ".join(stdout.split())
     data = load_landmark_file(out)
