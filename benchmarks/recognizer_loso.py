@@ -6,7 +6,9 @@ take), never the held-out signer.
 
     SIGNLENS_DATA=../shared/data python benchmarks/recognizer_loso.py --landmarks runs/asl_landmarks.npz \
         [--variants world,mask-cnn] [--ensembles world-mirror+mask-cnn] [--keep DIR]
-(the landmark file comes from `signlens landmarks extract --data asl-dataset --out FILE`).
+(the landmark file comes from `signlens landmarks extract --data asl-dataset --views photo,mirrored
+--out FILE`; with the mirrored view, both readings of a photo train together and are averaged when it
+is scored, as `predict` does, and a photo whose own view shows no hand is a miss).
 """
 
 from __future__ import annotations

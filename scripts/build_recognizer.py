@@ -77,7 +77,7 @@ def main() -> None:
     samples = load_data(spec, landmark_points=configs[0].landmarks.points, classes=args.classes).train
     signers = np.array(sample_groups(samples, "signer", SIGNER_PATTERN))
     raw = load_landmark_file(landmarks)
-    views = sorted(set(raw.get("views", ["photo"])), key=VIEWS.index)
+    views = sorted({str(v) for v in raw.get("views", ["photo"])}, key=VIEWS.index)  # plain str: weights_only
     in_photo, missed = photo_coverage(raw, samples.class_names)
     missed = [Path(m).name for m in missed]
     logits, labels, folds = [], [], []

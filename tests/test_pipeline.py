@@ -72,7 +72,7 @@ def test_landmarks_extract_lists_failures(tmp_path, monkeypatch, capsys):
     )
     out = tmp_path / "lm.npz"
     code, stdout, _ = run_cli(["landmarks", "extract", "--data", root, "--out", out], monkeypatch, capsys)
-    assert code == 0 and "4/5 images with a hand" in stdout.replace("\n", " ")
+    assert code == 0 and "4/5 images with a hand" in " ".join(stdout.split())
     data = load_landmark_file(out)
     assert data["image_points"].shape == (4, 21, 3) and list(data["class_names"]) == ["B", "L"]
     assert list(data["failure_sources"]) == ["l/hand9_l_bot_seg_1_cropped.png"]
