@@ -75,6 +75,8 @@ class Recognizer:
         detector = HandDetector(
             static_image_mode=not video, model_complexity=options.pop("model_complexity", 1)
         )
+        if video:  # a second, mirrored read would reset the tracker's frame-to-frame state
+            options["views"] = ("photo",)
         return cls(classifier, detector, **options)
 
     def canonical(self, hand: Hand) -> np.ndarray:
