@@ -6,7 +6,7 @@ on a validation split inside each fold's training part). No ImageNet weights are
 ResNet18 row starts from domain pretraining instead: the same network trained on Sign MNIST first
 (`signlens train --data sign-mnist`), then fine-tuned in stages (head -> layer4 -> layer3).
 
-    SIGNLENS_DATA=../shared/data python benchmarks/transfer.py [--rows mlp,cnn,fast,fast-wide,mobilenet,resnet] [--keep DIR]
+    SIGNLENS_DATA=../shared/data python benchmarks/transfer.py [--rows mlp,cnn,fast,fast-wide,mobilenet,resnet,resnet64] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ ROWS = {
     "resnet": ("ResNet18 staged head->layer4->layer3", "32 px gray", "Sign MNIST pretraining",
                ["--recipe", "resnet18-staged", "--img-size", "32",
                 "--stages", "head:2e-3:3,layer4:5e-4:3,layer3:5e-4:4"]),
+    "resnet64": ("ResNet18 staged head->layer4->layer3", "64 px gray", "Sign MNIST pretraining",
+                 ["--recipe", "resnet18-staged", "--img-size", "64",
+                  "--stages", "head:2e-3:3,layer4:5e-4:3,layer3:5e-4:4"]),
 }  # fmt: skip
 SPLITS = {"stratified": ["--group-by", "none"], "signer": ["--group-by", "signer"]}
 
@@ -85,7 +88,7 @@ def main() -> None:
     results = {}
     for name in args.rows.split(","):
         label, size, init, extra = ROWS[name]
-        if name == "resnet":
+        if name.startswith("resnet"):
             extra = [*extra, "--init", str(pretrain_resnet(root, args.threads, args.pretrain_epochs))]
         for split in args.splits.split(","):
             out = root / f"{name}-{split}"
