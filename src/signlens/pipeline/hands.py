@@ -64,8 +64,9 @@ class HandDetector:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def detect(self, rgb: np.ndarray) -> Hand | None:
-        """rgb: uint8 (H, W, 3). Returns the most confident hand, or None when there is none."""
+    def detect(self, rgb: np.ndarray, zoom: bool = True) -> Hand | None:
+        """rgb: uint8 (H, W, 3). Returns the most confident hand, or None when there is none.
+        `zoom=False` skips the zoomed views (for a view already cropped to a hand)."""
         height, width = rgb.shape[:2]
         factor = min(1.0, self.max_side / max(height, width))
         small = rgb if factor == 1.0 else _resize(rgb, factor)
@@ -74,8 +75,8 @@ class HandDetector:
         if hand is None and self.pad > 0:
             hand = self._run(small, border=int(round(self.pad * max(small.shape[:2]))))
         if hand is not None:
-            return hand if factor == 1.0 else _moved(hand, 1 / factor, 0, 0, width, height)
-        return self._search_tiles(rgb) if self.tiles else None
+            return hand if factor == 1.0 else moved(hand, 1 / factor, 0, 0, width, height)
+        return self._search_tiles(rgb) if self.tiles and zoom else None
 
     def _search_tiles(self, rgb: np.ndarray) -> Hand | None:
         """A hand far from the camera is too small for the palm detector, which sees the whole photo at
@@ -95,7 +96,7 @@ class HandDetector:
             view = np.ascontiguousarray(tile if factor == 1.0 else _resize(tile, factor))
             hand = self._run(view, border=0)
             if hand is not None:
-                return _moved(hand, 1 / factor, x, y, width, height)
+                return moved(hand, 1 / factor, x, y, width, height)
         return None
 
     def _run(self, rgb: np.ndarray, border: int) -> Hand | None:
@@ -122,12 +123,25 @@ class HandDetector:
 TILE = 0.6  # each zoomed view covers 60% of the photo's width and height
 
 
-def _moved(hand: Hand, scale: float, x: int, y: int, width: int, height: int) -> Hand:
+def moved(hand: Hand, scale: float, x: int, y: int, width: int, height: int) -> Hand:
     """A hand found in a resized or cropped view, in the original photo's pixels."""
     points = hand.image_points * scale
     points[:, 0] += x
     points[:, 1] += y
     return Hand(points, hand.world_points, hand.handedness, hand.score, hand_box(points, width, height))
+
+
+def mirrored(hand: Hand, width: int) -> Hand:
+    """A hand found in a left-right mirrored view `width` pixels wide, in the unmirrored view: x flipped,
+    and so the other hand. Its canonical points are the same either way (canonicalisation mirrors by
+    handedness)."""
+    points = hand.image_points.copy()
+    points[:, 0] = width - points[:, 0]
+    world = hand.world_points.copy()
+    world[:, 0] *= -1
+    other = {"Left": "Right", "Right": "Left"}.get(hand.handedness, hand.handedness)
+    x0, y0, x1, y1 = hand.bbox
+    return Hand(points, world, other, hand.score, (width - x1, y0, width - x0, y1))
 
 
 def _resize(rgb: np.ndarray, factor: float) -> np.ndarray:

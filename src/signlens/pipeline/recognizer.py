@@ -16,7 +16,7 @@ import numpy as np
 from signlens.data.landmarks import to_canonical
 from signlens.engine.landmark_predictor import LandmarkClassifier
 from signlens.errors import SignlensError
-from signlens.pipeline.hands import Hand, HandDetector, hand_box
+from signlens.pipeline.hands import Hand, HandDetector, mirrored, moved
 from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
 
@@ -121,24 +121,10 @@ class Recognizer:
         x0, y0 = int(max(0, x0 - margin)), int(max(0, y0 - margin))
         x1, y1 = int(min(width, x1 + margin)), int(min(height, y1 + margin))
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1][:, ::-1])
-        found = self.detector.detect(crop)
+        found = self.detector.detect(crop, zoom=False)  # the crop already frames the hand
         if found is None:
             return None
-        return unmirrored(found, x1 - x0, y1 - y0, offset=(x0, y0), size=(width, height))
+        return moved(mirrored(found, x1 - x0), 1.0, x0, y0, width, height)
 
     def close(self) -> None:
         self.detector.close()
-
-
-def unmirrored(hand: Hand, width: int, height: int, offset=(0, 0), size=None) -> Hand:
-    """A hand found in a mirrored (width x height) view, in the unmirrored pixels (shifted by `offset`
-    into a photo of `size`): x flipped, and so the other hand. Its canonical points are the same either
-    way, since canonicalisation mirrors by handedness."""
-    points = hand.image_points.copy()
-    points[:, 0] = width - points[:, 0] + offset[0]
-    points[:, 1] += offset[1]
-    world = hand.world_points.copy()
-    world[:, 0] *= -1
-    other = {"Left": "Right", "Right": "Left"}.get(hand.handedness, hand.handedness)
-    full_w, full_h = size or (width, height)
-    return Hand(points, world, other, hand.score, hand_box(points, full_w, full_h))
