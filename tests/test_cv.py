@@ -80,6 +80,7 @@ def test_cv_verb_writes_folds_and_summary(tiny_folder, tmp_path, monkeypatch, ca
     assert code == 0 and "group by signer" in stdout
     result = json.loads((out / "cv.json").read_text())
     assert len(result["folds"]) == 3 and set(result["mean"]) >= {"accuracy", "macro_f1"}
+    assert "handshape_accuracy" not in result["mean"] and result["same_handshape"] == []  # classes a, b, c
     accuracies = [f["accuracy"] for f in result["folds"]]
     assert result["mean"]["accuracy"] == pytest.approx(np.mean(accuracies))
     assert result["std"]["accuracy"] == pytest.approx(np.std(accuracies, ddof=1))

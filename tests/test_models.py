@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from signlens.engine.metrics import classification_metrics, confusion_matrix
+from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
 from signlens.errors import SignlensError
 from signlens.models import create_model, list_models
 
@@ -70,3 +70,12 @@ def test_metrics_from_a_known_confusion():
         "support": 2,
     }
     assert m["num_samples"] == 6 and m["num_correct"] == 4
+
+
+def test_handshape_accuracy_counts_only_same_handshape_confusions_as_right():
+    names = ["0", "O", "v", "a"]  # case differs from the pair list on purpose
+    # true 0 read as O (same handshape), O read as a (a real error), v right, a read as 0 (a real error)
+    confusion = confusion_matrix([0, 0, 1, 2, 3], [1, 0, 3, 2, 0], 4)
+    assert classification_metrics(confusion, names)["accuracy"] == pytest.approx(2 / 5)
+    assert handshape_accuracy(confusion, names, (("0", "o"), ("2", "v"))) == pytest.approx(3 / 5)
+    assert handshape_accuracy(confusion, ["a", "b", "c", "d"], (("0", "o"),)) is None  # no pair: nothing

@@ -41,3 +41,17 @@ def classification_metrics(confusion: np.ndarray, class_names: list[str]) -> dic
         "num_correct": int(true_positive.sum()),
         "per_class": per_class,
     }
+
+
+def handshape_accuracy(
+    confusion: np.ndarray, class_names: list[str], same: tuple[tuple[str, str], ...]
+) -> float | None:
+    """Accuracy that also counts a confusion within a `same` pair as right (class names compared without
+    case); None when no pair has both classes here, so data without such pairs reports nothing new."""
+    index = {name.lower(): i for i, name in enumerate(class_names)}
+    pairs = [(index[a], index[b]) for a, b in same if a in index and b in index]
+    total = np.asarray(confusion).sum()
+    if not pairs or not total:
+        return None
+    right = float(np.trace(confusion)) + sum(float(confusion[a, b] + confusion[b, a]) for a, b in pairs)
+    return right / float(total)

@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import load_data, stratified_split
+from signlens.data.sources import SAME_HANDSHAPE
 from signlens.engine.config import TrainConfig
-from signlens.engine.metrics import classification_metrics, confusion_matrix
+from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
 from signlens.errors import SignlensError
 from signlens.evaluation.plots import plot_confusion
 from signlens.evaluation.report import finish_run
@@ -181,7 +182,8 @@ def run_cv(
         metrics = finish_run(run_dir, summary, trainer.state.history, splits[2], False)
         trainer.restore_best()
         predicted = trainer.predict(splits[2]).argmax(1)
-        pooled += confusion_matrix(splits[2].labels, predicted, len(class_names))
+        fold_confusion = confusion_matrix(splits[2].labels, predicted, len(class_names))
+        pooled += fold_confusion
         predictions += [
             (number, source, class_names[t], class_names[p])
             for source, t, p in zip(splits[2].sources, splits[2].labels, predicted, strict=True)
@@ -204,6 +206,9 @@ def run_cv(
             "fold_seconds": round(time.perf_counter() - start, 2),
             "run_dir": str(run_dir),
         }
+        merged = handshape_accuracy(fold_confusion, class_names, SAME_HANDSHAPE)
+        if merged is not None:
+            record["handshape_accuracy"] = merged
         if number == 1:
             record["init"] = [r.summary() for r in trainer.init_reports]
         records.append(record)
@@ -216,8 +221,10 @@ def run_cv(
 
 def summarise(records, pooled, class_names, config, group_by, group_pattern) -> dict:
     keys = ("accuracy", "macro_f1", "macro_precision", "macro_recall", "fold_seconds", "train_seconds")
+    keys += ("handshape_accuracy",) if all("handshape_accuracy" in r for r in records) else ()
     stats = {k: _mean_std([r[k] for r in records]) for k in keys}
     pooled_metrics = classification_metrics(pooled, class_names)
+    merged = handshape_accuracy(pooled, class_names, SAME_HANDSHAPE)
     return {
         "data": config.data,
         "model": config.model,
@@ -227,7 +234,10 @@ def summarise(records, pooled, class_names, config, group_by, group_pattern) -> 
         "folds": records,
         "mean": {k: v[0] for k, v in stats.items()},
         "std": {k: v[1] for k, v in stats.items()},  # sample standard deviation over folds (ddof=1)
-        "pooled": {k: pooled_metrics[k] for k in ("accuracy", "macro_f1", "num_samples", "num_correct")},
+        "pooled": {k: pooled_metrics[k] for k in ("accuracy", "macro_f1", "num_samples", "num_correct")}
+        | ({"handshape_accuracy": merged} if merged is not None else {}),
+        # Pairs that accuracy keeps apart and handshape_accuracy counts as one sign (see SAME_HANDSHAPE).
+        "same_handshape": [list(p) for p in SAME_HANDSHAPE] if merged is not None else [],
         "threads": config.threads,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "config": config.to_dict(),
@@ -258,6 +268,13 @@ def markdown_table(result: dict) -> str:
         f"({100 * result['pooled']['accuracy']:.2f}%). Std is the sample standard deviation over folds.",
         "",
     ]
+    if "handshape_accuracy" in m:
+        pairs = ", ".join("/".join(p) for p in result["same_handshape"])
+        lines += [
+            f"Counting {pairs} (one ASL handshape each) as the same sign: "
+            f"{100 * m['handshape_accuracy']:.2f} +- {100 * s['handshape_accuracy']:.2f}%.",
+            "",
+        ]
     return "\n".join(lines)
 
 
