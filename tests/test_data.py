@@ -138,3 +138,15 @@ def test_batch_augment_keeps_shape_and_range_and_never_flips_by_default():
         AugmentConfig(rotation=0, scale=0, translate=0, brightness=0, contrast=0, hflip=1.0)
     )(x)
     assert torch.allclose(flipped, x.flip(-1), atol=1e-5)
+
+
+def test_colour_augment_scales_each_channel_alone_and_leaves_gray_alone():
+    x = torch.full((64, 3, 4, 4), 0.5)
+    only_colour = AugmentConfig(rotation=0, scale=0, translate=0, brightness=0, contrast=0, color=0.2)
+    out = BatchAugment(only_colour)(x.clone(), torch.Generator().manual_seed(0))
+    gains = out[:, :, 0, 0] / 0.5  # one gain per image and channel, constant over the image
+    assert torch.allclose(out, gains[:, :, None, None] * 0.5)
+    assert gains.min() >= 0.8 - 1e-6 and gains.max() <= 1.2 + 1e-6 and gains.std() > 0.05
+    assert not torch.allclose(gains[:, 0], gains[:, 1])  # channels move independently: a tint, not brightness
+    gray = torch.full((4, 1, 4, 4), 0.5)
+    assert torch.equal(BatchAugment(only_colour)(gray.clone()), gray)

@@ -22,6 +22,7 @@ class AugmentConfig:
     shear: float = 0.0  # degrees
     brightness: float = 0.20  # additive, fraction of the full range
     contrast: float = 0.20  # multiplicative around the image mean
+    color: float = 0.0  # per-channel gain in [1 - c, 1 + c]: skin tone and white balance differ by signer
     hflip: float = 0.0  # probability
 
 
@@ -63,4 +64,7 @@ class BatchAugment:
             x = (x - mean) * uniform(1 - c.contrast, 1 + c.contrast).view(n, 1, 1, 1) + mean
         if c.brightness:
             x = x + uniform(-c.brightness, c.brightness).view(n, 1, 1, 1)
+        if c.color and x.shape[1] > 1:
+            gain = torch.rand(n, x.shape[1], generator=generator).to(device) * (2 * c.color) + (1 - c.color)
+            x = x * gain.to(x.dtype).view(n, -1, 1, 1)
         return x.clamp_(0.0, 1.0)
