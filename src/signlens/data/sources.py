@@ -26,8 +26,9 @@ SIGN_MNIST_FILES = ("sign_mnist_train.csv", "sign_mnist_test.csv")
 
 NAMED_SETS = {"sign-mnist": "sign-mnist", "asl-dataset": "asl_dataset"}
 
-# ASL signs 0 and O, 2 and V, 6 and W with one handshape; ayuraj photographs each pair the same way, so
-# no image can tell them apart and only context (a number or a word) can. Scores merge them as a second view.
+# ASL signs 0 and O, 2 and V, 6 and W with one handshape, and ayuraj photographs each pair the same way:
+# the hand cannot tell them apart, only context (a number or a word) can. Scores also report them merged.
+# (F and 9 share a handshape in some charts too, but ayuraj's 9 spreads the fingers and models separate them.)
 SAME_HANDSHAPE = (("0", "o"), ("2", "v"), ("6", "w"))
 
 
