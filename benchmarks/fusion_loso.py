@@ -51,7 +51,8 @@ def main() -> None:
         sys.exit(f"{args.cv} was grouped by {cv['group_by']}, not by signer")
     points, point_signers, in_photo, _ = held_out_data(args.landmarks, "all")
     photos = None
-    scores = {"photo CNN": [], "landmarks": [], "fused": []}
+    photo_row = f"photo model ({cv['model']})"
+    scores = {photo_row: [], "landmarks": [], "fused": []}
     for fold in cv["folds"]:
         signer = fold["held_out_groups"][0]
         model = load_classifier(Path(fold["run_dir"]) / "best.pt")
@@ -73,7 +74,7 @@ def main() -> None:
         found = np.array([photos.sources[i] in landmark_logp for i in index])
         hand_logp = np.stack([landmark_logp.get(photos.sources[i], np.zeros(len(names))) for i in index])
         answers = {
-            "photo CNN": image_logp.argmax(1),
+            photo_row: image_logp.argmax(1),
             "landmarks": np.where(found, hand_logp.argmax(1), -1),  # no hand found: wrong
             "fused": np.where(found[:, None], (image_logp + hand_logp) / 2, image_logp).argmax(1),
         }
