@@ -79,9 +79,8 @@ def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path
     signers = np.array([signer_of(s) for s in samples.sources])
     start = time.perf_counter()
     for signer in sorted(set(signers)):
-        if (work / f"{name}-{signer}" / "best.pt").exists() and (
-            work / f"{name}-{signer}" / "metrics.json"
-        ).exists():
+        done = work / f"{name}-{signer}" / "fold.done"
+        if done.exists():  # written only after a fold finishes: a fold killed mid-training is redone
             continue
         rest_set = samples.subset(np.flatnonzero(signers != signer))
         keep, val = stratified_split(rest_set.labels, 0.15, 0, rest_set.groups)
@@ -92,7 +91,7 @@ def run_variant(file: Path, name: str, overrides: dict, classes: str, work: Path
         )
         trainer = Trainer(config, work / f"{name}-{signer}", progress=False, splits=splits)
         trainer.fit()
-        (work / f"{name}-{signer}" / "fold.done").touch()  # best.pt is final: --keep may reuse it
+        done.touch()  # best.pt is final: --keep may reuse it
     return time.perf_counter() - start
 
 
