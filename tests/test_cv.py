@@ -142,3 +142,23 @@ def test_near_duplicate_groups_join_variants_of_one_photo_and_never_across_label
     landmarks = ImageSet(np.zeros((9, 21, 3), np.float32), labels, ["a", "b", "c"], data.sources)
     with pytest.raises(SignlensError, match="needs image data"):
         sample_groups(landmarks, "duplicates", None)
+
+
+def test_evaluation_adds_handshape_accuracy_only_where_a_pair_is_present():
+    from signlens.evaluation import evaluate_images
+
+    class Fixed:  # answers 0 -> O, O -> O, b -> 0: one same-handshape swap, one real error
+        def __init__(self, class_names):
+            self.class_names = class_names
+
+        def logits(self, images):
+            return np.eye(3)[[1, 1, 0]]
+
+    images = np.zeros((3, 8, 8, 1), np.uint8)
+    pairs = ImageSet(images, np.array([0, 1, 2]), ["0", "O", "b"], ["a", "b", "c"])
+    metrics, _ = evaluate_images(Fixed(["0", "O", "b"]), pairs)
+    assert metrics["accuracy"] == pytest.approx(1 / 3) and metrics["handshape_accuracy"] == pytest.approx(
+        2 / 3
+    )
+    plain = ImageSet(images, np.array([0, 1, 2]), ["a", "o", "b"], ["a", "b", "c"])
+    assert "handshape_accuracy" not in evaluate_images(Fixed(["a", "o", "b"]), plain)[0]

@@ -103,7 +103,15 @@ def train(
     console.print(
         f"test ({test['split']}): accuracy {100 * test['accuracy']:.2f}% "
         f"({test['num_correct']}/{test['num_samples']})  macro F1 {test['macro_f1']:.4f}"
+        + handshape_note(test)
     )
+
+
+def handshape_note(metrics: dict) -> str:
+    """The handshape accuracy, where the classes hold pairs that share one (0/O, 2/V, 6/W)."""
+    if "handshape_accuracy" not in metrics:
+        return ""
+    return f"  handshape accuracy {100 * metrics['handshape_accuracy']:.2f}% (0/O, 2/V, 6/W as one sign)"
 
 
 @app.command()
@@ -165,6 +173,8 @@ def val(
         *(f"{metrics[k]:.4f}" for k in ("macro_precision", "macro_recall", "macro_f1")),
     )
     console.print(table)
+    if note := handshape_note(metrics):
+        console.print(note.strip())
     worst = sorted(metrics["per_class"].items(), key=lambda kv: kv[1]["f1"])[:5]
     console.print("lowest F1: " + ", ".join(f"{name} {m['f1']:.3f}" for name, m in worst if m["support"]))
 

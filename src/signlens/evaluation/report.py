@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import ImageSet
-from signlens.engine.metrics import classification_metrics, confusion_matrix
+from signlens.data.sources import SAME_HANDSHAPE
+from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
 from signlens.engine.predictor import Classifier, load_classifier
 from signlens.errors import SignlensError
 from signlens.evaluation.plots import plot_confusion, plot_curves
@@ -15,7 +16,8 @@ from signlens.io import write_json
 
 
 def evaluate_images(classifier: Classifier, images: ImageSet) -> tuple[dict, np.ndarray]:
-    """Metrics dict (accuracy, macro P/R/F1, per_class, num_samples) and the confusion matrix."""
+    """Metrics dict (accuracy, macro P/R/F1, per_class, num_samples; handshape_accuracy where the classes
+    hold a SAME_HANDSHAPE pair) and the confusion matrix."""
     if images.class_names != classifier.class_names:
         missing = sorted(set(images.class_names) - set(classifier.class_names))
         if missing:
@@ -27,7 +29,11 @@ def evaluate_images(classifier: Classifier, images: ImageSet) -> tuple[dict, np.
         labels = images.labels
     predictions = classifier.logits(images.images).argmax(axis=1)
     confusion = confusion_matrix(labels, predictions, len(classifier.class_names))
-    return classification_metrics(confusion, classifier.class_names), confusion
+    metrics = classification_metrics(confusion, classifier.class_names)
+    merged = handshape_accuracy(confusion, classifier.class_names, SAME_HANDSHAPE)
+    if merged is not None:
+        metrics["handshape_accuracy"] = merged
+    return metrics, confusion
 
 
 def finish_run(
