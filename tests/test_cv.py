@@ -162,3 +162,28 @@ def test_evaluation_adds_handshape_accuracy_only_where_a_pair_is_present():
     )
     plain = ImageSet(images, np.array([0, 1, 2]), ["a", "o", "b"], ["a", "b", "c"])
     assert "handshape_accuracy" not in evaluate_images(Fixed(["a", "o", "b"]), plain)[0]
+
+
+def test_cv_reports_handshape_accuracy_that_matches_its_predictions(
+    tiny_folder, tmp_path, monkeypatch, capsys
+):
+    (tiny_folder / "a").rename(tiny_folder / "0")  # classes 0, b, o: one same-handshape pair
+    (tiny_folder / "c").rename(tiny_folder / "o")
+    out = tmp_path / "cv"
+    code, stdout, _ = run_cli(
+        ["cv", "--data", tiny_folder, "--model", "fast-cnn", "--folds", 3, "--group-by", "signer",
+         "--epochs", 1, "--img-size", 32, "--in-chans", 1, "--threads", 1, "--out", out, "-q"],
+        monkeypatch, capsys,
+    )  # fmt: skip
+    assert code == 0
+    result = json.loads((out / "cv.json").read_text())
+    assert result["same_handshape"][0] == ["0", "o"]
+    rows = [line.split(",") for line in (out / "predictions.csv").read_text().splitlines()[1:]]
+    for fold in result["folds"]:
+        mine = [(label, guess) for number, _, label, guess in rows if int(number) == fold["fold"]]
+        right = sum(label == guess or {label, guess} == {"0", "o"} for label, guess in mine)
+        assert fold["handshape_accuracy"] == pytest.approx(right / len(mine))
+        assert fold["handshape_accuracy"] >= fold["accuracy"]
+    handshape = [f["handshape_accuracy"] for f in result["folds"]]
+    assert result["mean"]["handshape_accuracy"] == pytest.approx(np.mean(handshape))
+    assert "one ASL handshape each" in (out / "cv.md").read_text()
