@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import load_data
-from signlens.data.sources import SAME_HANDSHAPE
 from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
 from signlens.engine.metrics import confusion_matrix, handshape_accuracy
 from signlens.engine.predictor import load_classifier
@@ -82,7 +81,7 @@ def main() -> None:
         for name, predicted in answers.items():
             confusion = confusion_matrix(truth[predicted >= 0], predicted[predicted >= 0], len(names))
             right = np.trace(confusion)
-            merged = handshape_accuracy(confusion, names, SAME_HANDSHAPE) * confusion.sum()
+            merged = handshape_accuracy(confusion, names) * confusion.sum()
             scores[name].append((right / len(truth), merged / len(truth)))
             line.append(f"{name} {100 * right / len(truth):.1f}")
         print(

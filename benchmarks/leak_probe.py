@@ -17,7 +17,6 @@ import sys
 import numpy as np
 
 from signlens.data import load_data
-from signlens.data.sources import SAME_HANDSHAPE
 from signlens.engine.metrics import confusion_matrix, handshape_accuracy
 from signlens.evaluation.cv import make_folds, sample_groups
 
@@ -57,7 +56,7 @@ def main() -> None:
             predicted = nearest_neighbour_labels(pixels[train], labels[train], pixels[test])
             confusion = confusion_matrix(labels[test], predicted, len(names))
             accuracy.append(np.trace(confusion) / len(test))
-            handshape.append(handshape_accuracy(confusion, names, SAME_HANDSHAPE))
+            handshape.append(handshape_accuracy(confusion, names))
         name = {"none": "stratified", "take": "grouped by take", "signer": "leave-one-signer-out"}[group_by]
         print(
             f"| {name} | {100 * np.mean(accuracy):.2f} +- {100 * np.std(accuracy, ddof=1):.2f}% | "

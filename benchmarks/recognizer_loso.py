@@ -23,7 +23,6 @@ import numpy as np
 
 from signlens.data import load_data, stratified_split
 from signlens.data.landmarks import load_landmark_file, photo_coverage
-from signlens.data.sources import SAME_HANDSHAPE
 from signlens.engine import Trainer, build_config
 from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
 from signlens.engine.metrics import confusion_matrix, handshape_accuracy
@@ -115,14 +114,14 @@ def score(file: Path, members: list[str], classes: str, work: Path) -> dict:
         fold = {"signer": signer, "correct": int((predicted == truth).sum()), "photos": photos}
         # 0/O, 2/V, 6/W share one handshape: with --classes all, also count a swap within a pair as right.
         confusion = confusion_matrix(truth, predicted, len(samples.class_names))
-        merged = handshape_accuracy(confusion, samples.class_names, SAME_HANDSHAPE)
+        merged = handshape_accuracy(confusion, samples.class_names)  # over the photos with a hand
         if merged is not None:
-            fold["handshape_correct"] = round(merged * len(truth))
+            fold["handshape"] = merged * len(truth) / photos
         folds.append(fold)
     accuracy = np.array([f["correct"] / f["photos"] for f in folds])
     result = {"folds": folds, "mean": accuracy.mean(), "std": accuracy.std(ddof=1)}  # sample std, as cv
-    if all("handshape_correct" in f for f in folds):
-        handshape = np.array([f["handshape_correct"] / f["photos"] for f in folds])
+    if all("handshape" in f for f in folds):
+        handshape = np.array([f["handshape"] for f in folds])
         result["handshape"] = (handshape.mean(), handshape.std(ddof=1))
     return result
 

@@ -24,6 +24,7 @@ import csv
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -82,7 +83,6 @@ def handshape_cell(out: Path, cv: dict) -> str:
     """Mean +- std of handshape accuracy over folds; runs made before `cv` wrote it are scored from
     their predictions.csv with the same function."""
     if "handshape_accuracy" not in cv["mean"]:
-        from signlens.data.sources import SAME_HANDSHAPE
         from signlens.engine.metrics import confusion_matrix, handshape_accuracy
 
         rows = list(csv.DictReader((out / "predictions.csv").open()))
@@ -93,10 +93,9 @@ def handshape_cell(out: Path, cv: dict) -> str:
             part = [r for r in rows if r["fold"] == fold]
             confusion = confusion_matrix([index[r["label"]] for r in part],
                                          [index[r["predicted"]] for r in part], len(names))  # fmt: skip
-            scores.append(handshape_accuracy(confusion, names, SAME_HANDSHAPE))
-        cv["mean"]["handshape_accuracy"] = sum(scores) / len(scores)
-        mean = cv["mean"]["handshape_accuracy"]
-        cv["std"]["handshape_accuracy"] = (sum((x - mean) ** 2 for x in scores) / (len(scores) - 1)) ** 0.5
+            scores.append(handshape_accuracy(confusion, names))
+        cv["mean"]["handshape_accuracy"] = statistics.mean(scores)
+        cv["std"]["handshape_accuracy"] = statistics.stdev(scores)  # sample std, as cv.json
     return f"{100 * cv['mean']['handshape_accuracy']:.2f} +- {100 * cv['std']['handshape_accuracy']:.2f}%"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from signlens.data.sources import SAME_HANDSHAPE
+
 
 def confusion_matrix(targets: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
     """Rows are true classes, columns predicted classes."""
@@ -44,7 +46,7 @@ def classification_metrics(confusion: np.ndarray, class_names: list[str]) -> dic
 
 
 def handshape_accuracy(
-    confusion: np.ndarray, class_names: list[str], same: tuple[tuple[str, str], ...]
+    confusion: np.ndarray, class_names: list[str], same: tuple[tuple[str, str], ...] = SAME_HANDSHAPE
 ) -> float | None:
     """Accuracy that also counts a confusion within a `same` pair as right (class names compared without
     case); None when no pair has both classes here, so data without such pairs reports nothing new."""

@@ -222,7 +222,7 @@ def summarise(records, pooled, class_names, config, group_by, group_pattern) -> 
     keys += ("handshape_accuracy",) if all("handshape_accuracy" in r for r in records) else ()
     stats = {k: _mean_std([r[k] for r in records]) for k in keys}
     pooled_metrics = classification_metrics(pooled, class_names)
-    merged = handshape_accuracy(pooled, class_names, SAME_HANDSHAPE)
+    merged = handshape_accuracy(pooled, class_names)
     return {
         "data": config.data,
         "model": config.model,

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import ImageSet
-from signlens.data.sources import SAME_HANDSHAPE
 from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
 from signlens.engine.predictor import Classifier, load_classifier
 from signlens.errors import SignlensError
@@ -30,7 +29,7 @@ def evaluate_images(classifier: Classifier, images: ImageSet) -> tuple[dict, np.
     predictions = classifier.logits(images.images).argmax(axis=1)
     confusion = confusion_matrix(labels, predictions, len(classifier.class_names))
     metrics = classification_metrics(confusion, classifier.class_names)
-    merged = handshape_accuracy(confusion, classifier.class_names, SAME_HANDSHAPE)
+    merged = handshape_accuracy(confusion, classifier.class_names)
     if merged is not None:
         metrics["handshape_accuracy"] = merged
     return metrics, confusion
