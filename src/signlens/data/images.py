@@ -20,7 +20,7 @@ from signlens.errors import SignlensError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_IMAGE_BYTES = 25 * 1024 * 1024  # a 12-megapixel phone JPEG is 3-8 MB
 MAX_IMAGE_PIXELS = 40_000_000  # width x height; a 48-megapixel phone photo is refused, 8000x5000 is not
-FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF", "MPO")
+FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF")
 
 # PIL's own bomb guard raises (or warns) at its own limit; ours is checked first and named in the error.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
