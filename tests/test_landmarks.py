@@ -293,7 +293,7 @@ def test_photo_coverage_counts_mirrored_only_photos_as_misses():
 
 def test_a_last_batch_of_one_sample_joins_the_batch_before(tmp_path):
     from signlens.engine import Trainer, build_config
-    from signlens.engine.trainer import batch_starts
+    from signlens.engine.runstate import batch_starts
 
     assert batch_starts(129, 64) == [0, 64] and batch_starts(130, 64) == [0, 64, 128]
     assert batch_starts(1, 64) == [0] and batch_starts(128, 64) == [0, 64]

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from signlens.data.types import ImageSet
 from signlens.errors import SignlensError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
@@ -68,8 +69,6 @@ def load_image(path: str | Path, img_size: int | None, in_chans: int) -> np.ndar
 
 def read_image_folder(root: Path, img_size: int, in_chans: int, class_names: list[str] | None = None):
     """Return (ImageSet, content digest). The digest covers names and bytes, so edits invalidate the cache."""
-    from signlens.data.sources import ImageSet
-
     files, labels, class_names = list_image_folder(root, class_names)
     digest = hashlib.md5()
     for f in files:

@@ -162,11 +162,11 @@ def skeleton_mask(points: torch.Tensor, size: int, width: float = 1.2) -> torch.
     d2 = ((grid - a - t.unsqueeze(-1) * ab) ** 2).sum(-1)
     # Clamped so far pixels give ~1e-13, not denormals (which CPUs compute 10x slower).
     ink = torch.exp((-d2 / (2 * (width * 2 / size) ** 2)).clamp_min(-30))  # (B, P, 20)
-    fingers = ink.view(len(q), -1, 5, 4).amax(-1)  # bones come four per finger, in finger order
+    fingers = ink.unflatten(-1, (5, 4)).amax(-1)  # bones come four per finger, in finger order
     bone_depth = depth[:, BONE_PARENTS].unsqueeze(1) * (1 - t) + depth[:, BONE_CHILDREN].unsqueeze(1) * t
     strongest, nearest = ink.max(-1, keepdim=True)
     depth_channel = bone_depth.gather(-1, nearest) * strongest  # (B, P, 1)
-    return torch.cat([fingers, depth_channel], -1).transpose(1, 2).reshape(len(q), MASK_CHANNELS, size, size)
+    return torch.cat([fingers, depth_channel], -1).transpose(1, 2).unflatten(-1, (size, size))
 
 
 def feature_dim(spec: LandmarkFeatures) -> int:
@@ -220,23 +220,6 @@ class LandmarkAugment:
             flip = torch.rand(b, generator=generator) < self.mirror
             p[flip, :, 0] *= -1
         return p
-
-
-class LandmarkInputs:
-    """Trainer inputs for landmark data: stored canonical points -> (augmented) feature vectors."""
-
-    kind = "landmarks"
-
-    def __init__(self, spec: LandmarkFeatures, augment: LandmarkAugment | None, device: torch.device):
-        self.spec, self.augment, self.device = spec, augment, device
-
-    def train_batch(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        if self.augment is not None:
-            x = self.augment(x, generator)
-        return landmark_features(x, self.spec).to(self.device)
-
-    def eval_batch(self, x: torch.Tensor) -> torch.Tensor:
-        return landmark_features(x, self.spec).to(self.device)
 
 
 @dataclass

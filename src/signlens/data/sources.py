@@ -10,12 +10,12 @@ import io
 import os
 import re
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from signlens.data.folders import read_image_folder
+from signlens.data.types import DataBundle, ImageSet
 from signlens.errors import SignlensError
 from signlens.io import md5_file
 
@@ -30,43 +30,6 @@ NAMED_SETS = {"sign-mnist": "sign-mnist", "asl-dataset": "asl_dataset"}
 # the hand cannot tell them apart, only context (a number or a word) can. Scores also report them merged.
 # (F and 9 share a handshape in some charts too, but ayuraj's 9 spreads the fingers and models separate them.)
 SAME_HANDSHAPE = (("0", "o"), ("2", "v"), ("6", "w"))
-
-
-@dataclass
-class ImageSet:
-    images: np.ndarray  # uint8, (N, H, W, C)
-    labels: np.ndarray  # int64, (N,), indices into class_names
-    class_names: list[str]
-    sources: list[str]  # file name, or "file.csv:row" for CSV rows
-    groups: list[str] | None = None  # e.g. signer or take, for grouped splits
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def subset(self, index: np.ndarray) -> ImageSet:
-        return ImageSet(
-            self.images[index],
-            self.labels[index],
-            self.class_names,
-            [self.sources[i] for i in index],
-            None if self.groups is None else [self.groups[i] for i in index],
-        )
-
-
-@dataclass
-class DataBundle:
-    """A training set and (when the data has one) its official test set."""
-
-    name: str
-    train: ImageSet | None
-    test: ImageSet | None
-    checksums: dict[str, str] = field(default_factory=dict)
-    test_is_official: bool = True
-    kind: str = "image"  # "image": uint8 (N, H, W, C); "landmarks": float32 canonical points (N, 21, 3)
-
-    @property
-    def class_names(self) -> list[str]:
-        return (self.train or self.test).class_names
 
 
 def data_root() -> Path:

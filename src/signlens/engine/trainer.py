@@ -5,32 +5,25 @@ The test split is never looked at here; `signlens.evaluation.report` scores it o
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
-import platform
-import random
-import sys
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from signlens import __version__
-from signlens.data import DataBundle, ImageSet, channel_stats, load_data, split_bundle, to_model_tensor
-from signlens.data.inputs import ImageInputs
-from signlens.data.landmarks import LandmarkInputs
+from signlens.data import DataBundle, ImageSet
+from signlens.data.inputs import Stored, input_adapter, samples_kind
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
 from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
 from signlens.engine.metrics import classification_metrics, confusion_matrix
 from signlens.engine.optim import build_optimizer, build_scheduler
+from signlens.engine.rundata import run_splits
+from signlens.engine.runinfo import pick_device, provenance, seed_everything
+from signlens.engine.runstate import RunState, batch_starts, cpu_state, write_history
 from signlens.errors import SignlensError
-from signlens.io import write_text, write_yaml
+from signlens.io import write_yaml
 from signlens.models import create_model, resolved_arguments
 from signlens.models.pretrained import imagenet_stats
 
@@ -44,67 +37,6 @@ def make_ema(model: torch.nn.Module, decay: float):
     from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
     return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-
-
-def cpu_state(model: torch.nn.Module) -> dict:
-    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
-
-
-HISTORY_FIELDS = [
-    "epoch", "lr", "seconds",
-    "train_loss", "train_accuracy", "train_macro_precision", "train_macro_recall", "train_macro_f1",
-    "val_loss", "val_accuracy", "val_macro_precision", "val_macro_recall", "val_macro_f1",
-]  # fmt: skip
-
-
-def package_versions() -> dict[str, str]:
-    import PIL
-
-    return {
-        "signlens": __version__,
-        "python": platform.python_version(),
-        "torch": str(torch.__version__),
-        "numpy": np.__version__,
-        "pillow": PIL.__version__,
-        "platform": platform.platform(),
-    }
-
-
-def seed_everything(seed: int, deterministic: bool) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(deterministic, warn_only=True)
-    if torch.backends.cudnn.is_available():
-        torch.backends.cudnn.benchmark = not deterministic
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "cuda" and not torch.cuda.is_available():
-        raise SignlensError("--device cuda asked for, but no CUDA device is available")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    return torch.device(name)
-
-
-@dataclass
-class Split:
-    x: torch.Tensor  # uint8 NCHW at the model's size
-    y: torch.Tensor  # int64
-
-
-@dataclass
-class RunState:
-    epoch: int = 0  # epochs completed
-    best_epoch: int = 0
-    best_key: tuple = (-1.0, float("-inf"))  # (val accuracy, -val loss): higher is better
-    epochs_since_best: int = 0
-    train_seconds: float = 0.0
-    history: list[dict] = field(default_factory=list)
-    stopped_early: bool = False
-    stage: int = 0  # staged fine-tuning: current stage, its epochs so far, epochs since its best val loss
-    stage_epochs: int = 0
-    stage_since_best: int = 0
 
 
 class Trainer:
@@ -131,12 +63,7 @@ class Trainer:
         if "optimizer" not in last:
             raise SignlensError(f"{run_dir}/last.pt has no optimizer state; cannot resume")
         trainer = cls(TrainConfig.from_dict(last["config"]), run_dir, progress)
-        s = last["state"]
-        trainer.state = RunState(
-            s["epoch"], s["best_epoch"], tuple(s["best_key"]), s["epochs_since_best"],
-            s["train_seconds"], list(last["history"]), s["stopped_early"],
-            s.get("stage", 0), s.get("stage_epochs", 0), s.get("stage_since_best", 0),
-        )  # fmt: skip
+        trainer.state = RunState.from_checkpoint(last)
         if trainer.plan is not None:
             trainer.plan.enter(trainer)  # the stage's trainable layers and optimizer groups, then its state
         if trainer.ema is not None:
@@ -156,27 +83,25 @@ class Trainer:
     def _load_data(self) -> None:
         c = self.config
         if self.splits is None:
-            bundle = load_data(c.data, c.img_size, c.in_chans, c.landmarks.points, c.classes)
-            train, val, test = split_bundle(bundle, c.val_fraction, c.test_fraction, c.split_seed)
+            bundle, train, val, test = run_splits(c)
+            if train is None:
+                raise SignlensError(
+                    f"data '{bundle.name}' has no training split (it is an evaluation-only file)"
+                )
         else:
             train, val, test = self.splits
-            bundle = DataBundle(c.data, train, test, {}, test_is_official=False, kind=self.splits_kind())
+            bundle = DataBundle(c.data, train, test, {}, test_is_official=False, kind=samples_kind(train))
         self.kind = bundle.kind
-        if self.kind == "landmarks":
-            self.img_size = self.in_chans = None
-        else:
-            self.img_size = c.img_size or train.images.shape[1]
-            self.in_chans = c.in_chans or train.images.shape[3]
+        self.inputs = input_adapter(bundle.kind, c.img_size, c.in_chans, c.augment, c.landmarks, self.device)
         self.class_names = bundle.class_names
         self.bundle, self.test_set = bundle, test
         self.train = self.prepare(train)
         self.val = self.prepare(val)
         imagenet = c.normalize == "imagenet" or (c.normalize == "auto" and c.pretrained == "imagenet")
         # ImageNet weights expect ImageNet statistics; anything else is normalised by its own training set.
-        if self.kind == "landmarks":
-            self.mean, self.std = [], []  # the landmark model standardises its features itself
-        else:
-            self.mean, self.std = imagenet_stats(self.in_chans) if imagenet else channel_stats(self.train.x)
+        self.inputs.fit(
+            self.train, imagenet_stats(self.inputs.model_shape().get("in_chans") or 3) if imagenet else None
+        )
         self.data_record = {
             "name": bundle.name,
             "spec": c.data,
@@ -190,18 +115,9 @@ class Trainer:
 
     def _build(self) -> None:
         c = self.config
-        if self.kind == "landmarks":
-            spec = c.landmarks.features()
-            shape = (
-                {"in_chans": spec.mask_channels, "img_size": spec.mask_size}
-                if spec.form == "mask"
-                else {"in_features": spec.dim}
-            )
-            self.model_args = {**shape, **c.model_args}
-        else:
-            self.model_args = {"in_chans": self.in_chans, "img_size": self.img_size, **c.model_args}
+        self.model_args = {**self.inputs.model_shape(), **c.model_args}
         self.model = create_model(c.model, len(self.class_names), **self.model_args).to(self.device)
-        if c.channels_last and self.kind == "image":
+        if c.channels_last and self.inputs.channels_last_ok:
             # NHWC weights let oneDNN's convolutions skip layout conversions: ~12% faster on CPU here.
             self.model = self.model.to(memory_format=torch.channels_last)
         # Record every argument the builder took, defaults included (img_size only where it is used).
@@ -221,10 +137,6 @@ class Trainer:
         else:
             self.rebuild_optimizer(c)
         self.generator = torch.Generator().manual_seed(c.seed)
-        if self.kind == "landmarks":
-            self.inputs = LandmarkInputs(c.landmarks.features(), c.landmarks.augmenter(), self.device)
-        else:
-            self.inputs = ImageInputs(self.mean, self.std, c.augment, self.device)
         self.ema = make_ema(self.model, c.ema_decay)
         self.use_amp = c.amp and self.device.type == "cuda"
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.use_amp)
@@ -234,17 +146,9 @@ class Trainer:
         self.optimizer = build_optimizer(self.model, config)
         self.scheduler, self.schedule_when = build_scheduler(self.optimizer, config, self.steps_per_epoch)
 
-    def prepare(self, samples: ImageSet) -> Split:
+    def prepare(self, samples: ImageSet) -> Stored:
         """A data set's samples as stored tensors at the model's input format (see data.inputs)."""
-        if self.kind == "landmarks":
-            return Split(
-                torch.as_tensor(samples.images, dtype=torch.float32), torch.as_tensor(samples.labels)
-            )
-        return split_images(samples, self.img_size, self.in_chans)
-
-    def splits_kind(self) -> str:
-        """Samples handed in by cross-validation are landmark points when they are (N, 21, 3)."""
-        return "landmarks" if self.splits[0].images.ndim == 3 else "image"
+        return self.inputs.prepare(samples)
 
     @property
     def eval_model(self) -> torch.nn.Module:
@@ -262,11 +166,7 @@ class Trainer:
     def write_config(self) -> None:
         record = self.config.to_dict()
         record["provenance"] = {
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": " ".join(sys.argv),
-            "versions": package_versions(),
-            "device": str(self.device),
-            "threads": torch.get_num_threads(),
+            **provenance(self.device),
             "data": self.data_record,
             "model": {
                 "name": self.config.model,
@@ -348,7 +248,7 @@ class Trainer:
                 out.append(model(x).float().cpu())
         return torch.cat(out)
 
-    def evaluate(self, split: Split) -> dict:
+    def evaluate(self, split: Stored) -> dict:
         logits = self.logits(split.x)
         metrics = self._metrics(split.y, logits.argmax(1))
         metrics["loss"] = F.cross_entropy(logits, split.y).item()
@@ -385,21 +285,14 @@ class Trainer:
         if self.plan is not None and self.plan.after_epoch(self, val["loss"]):
             self.plan.enter(self)
         save_checkpoint(self.out / "last.pt", self._payload(val, with_training_state=True))
-        self._write_history()
+        write_history(self.out / "history.csv", self.state.history)
 
     def _payload(self, val: dict, with_training_state: bool) -> dict:
         payload = {
             "model": {"name": self.config.model, "args": self.model_args},
             "state_dict": cpu_state(self.eval_model),
             "class_names": self.class_names,
-            "preprocess": {
-                "img_size": self.img_size,
-                "in_chans": self.in_chans,
-                "mean": self.mean,
-                "std": self.std,
-                "kind": self.kind,
-                "landmarks": dataclasses.asdict(self.config.landmarks) if self.kind == "landmarks" else {},
-            },
+            "preprocess": self.inputs.preprocess(),
             "config": self.config.to_dict(),
             "epoch": self.state.epoch,
             "val": {k: val[k] for k in ("loss", "accuracy", "macro_f1")},
@@ -413,21 +306,9 @@ class Trainer:
                 scheduler=self.scheduler.state_dict() if self.scheduler is not None else {},
                 rng={"generator": self.generator.get_state(), "torch": torch.get_rng_state()},
                 history=s.history,
-                state={
-                    "epoch": s.epoch, "best_epoch": s.best_epoch, "best_key": list(s.best_key),
-                    "epochs_since_best": s.epochs_since_best, "train_seconds": s.train_seconds,
-                    "stopped_early": s.stopped_early, "stage": s.stage, "stage_epochs": s.stage_epochs,
-                    "stage_since_best": s.stage_since_best,
-                },
-            )  # fmt: skip
+                state=s.to_dict(),
+            )
         return payload
-
-    def _write_history(self) -> None:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(self.state.history)
-        write_text(self.out / "history.csv", buffer.getvalue())
 
     def summary(self) -> dict:
         s = self.state
@@ -449,16 +330,3 @@ class Trainer:
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             disable=not self.progress, transient=False,
         )  # fmt: skip
-
-
-def batch_starts(n: int, batch_size: int) -> list[int]:
-    """Where each training batch starts. A last batch of a single sample joins the one before it: batch
-    norm cannot normalise one sample (and its statistics would be noise)."""
-    starts = list(range(0, n, batch_size))
-    if len(starts) > 1 and n - starts[-1] == 1:
-        starts.pop()
-    return starts
-
-
-def split_images(split: ImageSet, img_size: int, in_chans: int) -> Split:
-    return Split(to_model_tensor(split.images, img_size, in_chans), torch.as_tensor(split.labels))
