@@ -1,22 +1,76 @@
 """The `signlens` command line. Verb modules register themselves on the shared Typer app.
 
-Every verb turns bad input into one line on stderr and exit code 2 (see `main`).
+Every failure ends as one line on stderr and exit code 2 (see `main`): bad input as the problem it
+names, usage errors as click words them, and anything unexpected as "internal error" (a bug, whose
+traceback SIGNLENS_DEBUG=1 shows). Never a traceback for users.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
 import sys
 
+import click
+import typer
+
+import signlens.cli.research  # noqa: F401  (registers study, explain, report)
 import signlens.cli.study  # noqa: F401  (registers cv and audit)
 from signlens.cli import core, export, hands  # noqa: F401  (each module registers its verbs)
 from signlens.cli.app import app
 from signlens.errors import SignlensError
 
 
-def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2, never a traceback."""
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def fail(message: str, code: int = 2) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
+    print(f"signlens: error: {one_line(message)}", file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: every error becomes one line on stderr and exit code 2, never a traceback."""
+    debug = os.environ.get("SIGNLENS_DEBUG") == "1"
+    command = typer.main.get_command(app)
     try:
-        app()  # standalone mode: click reports its own usage errors with exit code 2
+        code = command.main(args=argv, prog_name="signlens", standalone_mode=False)
     except SignlensError as exc:
-        print(f"signlens: error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        fail(str(exc))
+    except click.UsageError as exc:
+        where = exc.ctx.command_path if exc.ctx is not None else "signlens"
+        fail(f"{exc.format_message()} (see `{where} --help`)", exc.exit_code)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except click.Abort:
+        fail("interrupted", 130)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BrokenPipeError:
+        # The reader went away (`signlens predict ... | head -1`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except MemoryError:
+        fail("out of memory")
+    except OSError as exc:
+        if debug:
+            raise
+        if exc.errno == errno.ENOSPC:
+            fail(f"no space left on the device{_named(exc)}")
+        fail(f"{exc.strerror or exc.__class__.__name__}{_named(exc)}")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence; the bug still gets reported
+        if debug:
+            raise
+        fail(
+            f"internal error: {exc.__class__.__name__}: {one_line(exc)[:300]} "
+            "(a bug in signlens; rerun with SIGNLENS_DEBUG=1 for the traceback)"
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _named(exc: OSError) -> str:
+    return f": {exc.filename}" if getattr(exc, "filename", None) else ""

@@ -2,12 +2,14 @@
 
 Limits are checked before any pixel is decoded (file size from the file system or the byte count,
 pixel count from the header), so a decompression bomb costs a header read, not gigabytes. The EXIF
-orientation tag is applied everywhere, so a phone photo trains and predicts the same way up.
+orientation tag is applied everywhere, so a phone photo trains and predicts the same way up. Only
+regular files are read: a FIFO named `photo.jpg` would block forever, a device never end.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import stat
 import warnings
 from pathlib import Path
@@ -21,8 +23,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_IMAGE_BYTES = 25 * 1024 * 1024  # a 12-megapixel phone JPEG is 3-8 MB
 MAX_IMAGE_PIXELS = 40_000_000  # width x height; a 48-megapixel phone photo is refused, 8000x5000 is not
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF")
+MODES = ("RGB", "L")
 
-# PIL's own bomb guard raises (or warns) at its own limit; ours is checked first and named in the error.
+# PIL's own bomb guard warns above its limit and raises above twice it, inside Image.open, before our
+# header check runs; the error is reworded below so that it names our limit.
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
 
 
@@ -30,27 +34,35 @@ class ImageError(SignlensError):
     """An image that cannot or must not be decoded: missing, too large, truncated, not an image."""
 
 
-def is_regular_file(path: Path) -> bool:
+def is_regular_file(path: str | Path) -> bool:
     """True for a regular file (following links); FIFOs, sockets and devices would block or never end."""
     try:
-        return stat.S_ISREG(path.stat().st_mode)
-    except OSError:
+        return stat.S_ISREG(Path(path).stat().st_mode)
+    except (OSError, ValueError):
         return False
 
 
 def read_image_bytes(path: str | Path, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`, else ImageError naming the file."""
     path = Path(path)
-    if not path.exists():
-        raise ImageError(f"image not found: {path}")
-    if not is_regular_file(path):
-        raise ImageError(f"cannot read image {path}: not a regular file")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ImageError(f"cannot read image {path}: {size} bytes is over the {max_bytes}-byte limit")
     try:
-        return path.read_bytes()
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ImageError(f"image not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise ImageError(f"cannot read image {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise ImageError(f"cannot read image {path}: it is a folder")
+    if not stat.S_ISREG(mode):
+        raise ImageError(f"cannot read image {path}: not a regular file")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)  # the size may change after stat; never read past the limit
     except OSError as exc:
         raise ImageError(f"cannot read image {path}: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise ImageError(f"cannot read image {path}: larger than the {max_bytes:,}-byte limit")
+    return data
 
 
 def decode_image(
@@ -66,18 +78,19 @@ def decode_image(
     The format is sniffed from the bytes, never trusted from a file name. Raises ImageError naming
     `name` (or the path) and the problem.
     """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if isinstance(source, bytes | bytearray | memoryview):
         data, label = bytes(source), name or "upload"
         if len(data) > max_bytes:
-            raise ImageError(
-                f"cannot read image {label}: {len(data)} bytes is over the {max_bytes}-byte limit"
-            )
+            raise ImageError(f"cannot read image {label}: larger than the {max_bytes:,}-byte limit")
     else:
         data, label = read_image_bytes(source, max_bytes), name or str(source)
     if not data:
         raise ImageError(f"cannot read image {label}: the file is empty")
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # plug-in warnings (palette transparency, EXIF) are not errors
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=FORMATS) as im:
                 width, height = im.size
@@ -85,16 +98,36 @@ def decode_image(
                     raise ImageError(f"cannot read image {label}: it has no pixels ({width}x{height})")
                 if width * height > max_pixels:
                     raise ImageError(
-                        f"cannot read image {label}: {width}x{height} is over the {max_pixels}-pixel limit"
+                        f"cannot read image {label}: {width}x{height} is over the "
+                        f"{max_pixels:,}-pixel limit"
                     )
                 im = ImageOps.exif_transpose(im)
                 array = np.asarray(im.convert(mode), dtype=np.uint8)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        reason = "not an image of a known format" if isinstance(exc, UnidentifiedImageError) else str(exc)
-        raise ImageError(f"cannot read image {label}: {reason}") from None
-    except (OSError, ValueError, SyntaxError, EOFError, TypeError, MemoryError, IndexError, KeyError) as exc:
-        # Truncated or corrupt streams surface as any of these, depending on the plug-in.
-        raise ImageError(f"cannot read image {label}: {exc.__class__.__name__}: {exc}") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"cannot read image {label}: not an image of a known format") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)):,} pixels is " if found else ""
+        raise ImageError(f"cannot read image {label}: {size}over the {max_pixels:,}-pixel limit") from None
+    except MemoryError:
+        raise ImageError(f"cannot read image {label}: not enough memory to decode it") from None
+    except Exception as exc:  # noqa: BLE001 - corrupt streams raise anything, depending on the plug-in
+        text = " ".join(str(exc).split())[:200]
+        raise ImageError(f"cannot read image {label}: {exc.__class__.__name__}: {text}") from None
+    if array.ndim != (3 if mode == "RGB" else 2) or array.size == 0:
+        raise ImageError(f"cannot read image {label}: decoded to an unusable shape {array.shape}")
     return array
+
+
+def decode_for_model(source: bytes | str | Path, img_size: int | None, in_chans: int, **limits) -> np.ndarray:
+    """Decode to uint8 (H, W, C) with C = `in_chans` (1: gray, 3: RGB), squashed to
+    img_size x img_size when given: what training folders and whole-image classifiers read."""
+    if in_chans not in (1, 3):
+        raise SignlensError(f"images have 1 (gray) or 3 (RGB) channels, not {in_chans}")
+    array = decode_image(source, "L" if in_chans == 1 else "RGB", **limits)
+    if img_size is not None and array.shape[:2] != (img_size, img_size):
+        im = Image.fromarray(array)
+        array = np.asarray(im.resize((img_size, img_size), Image.BILINEAR), dtype=np.uint8)
+    return array[..., None] if array.ndim == 2 else array

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from signlens.errors import SignlensError
+from signlens.io import native_stderr_silenced
+
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging is noise for users
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+MIN_SIDE = 8  # pixels: a photo (or zoomed view) narrower than this holds no hand the detector can see
 
 
 @dataclass
@@ -40,6 +44,17 @@ class HandDetector:
         max_side: int = 1280,
         tiles: bool = True,
     ):
+        # MediaPipe aborts the whole process (SIGABRT) on values it rejects, so check them here first.
+        if model_complexity not in (0, 1):
+            raise SignlensError(f"model complexity must be 0 or 1, got {model_complexity}")
+        for name, value in (
+            ("detection confidence", min_detection_confidence),
+            ("tracking confidence", min_tracking_confidence),
+        ):
+            if not 0.0 <= value <= 1.0:  # NaN fails too
+                raise SignlensError(f"minimum {name} must lie in 0..1, got {value}")
+        if not 0.0 <= pad <= 10.0:
+            raise SignlensError(f"pad must lie in 0..10 (a fraction of the image size), got {pad}")
         try:
             from mediapipe.python.solutions import hands as mp_hands
         except ImportError as exc:  # pragma: no cover - mediapipe is a pinned dependency
@@ -47,16 +62,21 @@ class HandDetector:
         self.pad = pad if static_image_mode else 0.0  # padding would break tracking's frame-to-frame state
         self.max_side = max_side  # phone photos are shrunk first: the palm detector sees 192 px anyway
         self.tiles = static_image_mode and tiles  # zoomed retries for small hands (photos only)
-        self._hands = mp_hands.Hands(
-            static_image_mode=static_image_mode,
-            max_num_hands=1,
-            model_complexity=model_complexity,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=min_tracking_confidence,
-        )
+        with native_stderr_silenced():
+            self._hands = mp_hands.Hands(
+                static_image_mode=static_image_mode,
+                max_num_hands=1,
+                model_complexity=model_complexity,
+                min_detection_confidence=min_detection_confidence,
+                min_tracking_confidence=min_tracking_confidence,
+            )
+            # The graph opens its models in worker threads that log as they go; one blank frame
+            # waits for them, so their log lines land in /dev/null rather than later on stderr.
+            self._hands.process(np.zeros((64, 64, 3), dtype=np.uint8))
 
     def close(self) -> None:
-        self._hands.close()
+        with native_stderr_silenced():
+            self._hands.close()
 
     def __enter__(self) -> HandDetector:
         return self
@@ -68,6 +88,8 @@ class HandDetector:
         """rgb: uint8 (H, W, 3). Returns the most confident hand, or None when there is none.
         `zoom=False` skips the zoomed views (for a view already cropped to a hand)."""
         height, width = rgb.shape[:2]
+        if min(height, width) < MIN_SIDE:
+            return None  # a 1x1 or 1x10000 photo: no hand, rather than a failure in resizing
         factor = min(1.0, self.max_side / max(height, width))
         small = rgb if factor == 1.0 else _resize(rgb, factor)
         small = np.ascontiguousarray(small)
@@ -90,6 +112,8 @@ class HandDetector:
             (height - th, 0),
             (height - th, width - tw),
         ]
+        if min(th, tw) < MIN_SIDE:
+            return None
         for y, x in origins:
             tile = rgb[y : y + th, x : x + tw]
             factor = min(1.0, self.max_side / max(th, tw))
@@ -102,7 +126,10 @@ class HandDetector:
     def _run(self, rgb: np.ndarray, border: int) -> Hand | None:
         height, width = rgb.shape[:2]
         image = np.pad(rgb, ((border, border), (border, border), (0, 0))) if border else rgb
-        result = self._hands.process(image)
+        if min(image.shape[:2]) < MIN_SIDE:
+            return None
+        with native_stderr_silenced():
+            result = self._hands.process(image)
         if not result.multi_hand_landmarks:
             return None
         padded_h, padded_w = image.shape[:2]
@@ -165,13 +192,7 @@ def hand_box(points: np.ndarray, width: int, height: int, margin: float = 0.15) 
 
 
 def read_rgb(path) -> np.ndarray:
-    """Decode any image file to uint8 RGB, honouring EXIF orientation (phone photos)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    """Decode any image file to uint8 RGB through the one decoder (limits, EXIF orientation)."""
+    from signlens.data.images import decode_image
 
-    from signlens.errors import SignlensError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise SignlensError(f"cannot read image {path}: {exc.__class__.__name__}: {exc}") from None
+    return decode_image(path, "RGB")
