@@ -1,0 +1,1 @@
+"""`signlens serve`: the recogniser behind a versioned HTTP/WebSocket API and a web page (FastAPI)."""

@@ -1,0 +1,65 @@
+"""Start the server: check the options, then hand over to uvicorn (one or more worker processes)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from signlens.errors import SignlensError
+from signlens.serve.settings import Settings
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check(settings: Settings, host: str, no_auth: bool, certfile: Path | None, keyfile: Path | None) -> None:
+    if not is_loopback(host) and not settings.token and not no_auth:
+        raise SignlensError(
+            f"--host {host} lets other machines in: give --token SECRET (or --no-auth to serve openly)"
+        )
+    if (certfile is None) != (keyfile is None):
+        raise SignlensError("--ssl-certfile and --ssl-keyfile go together")
+    for path in (certfile, keyfile, settings.weights):
+        if path is not None and not Path(path).is_file():
+            raise SignlensError(f"file not found: {path}")
+    if settings.token is not None and len(settings.token) < 8:
+        raise SignlensError("--token must be at least 8 characters")
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
+    no_auth: bool = False,
+) -> None:
+    import uvicorn
+
+    check(settings, host, no_auth, certfile, keyfile)
+    settings.to_env()  # each worker process builds its app from this
+    scheme = "https" if certfile else "http"
+    shown = f"[{host}]" if ":" in host else host
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else shown
+    url = f"{scheme}://{shown}:{port}/" + (f"?token={settings.token}" if settings.token else "")
+    print(f"signlens serve: open {url}  (API docs at /docs; Ctrl+C stops)", flush=True)
+    uvicorn.run(
+        "signlens.serve.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=str(certfile) if certfile else None,
+        ssl_keyfile=str(keyfile) if keyfile else None,
+        ws_max_size=settings.max_frame_bytes + 4096,  # bigger WebSocket messages close the connection
+        access_log=False,  # paths carry ?token= on a first visit; nothing about requests is logged
+        log_level="warning",
+        timeout_keep_alive=5,
+    )

@@ -1,0 +1,39 @@
+"""Server settings, passed to every worker process as one JSON environment variable (uvicorn starts
+workers by import string, so the settings cannot travel as arguments)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+
+from signlens.data.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+
+ENV = "SIGNLENS_SERVE_SETTINGS"
+
+
+@dataclass
+class Settings:
+    weights: str | None = None  # None: the bundled recogniser
+    token: str | None = None  # bearer token checked on every route; None: no auth (loopback default)
+    recognizers: int = 1  # photo recognisers per worker process (MediaPipe graphs are not thread-safe)
+    max_waiting: int = 128  # requests queued for a recogniser before the server answers 503
+    max_wait_seconds: float = 30.0  # a queued request gives up after this long (503)
+    max_upload_bytes: int = MAX_IMAGE_BYTES  # one image; a request may carry a little more (form fields)
+    max_pixels: int = MAX_IMAGE_PIXELS
+    max_batch: int = 16  # files in one batch request
+    max_request_bytes: int = 32 * 1024 * 1024  # a whole request body (a batch), read before any decoding
+    max_streams: int = 4  # concurrent WebSocket sessions per worker
+    max_frame_bytes: int = 2 * 1024 * 1024  # one JPEG camera frame
+    max_frame_pixels: int = 1920 * 1080
+    max_fps: float = 30.0  # frames faster than this are skipped, not queued
+    preload: bool = True  # load the model at start-up (tests may set False and call load themselves)
+    extra: dict = field(default_factory=dict)
+
+    def to_env(self) -> None:
+        os.environ[ENV] = json.dumps(asdict(self))
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        raw = os.environ.get(ENV)
+        return cls(**json.loads(raw)) if raw else cls()

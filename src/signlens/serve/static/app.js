@@ -1,0 +1,132 @@
+// The page: camera, overlay, spelled text, settings and photos. Recognition itself comes from a
+// source module (see source-server.js for the interface), so other sources can plug in here.
+import { drawResult } from "./overlay.js";
+import { setupPhotos } from "./photos.js";
+import { createServerSource } from "./source-server.js";
+
+const $ = (id) => document.getElementById(id);
+const SOURCES = { server: createServerSource };
+
+const state = { stream: null, facing: "user", source: null, text: "" };
+
+function status(message) { $("status").textContent = message; }
+
+function settings() {
+  const value = (id) => Number($(id).value);
+  return { threshold: value("threshold"), hold: value("hold"), pause: value("pause"), window: value("window") };
+}
+
+function showSettings() {
+  for (const id of ["threshold", "hold", "pause", "window"]) $(`${id}-value`).textContent = $(id).value;
+}
+
+function showResult(result) {
+  if (!result.settingsOnly) {
+    const mirror = state.facing === "user";
+    drawResult($("overlay"), result, mirror);
+    const best = result.smoothed || result.best || "–";
+    $("letter").textContent = best;
+    $("confidence").textContent = result.hand ? `${Math.round(100 * result.confidence)}%` : "";
+    $("current").textContent = result.smoothed || "none";
+  }
+  if (typeof result.text === "string" && result.text !== state.text) {
+    state.text = result.text;
+    $("spelled").textContent = state.text;
+  }
+}
+
+async function openCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw new Error("This browser gives no camera here (a camera needs https or localhost).");
+  }
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { facingMode: state.facing, width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
+  });
+  const video = $("video");
+  video.srcObject = stream;
+  await video.play();
+  $("stage").classList.toggle("mirror", state.facing === "user");
+  return stream;
+}
+
+function closeCamera() {
+  if (state.stream) for (const track of state.stream.getTracks()) track.stop();
+  state.stream = null;
+}
+
+async function start() {
+  try {
+    state.stream = await openCamera();
+  } catch (error) {
+    status(`Camera unavailable: ${error.message}`);
+    return;
+  }
+  const make = SOURCES[new URLSearchParams(location.search).get("source") || "server"] || createServerSource;
+  state.source = make({ onResult: showResult, onStatus: status });
+  state.source.configure(settings());
+  await state.source.start($("video"));
+  $("start").textContent = "Stop camera";
+  $("switch").disabled = false;
+}
+
+function stop() {
+  if (state.source) state.source.stop();
+  state.source = null;
+  closeCamera();
+  $("start").textContent = "Start camera";
+  $("switch").disabled = true;
+  status("Camera off.");
+}
+
+async function switchCamera() {
+  state.facing = state.facing === "user" ? "environment" : "user";
+  closeCamera();
+  try {
+    state.stream = await openCamera();
+    state.source.reset(); // a new camera is a new scene for the tracker and the speller
+    status(`Using the ${state.facing === "user" ? "front" : "back"} camera.`);
+  } catch (error) {
+    status(`Cannot switch camera: ${error.message}`);
+  }
+}
+
+async function copyText() {
+  try {
+    await navigator.clipboard.writeText(state.text.trim());
+    status("Text copied.");
+  } catch (error) {
+    status("Copy is not allowed here; select the text instead.");
+  }
+}
+
+function speak() {
+  if (!("speechSynthesis" in window)) { status("This browser cannot speak."); return; }
+  const text = state.text.trim();
+  if (!text) { status("Nothing to speak yet."); return; }
+  speechSynthesis.cancel();
+  speechSynthesis.speak(new SpeechSynthesisUtterance(text));
+}
+
+function clearText() {
+  state.text = "";
+  $("spelled").textContent = "";
+  if (state.source) state.source.reset();
+}
+
+function init() {
+  $("start").addEventListener("click", () => (state.source ? stop() : start()));
+  $("switch").addEventListener("click", switchCamera);
+  $("clear").addEventListener("click", clearText);
+  $("copy").addEventListener("click", copyText);
+  $("speak").addEventListener("click", speak);
+  $("settings").addEventListener("input", () => {
+    showSettings();
+    if (state.source) state.source.configure(settings());
+  });
+  showSettings();
+  setupPhotos();
+  if (new URLSearchParams(location.search).has("autostart")) start();
+}
+
+init();
+export { SOURCES };

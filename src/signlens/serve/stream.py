@@ -1,0 +1,189 @@
+"""WebSocket /v1/stream: live camera frames in, one answer per frame out.
+
+Each connection has its own tracking-mode recogniser (MediaPipe's tracker keeps frame-to-frame state),
+majority vote and speller, so sessions never see each other's hands or text. Frames are binary
+messages (JPEG); control messages are JSON text:
+  {"type": "reset"}  clear the vote and the spelled text
+  {"type": "settings", "threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 7, "min_share": 0.6}
+Frames sent faster than the frame-rate bound are answered {"type": "skipped"} and not processed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import anyio
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from signlens.data.images import ImageError, decode_image
+from signlens.pipeline.recognizer import Recognizer
+from signlens.pipeline.smoothing import MajorityVote, Speller
+from signlens.serve.settings import Settings
+
+router = APIRouter()
+
+LIMITS = {
+    "threshold": (0.0, 1.0),
+    "hold": (0.0, 10.0),
+    "pause": (0.1, 30.0),
+    "window": (1, 60),
+    "min_share": (0.0, 1.0),
+}
+
+
+class Streams:
+    """Counts live sessions, to refuse one past the bound rather than slow every session down."""
+
+    def __init__(self, limit: int):
+        self.limit, self.active = limit, 0
+
+
+class Session:
+    """One connection's recogniser, vote and speller."""
+
+    def __init__(self, recognizer: Recognizer):
+        self.recognizer = recognizer
+        self.settings = {
+            "threshold": recognizer.threshold,
+            "hold": 0.5,
+            "pause": 1.0,
+            "window": 7,
+            "min_share": 0.6,
+        }
+        self.start = time.monotonic()
+        self.frames = 0
+        self.reset()
+
+    def reset(self) -> None:
+        s = self.settings
+        self.vote = MajorityVote(int(s["window"]), s["min_share"])
+        self.speller = Speller(s["hold"], s["pause"])
+
+    def configure(self, message: dict) -> None:
+        for key, value in message.items():
+            if key == "type":
+                continue
+            if key not in LIMITS:
+                raise ValueError(f"unknown setting {key!r}; known: {', '.join(LIMITS)}")
+            low, high = LIMITS[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+                raise ValueError(f"{key} must be a number from {low} to {high}")
+        text = self.speller.text
+        self.settings.update({k: v for k, v in message.items() if k != "type"})
+        self.recognizer.threshold = float(self.settings["threshold"])
+        self.reset()
+        self.speller.text = text  # new timings apply from here on; the text so far stays
+
+    def step(self, rgb) -> dict:
+        """One frame through the tracker, classifier, vote and speller (as `signlens live` does)."""
+        t0 = time.perf_counter()
+        hand = self.recognizer.detector.detect(rgb)
+        result = self.recognizer.classify(hand)
+        smoothed = self.vote.update(result.label)
+        if hand is None:
+            self.vote.reset()
+        written = self.speller.update(smoothed, hand is not None, time.monotonic() - self.start)
+        self.frames += 1
+        return {
+            "type": "result",
+            "frame": self.frames,
+            "width": int(rgb.shape[1]),
+            "height": int(rgb.shape[0]),
+            **result.to_json(),
+            "raw": result.label,
+            "best": result.best,
+            "smoothed": smoothed,
+            "written": written,
+            "landmarks": None
+            if hand is None
+            else [[round(float(x), 1), round(float(y), 1)] for x, y, _ in hand.image_points],
+            "text": self.speller.text,
+            "ms": round(1000 * (time.perf_counter() - t0), 1),
+        }
+
+
+@router.websocket("/v1/stream")
+async def stream(ws: WebSocket):
+    settings: Settings = ws.app.state.settings
+    streams: Streams = ws.app.state.streams
+    await ws.accept()
+    if streams.active >= streams.limit:
+        await ws.send_json(
+            {"type": "error", "message": f"{streams.limit} live sessions already; try again later"}
+        )
+        await ws.close(code=1013)
+        return
+    streams.active += 1
+    recognizer = None
+    try:
+        recognizer = await anyio.to_thread.run_sync(lambda: Recognizer.load(settings.weights, video=True))
+        session = Session(recognizer)
+        await ws.send_json({"type": "ready", "settings": session.settings, "max_fps": settings.max_fps})
+        await serve_session(ws, session, settings)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        streams.active -= 1
+        if recognizer is not None:
+            recognizer.close()
+
+
+async def serve_session(ws: WebSocket, session: Session, settings: Settings) -> None:
+    last = 0.0
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        data, text = message.get("bytes"), message.get("text")
+        if text is not None:
+            await ws.send_json(control(session, text))
+            continue
+        if data is None:
+            continue
+        if len(data) > settings.max_frame_bytes:
+            await ws.send_json(
+                error(f"frame of {len(data)} bytes is over the {settings.max_frame_bytes}-byte limit")
+            )
+            continue
+        now = time.monotonic()
+        if now - last < 1.0 / settings.max_fps:
+            await ws.send_json({"type": "skipped", "message": f"over {settings.max_fps:g} frames/s"})
+            continue
+        last = now
+        try:
+            answer = await anyio.to_thread.run_sync(frame_answer, session, data, settings)
+        except ImageError as exc:
+            answer = error(str(exc))
+        await ws.send_json(answer)
+
+
+def frame_answer(session: Session, data: bytes, settings: Settings) -> dict:
+    rgb = decode_image(
+        data, name="frame", max_bytes=settings.max_frame_bytes, max_pixels=settings.max_frame_pixels
+    )
+    return session.step(rgb)
+
+
+def control(session: Session, text: str) -> dict:
+    if len(text) > 4096:
+        return error("control message over 4096 characters")
+    try:
+        message = json.loads(text)
+    except json.JSONDecodeError:
+        return error('control messages are JSON objects, e.g. {"type": "reset"}')
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "reset":
+        session.reset()
+        return {"type": "reset", "text": ""}
+    if kind == "settings":
+        try:
+            session.configure(message)
+        except ValueError as exc:
+            return error(str(exc))
+        return {"type": "settings", "settings": session.settings, "text": session.speller.text}
+    return error('unknown control message; send {"type": "reset"} or {"type": "settings", ...}')
+
+
+def error(message: str) -> dict:
+    return {"type": "error", "message": message}
