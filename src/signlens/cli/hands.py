@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from signlens.cli.app import app, console
+from signlens.cli import options as o
+from signlens.cli.app import app, console, progress_wanted, quote, stderr_console
+from signlens.errors import SignlensError
 from signlens.pipeline.thresholds import LIVE_THRESHOLD
 
 landmarks_app = typer.Typer(
@@ -42,12 +44,17 @@ def landmarks_extract(
     ),
 ):
     """Detect one hand per image and save its landmarks with label, handedness, source file and group; misses are counted and listed."""
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from signlens.pipeline.extract import extract_landmarks
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task("detecting hands", total=None)
+    o.check("--pad", pad, 0, 10)
+    o.check("--min-confidence", min_confidence, 0, 1)
+    o.check("--show-failures", show_failures, 0)
+    o.output_file("--out", out)
+    columns = (TextColumn("detecting hands"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=True, console=stderr_console(), disable=not progress_wanted()) as bar:
+        task = bar.add_task("detect", total=None)
         report = extract_landmarks(
             data,
             out,
@@ -55,15 +62,16 @@ def landmarks_extract(
             min_confidence=min_confidence,
             progress=lambda: bar.advance(task),
             views=tuple(v.strip() for v in views.split(",") if v.strip()),
+            on_total=lambda total: bar.update(task, total=total),
         )
     console.print(
-        f"{out}: {report['num_detected']}/{report['num_images']} images with a hand "
+        f"{quote(out)}: {report['num_detected']}/{report['num_images']} images with a hand "
         f"({100 * report['detection_rate']:.1f}%) in {report['seconds']:.1f}s"
     )
-    if report["failures"]:
+    if report["failures"] and show_failures:
         console.print(
             f"no hand in {len(report['failures'])} images, e.g.: "
-            + ", ".join(report["failures"][:show_failures])
+            + quote(", ".join(report["failures"][:show_failures]))
         )
 
 
@@ -103,6 +111,21 @@ def live(
     from signlens.pipeline.live import run_live
     from signlens.pipeline.recognizer import Recognizer
 
+    o.check("--threshold", threshold, 0, 1)
+    o.check("--window", window, 1, 1000)
+    o.check("--min-share", min_share, 0, 1, low_open=True)
+    o.check("--hold", hold, 0, 3600)
+    o.check("--pause", pause, 0, 3600)
+    o.check("--max-frames", max_frames, 0)
+    if model_complexity not in (0, 1):  # MediaPipe aborts the process on anything else
+        raise SignlensError(f"--model-complexity must be 0 or 1, got {model_complexity}")
+    o.output_file("--jsonl", jsonl)
+    o.output_file("--save", save)
+    if save is not None and save.suffix.lower() not in (".mp4", ".avi", ".mov", ".mkv"):
+        raise SignlensError(f"--save {save}: give a video file name (.mp4)")
+    if show:
+        window_check()
+
     recognizer = Recognizer.load(
         weights,
         video=True,
@@ -122,3 +145,19 @@ def live(
         f"{summary['frames']} frames, per-frame latency p50 {total['p50']:.1f} ms, p95 {total['p95']:.1f} ms; "
         f"text: {summary['text']!r}"
     )
+
+
+def window_check() -> None:
+    """OpenCV's Qt back-end aborts the whole process when it cannot reach a display, so open (and
+    close) a window in a child process first; a failure there is one line, not a core dump."""
+    import subprocess
+    import sys
+
+    probe = "import cv2; cv2.namedWindow('signlens'); cv2.waitKey(1); cv2.destroyAllWindows()"
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=20)
+        ok = done.returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if not ok:
+        raise SignlensError("--show needs a display that OpenCV can open a window on (none here)")

@@ -19,7 +19,7 @@ import signlens.cli.research  # noqa: F401  (registers study, explain, report)
 import signlens.cli.serve  # noqa: F401  (registers serve)
 import signlens.cli.study  # noqa: F401  (registers cv and audit)
 from signlens.cli import core, export, hands  # noqa: F401  (each module registers its verbs)
-from signlens.cli.app import app
+from signlens.cli.app import app, tidy_help
 from signlens.errors import SignlensError
 
 
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and exit code 2, never a traceback."""
     debug = os.environ.get("SIGNLENS_DEBUG") == "1"
     command = typer.main.get_command(app)
+    tidy_help(command)
     try:
         code = command.main(args=argv, prog_name="signlens", standalone_mode=False)
     except SignlensError as exc:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from signlens.errors import SignlensError
 
 Data = Annotated[
     str,
@@ -33,7 +36,12 @@ ConfigFile = Annotated[
     ),
 ]
 Seed = Annotated[
-    int, typer.Option("--seed", help="Seed for initialisation, shuffling and augmentation [default: 0].")
+    int,
+    typer.Option(
+        "--seed",
+        help="Seed for initialisation, shuffling and augmentation, 0..4294967295 [default: 0].",
+        show_default=False,
+    ),
 ]
 ExistOk = Annotated[
     bool, typer.Option("--exist-ok", help="Reuse a non-empty --out, replacing its run files.")
@@ -88,3 +96,88 @@ Classes = Annotated[
 Device = Annotated[str, typer.Option("--device", help="auto | cpu | cuda.")]
 Threads = Annotated[int, typer.Option("--threads", help="CPU threads for torch (0: torch's default).")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+Optimizer = Annotated[str, typer.Option("--optimizer", help="sgd | adam | adamw | rmsprop.")]
+Scheduler = Annotated[str, typer.Option("--scheduler", help="none | step | cosine | onecycle | plateau.")]
+WeightDecay = Annotated[
+    float, typer.Option("--weight-decay", help="Weight decay (not applied to biases and norms).")
+]
+LabelSmoothing = Annotated[
+    float, typer.Option("--label-smoothing", help="Label smoothing for the cross-entropy loss, in [0, 1).")
+]
+GradClip = Annotated[
+    float, typer.Option("--grad-clip", help="Clip the gradient norm to this value (0: off).")
+]
+EmaDecay = Annotated[
+    float,
+    typer.Option(
+        "--ema-decay", help="Evaluate and save a moving average of the weights (e.g. 0.99; 0: off)."
+    ),
+]
+Normalize = Annotated[
+    str,
+    typer.Option(
+        "--normalize", help="auto (ImageNet stats with ImageNet weights, else the data's) | data | imagenet."
+    ),
+]
+Deterministic = Annotated[
+    bool,
+    typer.Option("--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."),
+]
+ValFraction = Annotated[
+    float,
+    typer.Option(
+        "--val-fraction",
+        help="Share of the training part held out for model selection [default: the recipe's, else 0.1; "
+        "sign-mnist-fast 0.05].",
+    ),
+]
+
+
+def check(option: str, value, low=None, high=None, low_open: bool = False, high_open: bool = False):
+    """A SignlensError naming `option` unless low <= value <= high (open ends exclude); NaN never passes."""
+    if value is None:
+        return value
+    ok = value == value  # False for NaN
+    if low is not None:
+        ok = ok and (value > low if low_open else value >= low)
+    if high is not None:
+        ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        if low is not None and high is not None:
+            span = f"lie in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        elif low is not None:
+            span = f"be {'above' if low_open else 'at least'} {low}"
+        else:
+            span = f"be {'below' if high_open else 'at most'} {high}"
+        raise SignlensError(f"{option} must {span}, got {value}")
+    return value
+
+
+def output_file(option: str, path: Path | None) -> Path | None:
+    """An output file path that can be written: not a folder, and no file where a folder must be."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise SignlensError(f"{option} {path} is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SignlensError(f"{option} {path}: {parent} is not a folder")
+            break
+    return path
+
+
+def output_dir(option: str, path: Path | None) -> Path | None:
+    """An output folder: created now, so an impossible one fails before any work is done."""
+    if path is None:
+        return None
+    if path.exists() and not path.is_dir():
+        raise SignlensError(f"{option} {path} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SignlensError(f"{option} {path}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SignlensError(f"{option} {path}: the folder is not writable")
+    return path

@@ -58,6 +58,7 @@ def extract_landmarks(
     min_confidence: float = 0.3,
     progress: Callable | None = None,
     views: tuple[str, ...] = ("photo",),
+    on_total: Callable[[int], None] | None = None,
 ) -> dict:
     """Detect one hand per image (in each of `views`) and save its landmarks, one row per view with a
     hand; images where no view shows a hand are listed."""
@@ -67,6 +68,8 @@ def extract_landmarks(
     class_names, items, total, checksums = labelled_images(spec)
     if total == 0:
         raise SignlensError(f"no images found in {spec}")
+    if on_total:
+        on_total(total)
     rows: dict[str, list] = {
         k: []
         for k in (

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from signlens.data.images import IMAGE_SUFFIXES, decode_image, is_regular_file
 from signlens.errors import SignlensError
+from signlens.io import native_stderr_silenced, prepare_parent
 from signlens.pipeline.recognizer import Recognition, Recognizer
 from signlens.pipeline.smoothing import MajorityVote, Speller
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+MAX_CAMERA = 63  # camera indices beyond this are not cameras but typos
 
 
 @dataclass
@@ -36,34 +38,40 @@ def open_source(source: str, folder_fps: float = 10.0) -> tuple[Iterator[Frame],
 
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        # The one image decoder (limits, EXIF orientation), regular files only, as for predict.
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and is_regular_file(p))
         if not files:
             raise SignlensError(f"no images in folder {path}")
 
         def folder_frames():
             for i, f in enumerate(files):
-                image = cv2.imread(str(f))
-                if image is None:
-                    raise SignlensError(f"cannot read image {f}")
-                yield Frame(i, i / folder_fps, image)
+                yield Frame(i, i / folder_fps, np.ascontiguousarray(decode_image(f, "RGB")[..., ::-1]))
 
         return folder_frames(), folder_fps
     camera = source.isdigit()
-    if not camera and not path.is_file():
+    if camera and int(source) > MAX_CAMERA:
+        raise SignlensError(f"no camera {source} (camera indices are 0..{MAX_CAMERA})")
+    if not camera and not path.exists():
         raise SignlensError(
             f"video source not found: {source} (give a camera index, a video file or a folder)"
         )
-    capture = cv2.VideoCapture(int(source) if camera else str(path))
-    if not capture.isOpened():
+    if not camera and not is_regular_file(path):
+        raise SignlensError(f"cannot read video {source}: not a regular file")
+    with native_stderr_silenced():  # OpenCV's back-ends print their own warnings on a failed open
+        capture = cv2.VideoCapture(int(source) if camera else str(path))
+        opened = capture.isOpened()
+    if not opened:
         raise SignlensError(f"cannot open {'camera' if camera else 'video'} {source}")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    fps = fps if fps == fps and 0 < fps <= 1000 else 30.0  # some files claim 0, NaN or 90000
 
     def video_frames():
         start, i = time.perf_counter(), 0
         try:
             while True:
-                ok, image = capture.read()
-                if not ok:
+                with native_stderr_silenced():
+                    ok, image = capture.read()
+                if not ok or image is None or image.ndim != 3 or min(image.shape[:2]) < 1:
                     break
                 yield Frame(i, time.perf_counter() - start if camera else i / fps, image)
                 i += 1
@@ -122,6 +130,9 @@ def run_live(
     """Process every frame; returns a summary with the spelled text and per-stage timings."""
     import cv2
 
+    for tmp_of in (jsonl, save):
+        if tmp_of is not None:
+            prepare_parent(Path(tmp_of))
     frames, fps = open_source(source)
     vote, speller = MajorityVote(window, min_share), Speller(hold_seconds, pause_seconds)
     records, timings = [], {"detect": [], "classify": [], "total": []}
@@ -136,7 +147,7 @@ def run_live(
             if max_frames is not None and frame.index >= max_frames:
                 break
             t0 = time.perf_counter()
-            rgb = cv2.cvtColor(frame.bgr, cv2.COLOR_BGR2RGB)
+            rgb = np.ascontiguousarray(frame.bgr[..., ::-1])
             hand = recognizer.detector.detect(rgb)
             t1 = time.perf_counter()
             result = recognizer.classify(hand)
@@ -167,9 +178,12 @@ def run_live(
                 annotated = draw_overlay(frame.bgr, result, smoothed, speller.text, shown_fps)
                 if save:
                     if writer is None:
-                        writer = cv2.VideoWriter(
-                            str(tmp_save), cv2.VideoWriter_fourcc(*"mp4v"), fps, annotated.shape[1::-1]
-                        )
+                        with native_stderr_silenced():
+                            writer = cv2.VideoWriter(
+                                str(tmp_save), cv2.VideoWriter_fourcc(*"mp4v"), fps, annotated.shape[1::-1]
+                            )
+                        if not writer.isOpened():
+                            raise SignlensError(f"cannot write video {save} (OpenCV could not open it)")
                     writer.write(annotated)
                 if show:
                     cv2.imshow("signlens", annotated)
