@@ -34,8 +34,9 @@ def storage_url(out_dir: Path, url: str | None) -> str:
     if url is None:
         return f"sqlite:///{(out_dir / 'study.db').resolve()}"
     if not url.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg2://")):
-        raise SignlensError(f"--storage must be sqlite:///FILE or postgresql://..., got {url!r}")
-    return url
+        raise SignlensError(f"--storage must be sqlite:///FILE or postgresql://..., got {redact(url)!r}")
+    # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the pinned driver is psycopg2.
+    return url.replace("postgresql://", "postgresql+psycopg2://", 1)
 
 
 def open_study(spec: StudySpec, out_dir: Path, url: str | None, heartbeat: int):
