@@ -56,14 +56,23 @@ def load_landmark_file(path: str | Path) -> dict:
     if not path.is_file():
         raise SignlensError(f"landmark file not found: {path}")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)  # no pickled objects: nothing in the file runs
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with loaded as z:
             data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise SignlensError(f"{path} is not a signlens landmark file: {exc}") from None
+        meta = json.loads(str(data.get("meta", "{}")))
+    except MemoryError:
+        raise SignlensError(f"{path} is not a signlens landmark file: too large to load") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged archive raises anything from zipfile or numpy
+        first = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+        raise SignlensError(f"{path} is not a signlens landmark file: {first}") from None
     needed = {"image_points", "world_points", "labels", "class_names", "handedness", "sources", "meta"}
     if not needed <= set(data):
         raise SignlensError(f"{path} is not a signlens landmark file (missing {sorted(needed - set(data))})")
-    data["meta"] = json.loads(str(data["meta"]))
+    if not isinstance(meta, dict):
+        raise SignlensError(f"{path} is not a signlens landmark file: its meta is not a mapping")
+    data["meta"] = meta
     return data
 
 

@@ -10,11 +10,13 @@ import io
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from signlens.data.folders import read_image_folder
+from signlens.data.images import is_regular_file
 from signlens.data.types import DataBundle, ImageSet
 from signlens.errors import SignlensError
 from signlens.io import md5_file
@@ -113,60 +115,110 @@ def _load(spec: str, img_size: int | None, in_chans: int | None, landmark_points
 
     if path.is_dir() and any((path / f).exists() for f in SIGN_MNIST_FILES):
         return _sign_mnist_dir(name, path)
+    if path.is_dir():  # before the suffix: a folder named `x.csv` is a folder
+        return _folder(name, path, img_size or 64, in_chans or 3)
     if path.suffix.lower() == ".zip":
         return _sign_mnist_zip(name, path)
     if path.suffix.lower() == ".csv":
         return _csv_path(name, path)
-    if path.is_dir():
-        return _folder(name, path, img_size or 64, in_chans or 3)
     raise SignlensError(
         f"unsupported data path {path}: expected a CSV, a Kaggle zip or a folder of class folders"
     )
+
+
+MAX_DATA_BYTES = 2 * 1024**3  # one CSV, or one CSV inside a zip (Sign MNIST's training file: 83 MB)
+
+
+def read_data_file(path: Path) -> bytes:
+    """The bytes of a data file: a regular file (a FIFO would block) within MAX_DATA_BYTES."""
+    if not path.exists():
+        raise SignlensError(f"data file not found: {path}")
+    if not is_regular_file(path):
+        raise SignlensError(f"cannot read {path}: not a regular file")
+    if path.stat().st_size > MAX_DATA_BYTES:
+        raise SignlensError(f"cannot read {path}: larger than the {MAX_DATA_BYTES:,}-byte limit")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SignlensError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _sign_mnist_dir(name: str, path: Path) -> DataBundle:
     train_csv, test_csv = (path / f for f in SIGN_MNIST_FILES)
     if not train_csv.exists():
         raise SignlensError(f"missing {train_csv}")
-    train = read_sign_mnist_csv(train_csv.read_bytes(), str(train_csv))
-    test = read_sign_mnist_csv(test_csv.read_bytes(), str(test_csv)) if test_csv.exists() else None
+    train = read_sign_mnist_csv(read_data_file(train_csv), str(train_csv))
+    test = read_sign_mnist_csv(read_data_file(test_csv), str(test_csv)) if test_csv.exists() else None
     sums = {f.name: md5_file(f) for f in (train_csv, test_csv) if f.exists()}
     return DataBundle(name, train, test, sums)
 
 
 def _sign_mnist_zip(name: str, path: Path) -> DataBundle:
+    if not is_regular_file(path):
+        raise SignlensError(f"cannot read {path}: not a regular file")
     try:
         archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise SignlensError(f"cannot open zip {path}: {exc}") from None
     with archive:
         # Kaggle's zip nests each CSV in a folder of the same name; match by base name.
-        members = {Path(m).name: m for m in archive.namelist() if m.endswith(".csv")}
+        members = {Path(m.filename).name: m for m in archive.infolist() if m.filename.endswith(".csv")}
         if SIGN_MNIST_FILES[0] not in members:
             raise SignlensError(f"{path} does not contain {SIGN_MNIST_FILES[0]}")
         sets = []
         for fname in SIGN_MNIST_FILES:
             member = members.get(fname)
-            sets.append(read_sign_mnist_csv(archive.read(member), f"{path}:{member}") if member else None)
+            sets.append(
+                None
+                if member is None
+                else read_sign_mnist_csv(_unzip(archive, member, path), f"{path}:{member.filename}")
+            )
     return DataBundle(name, sets[0], sets[1], {path.name: md5_file(path)})
+
+
+def _unzip(archive: zipfile.ZipFile, member: zipfile.ZipInfo, path: Path) -> bytes:
+    """One member, refused before decompression when it claims more than MAX_DATA_BYTES (a zip bomb),
+    and cut off there if it claims less but holds more."""
+    where = f"{path}:{member.filename}"
+    if member.file_size > MAX_DATA_BYTES:
+        raise SignlensError(
+            f"{where}: {member.file_size:,} bytes unpacked is over the {MAX_DATA_BYTES:,}-byte limit"
+        )
+    try:
+        with archive.open(member) as f:
+            data = f.read(MAX_DATA_BYTES + 1)
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        ValueError,
+    ) as exc:
+        raise SignlensError(f"cannot unpack {where}: {exc}") from None
+    if len(data) > MAX_DATA_BYTES:
+        raise SignlensError(f"{where}: unpacks to more than the {MAX_DATA_BYTES:,}-byte limit")
+    return data
 
 
 def _csv_path(name: str, path: Path) -> DataBundle:
     """A lone CSV: `*train*` pairs with its `*test*` sibling; `*test*` alone is an evaluation-only set."""
-    data = read_sign_mnist_csv(path.read_bytes(), str(path))
+    data = read_sign_mnist_csv(read_data_file(path), str(path))
     sums = {path.name: md5_file(path)}
     if "test" in path.name and "train" not in path.name:
         return DataBundle(name, None, data, sums)
     sibling = path.with_name(path.name.replace("train", "test"))
     if "train" in path.name and sibling.exists():
+        test = read_sign_mnist_csv(read_data_file(sibling), str(sibling))
         sums[sibling.name] = md5_file(sibling)
-        return DataBundle(name, data, read_sign_mnist_csv(sibling.read_bytes(), str(sibling)), sums)
+        return DataBundle(name, data, test, sums)
     return DataBundle(name, data, None, sums, test_is_official=False)
 
 
 def read_sign_mnist_csv(raw: bytes, where: str) -> ImageSet:
     """Parse the exact Kaggle format: header `label,pixel1..pixel784`, one 28x28 gray image per row."""
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")  # a spreadsheet's BOM
     header = text.split("\n", 1)[0].strip().split(",")
     expected = ["label"] + [f"pixel{i}" for i in range(1, 785)]
     if header != expected:
@@ -176,12 +228,25 @@ def read_sign_mnist_csv(raw: bytes, where: str) -> ImageSet:
             f"got {len(header)} columns starting {got!r}"
         )
     try:
-        table = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=np.int64, ndmin=2)
+        # As floats, so that `12.5` is seen and refused below (an integer parse would truncate it).
+        values = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
     except ValueError:
         _raise_first_bad_row(text, where)
         raise  # unreachable: _raise_first_bad_row always raises
-    if table.shape[0] == 0:
+    if values.shape[0] == 0:
         raise SignlensError(f"{where}: no data rows")
+    if values.shape[1] != len(expected):
+        raise SignlensError(f"{where}: expected {len(expected)} cells per row, got {values.shape[1]}")
+    fractional = ~np.isfinite(values) | (values != np.round(values))
+    if fractional.any():
+        row, col = np.argwhere(fractional)[0]
+        raise SignlensError(
+            f"{where}: row {row + 2}, column {col + 1} ({expected[col]}): {values[row, col]:g} is not a whole number"
+        )
+    if np.abs(values).max() > 2**31:
+        row, col = np.argwhere(np.abs(values) > 2**31)[0]
+        raise SignlensError(f"{where}: row {row + 2}, column {col + 1}: {values[row, col]:g} is out of range")
+    table = values.astype(np.int64)
     pixels, raw_labels = table[:, 1:], table[:, 0]
     bad_pixel = np.flatnonzero(((pixels < 0) | (pixels > 255)).any(axis=1))
     if bad_pixel.size:
@@ -209,7 +274,7 @@ def _raise_first_bad_row(text: str, where: str) -> None:
         if len(cells) != 785:
             raise SignlensError(f"{where}: row {number}: expected 785 cells, got {len(cells)}")
         for col, cell in enumerate(cells):
-            if not re.fullmatch(r"\s*-?\d+\s*", cell):
+            if not re.fullmatch(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*", cell):
                 raise SignlensError(f"{where}: row {number}, column {col + 1}: non-numeric cell {cell!r}")
     raise SignlensError(f"{where}: could not parse as numbers")
 
@@ -228,7 +293,10 @@ def _folder(name: str, path: Path, img_size: int, in_chans: int) -> DataBundle:
 def _landmarks(path: Path, which: str) -> DataBundle:
     from signlens.data.landmarks import canonical_points, load_landmark_file
 
+    if not is_regular_file(path) and path.exists():
+        raise SignlensError(f"cannot read {path}: not a regular file")
     data = load_landmark_file(path)
+    check_landmark_arrays(data, path)
     groups = [str(g) for g in data["groups"]] if "groups" in data and all(data["groups"]) else None
     if groups is None and len(set(data.get("views", ["photo"]))) > 1:
         groups = [str(s) for s in data["sources"]]  # two views of one photo never straddle a split
@@ -242,3 +310,23 @@ def _landmarks(path: Path, which: str) -> DataBundle:
     return DataBundle(
         path.name, points, None, {path.name: md5_file(path)}, test_is_official=False, kind="landmarks"
     )
+
+
+def check_landmark_arrays(data: dict, path: Path) -> None:
+    """Shapes, types and label range of a landmark file, so a damaged one is one message, not a crash."""
+    labels, names = data["labels"], data["class_names"]
+    n = len(labels) if labels.ndim == 1 else -1
+    if n < 1 or labels.dtype.kind not in "iu":
+        raise SignlensError(f"{path}: 'labels' must be a non-empty list of integers")
+    for key in ("image_points", "world_points"):
+        if data[key].shape != (n, 21, 3) or data[key].dtype.kind != "f":
+            raise SignlensError(f"{path}: '{key}' must hold {n} x 21 x 3 numbers, has {data[key].shape}")
+        if not np.isfinite(data[key]).all():
+            raise SignlensError(f"{path}: '{key}' holds NaN or infinite values")
+    for key in ("handedness", "sources", *(k for k in ("groups", "views") if k in data)):
+        if data[key].shape != (n,) or data[key].dtype.kind not in "SU":
+            raise SignlensError(f"{path}: '{key}' must hold {n} strings")
+    if names.ndim != 1 or len(names) < 1 or names.dtype.kind not in "SU":
+        raise SignlensError(f"{path}: 'class_names' must be a non-empty list of strings")
+    if labels.min() < 0 or labels.max() >= len(names):
+        raise SignlensError(f"{path}: labels must index class_names (0..{len(names) - 1})")
