@@ -2,6 +2,7 @@
 
     name: s4-mobilenet-width
     base: {data: sign-mnist, recipe: mobilenetv2-gray96, epochs: 3}   # TrainConfig keys; recipe allowed
+                                     # (no model nor recipe: the data's default recipe, as in train)
     protocol: {split: test, metric: accuracy, select: val}           # or split: kfold|signer|take|duplicates
     seeds: [0, 1, 2]
     sampler: grid                    # grid: every point x every seed | tpe: n_trials open search, pruned
@@ -101,7 +102,9 @@ class StudySpec:
     def config_for(self, params: dict, seed: int) -> TrainConfig:
         """The TrainConfig of one run: base, then each dimension's overrides, then the seed."""
         base = dict(self.base)
-        config = build_config(base.pop("data", None), recipe=base.pop("recipe", None))
+        config = build_config(
+            base.pop("data", None), model=base.pop("model", None), recipe=base.pop("recipe", None)
+        )
         config = merge_into(config, base, f"study {self.name}: base")
         for dim in self.space:
             config = merge_into(config, dim.overrides(params[dim.name]), f"study {self.name}: {dim.name}")
