@@ -33,7 +33,7 @@ def export(
     calib_data: str = typer.Option(
         None,
         "--calib-data",
-        help="Data (name or path) for calibration, the parity check and accuracy [default: the model's training data].",
+        help="Data (name or path) for calibration, the parity check and accuracy [default: the model's training data]; for a landmark recogniser, a landmark file (.npz) for the parity check.",
     ),
     out: Path = typer.Option(
         None,
@@ -52,6 +52,17 @@ def export(
 
     if parity_samples < 1 or calib_samples < 1:
         raise SignlensError("--parity-samples and --calib-samples must be at least 1")
+    from signlens.export import recognizer_graph as rg
+
+    if rg.is_landmark_checkpoint(weights):  # a recogniser: one graph from landmarks to probabilities
+        report = rg.export_recognizer(weights, out, calib_data, parity_samples, fmt=fmt, int8=int8)
+        if as_json:
+            print(json.dumps(report, indent=2))
+        for line in [] if as_json else rg.summary(report):
+            console.print(line)
+        if not report["parity"]["passed"]:
+            raise typer.Exit(1)
+        return
     report = export_model(
         weights, fmt, out, int8=int8, calib_data=calib_data, parity_samples=parity_samples,
         calib_samples=calib_samples, calib_method=calib_method,

@@ -1,0 +1,20 @@
+// Feeds frame sequences through the browser's speller (src/signlens/serve/static/speller.mjs).
+// Usage: node speller_parity.mjs IN.json -> JSON on stdout. IN: {sessions: [{settings, frames:
+// [[hand_present, best, confidence, seconds] | ["configure", {...}] | ["reset"], ...]}]}.
+// Out: per session, per frame [smoothed, written, text] (configure/reset frames give [text]).
+import { readFileSync } from "node:fs";
+import { LiveSpeller, decide } from "../../src/signlens/serve/static/speller.mjs";
+
+const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const out = input.sessions.map(({ settings, classes, frames }) => {
+  const live = new LiveSpeller(settings);
+  return frames.map((frame) => {
+    if (frame[0] === "configure") { live.configure(frame[1]); return [live.text]; }
+    if (frame[0] === "reset") { live.reset(); return [live.text]; }
+    const [hand, probabilities, now] = frame;
+    const label = hand ? decide(probabilities, classes, live.settings.threshold).label : null;
+    const { smoothed, written, text } = live.step(label, hand, now);
+    return [smoothed, written, text];
+  });
+});
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,115 @@
+"""The browser's speller (static/speller.mjs, run with Node) against the Python one
+(signlens.pipeline.smoothing, driven frame by frame as pipeline/live.py and serve/stream.py drive it):
+the same frame sequences must give the same smoothed letter, written letter and text at every frame."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import numpy as np
+
+from signlens.pipeline.smoothing import MajorityVote, Speller
+from test_ondevice import NODE, ROOT, needs_node
+
+CLASSES = ["A", "B", "C", "D"]
+
+
+class PythonLive:
+    """The Python side: the threshold as Recognizer.classify_views applies it, then live.py's three
+    steps; settings and reset with serve/stream.py Session semantics."""
+
+    def __init__(self, settings: dict):
+        self.settings = {"threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 7, "min_share": 0.6}
+        self.settings.update(settings)
+        self.reset()
+
+    def reset(self):
+        s = self.settings
+        self.vote, self.speller = (
+            MajorityVote(int(s["window"]), s["min_share"]),
+            Speller(s["hold"], s["pause"]),
+        )
+
+    def configure(self, values: dict):
+        text = self.speller.text
+        self.settings.update(values)
+        self.reset()
+        self.speller.text = text
+
+    def step(self, hand: bool, probs: list[float], now: float) -> list:
+        label = None
+        if hand:
+            best = int(np.argmax(probs))
+            label = CLASSES[best] if probs[best] >= self.settings["threshold"] else None
+        smoothed = self.vote.update(label)
+        if not hand:
+            self.vote.reset()
+        written = self.speller.update(smoothed, hand, now)
+        return [smoothed, written, self.speller.text]
+
+
+def session(rng: np.random.Generator, exact: bool) -> dict:
+    """Fingerspelling-like frames: runs of one letter (sometimes unsure, sometimes flickering), hands
+    leaving for short and long gaps, uneven frame times, and settings changed or reset mid-way.
+    `exact`: frame times in steps of 1/16 s (exact in binary), so holds and pauses end exactly on a
+    frame and the >= / < boundaries of the rules are exercised."""
+    settings = {
+        "threshold": float(rng.choice([0.3, 0.5, 0.7])),
+        "hold": float(rng.choice([0.25, 0.5, 0.8])),
+        "pause": float(rng.choice([0.4, 1.0])),
+        "window": int(rng.choice([1, 3, 7, 8])),
+        "min_share": float(rng.choice([0.4, 0.6, 1.0])),
+    }
+    frames, now = [], 0.0
+    for _ in range(int(rng.integers(5, 15))):
+        kind = rng.random()
+        letter = int(rng.integers(len(CLASSES)))
+        for _ in range(int(rng.integers(1, 25))):
+            now += float(rng.choice([0.0625, 0.125]) if exact else rng.uniform(0.02, 0.12))
+            if kind < 0.2:
+                frames.append([False, [0.25] * 4, now])
+                continue
+            probs = rng.dirichlet(np.ones(len(CLASSES)) * 0.5)
+            if rng.random() < 0.8:  # mostly the held letter, with a confidence near the threshold
+                probs = probs * 0.3
+                probs[letter] += 0.7
+            frames.append([True, [float(p) for p in probs], now])
+        if rng.random() < 0.1:
+            frames.append(
+                ["configure", {"hold": float(rng.choice([0.1, 0.4])), "window": int(rng.choice([3, 5]))}]
+            )
+        if rng.random() < 0.05:
+            frames.append(["reset"])
+    return {"settings": settings, "classes": CLASSES, "frames": frames}
+
+
+def python_outputs(s: dict) -> list:
+    live, out = PythonLive(s["settings"]), []
+    for frame in s["frames"]:
+        if frame[0] == "configure":
+            live.configure(frame[1])
+            out.append([live.speller.text])
+        elif frame[0] == "reset":
+            live.reset()
+            out.append([live.speller.text])
+        else:
+            out.append(live.step(*frame))
+    return out
+
+
+def test_javascript_speller_spells_exactly_as_python(tmp_path):
+    needs_node()
+    rng = np.random.default_rng(0)
+    sessions = [session(rng, exact=i % 2 == 0) for i in range(300)]
+    (tmp_path / "in.json").write_text(json.dumps({"sessions": sessions}))
+    script = ROOT / "tests" / "js" / "speller_parity.mjs"
+    run = subprocess.run([NODE, script, tmp_path / "in.json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    js = json.loads(run.stdout)
+    expected = [python_outputs(s) for s in sessions]
+    written = sum(1 for frames in expected for f in frames if len(f) == 3 and f[1])
+    assert written > 200  # the sequences exercise the rules: plenty of letters get written
+    assert sum(" " in frames[-1][-1] for frames in expected) > 20  # and words get ended by pauses
+    for i, (a, b) in enumerate(zip(expected, js, strict=True)):
+        assert a == b, f"session {i} differs"
