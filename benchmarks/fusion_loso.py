@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import load_data
-from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
+from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.metrics import confusion_matrix, handshape_accuracy
-from signlens.engine.predictor import load_classifier
+from signlens.evaluation.views import per_photo
+from signlens.inference import LandmarkClassifier, load_classifier
 
 sys.path.insert(0, str(Path(__file__).parent))  # the landmark benchmark's fold helpers
 from recognizer_loso import held_out_data, signer_of  # noqa: E402

@@ -92,14 +92,15 @@ def pruning_study(weights: Path, threads: int, min_time: float, log) -> list[dic
     import torch.nn.functional as F
     from torch.nn.utils import prune
 
-    from signlens.engine.predictor import Classifier
-    from signlens.export import metadata as md
-    from signlens.export.bench import onnx_runner, summarise, time_calls
     from signlens.export.exporter import accuracy, base_metadata, labels_for, sample_data, torch_to_onnx
+    from signlens.export.runners import onnx_runner
+    from signlens.export.timing import summarise, time_calls
+    from signlens.inference import TorchClassifier
+    from signlens.inference import metadata as md
 
     torch.manual_seed(0)
     torch.set_num_threads(threads)
-    clf = Classifier.from_checkpoint(weights)
+    clf = TorchClassifier.from_checkpoint(weights)
     train, test, _ = sample_data(None, clf, need=True)
     x = torch.from_numpy(clf.prepare(train.images))
     y = torch.from_numpy(labels_for(clf, train))

@@ -24,8 +24,10 @@ import numpy as np
 from signlens.data import load_data, stratified_split
 from signlens.data.landmarks import load_landmark_file, photo_coverage
 from signlens.engine import Trainer, build_config
-from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
+from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.metrics import confusion_matrix, handshape_accuracy
+from signlens.evaluation.views import per_photo
+from signlens.inference import LandmarkClassifier
 
 VARIANTS = {
     "world": {},

@@ -23,9 +23,11 @@ from signlens.data.landmarks import load_landmark_file, photo_coverage
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import save_checkpoint
 from signlens.engine.config import RECOGNIZER_ENSEMBLE
-from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint, per_photo
+from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
 from signlens.evaluation.cv import SIGNER_PATTERN, run_cv, sample_groups
+from signlens.evaluation.views import per_photo
+from signlens.inference import LandmarkClassifier
 from signlens.io import write_json
 from signlens.pipeline.extract import VIEWS, extract_landmarks
 

@@ -16,10 +16,11 @@ from conftest import pattern_images, write_sign_mnist_csv
 from signlens.cli.main import main
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import load_checkpoint
-from signlens.engine.predictor import Classifier, OnnxClassifier, load_classifier
 from signlens.errors import SignlensError
-from signlens.export.bench import count_macs, count_params, summarise, time_calls
+from signlens.export.timing import summarise, time_calls
+from signlens.inference import OnnxClassifier, TorchClassifier, load_classifier
 from signlens.models import create_model, list_models
+from signlens.models.describe import count_macs, count_params
 
 LETTERS = list("ABCDEFGHIKLMNOPQRSTUVWXY")
 
@@ -102,7 +103,7 @@ def test_onnx_export_carries_preprocessing_and_matches_torch(trained, tmp_path, 
     assert json.loads(props["std"]) == pytest.approx(ckpt["preprocess"]["std"])
     assert props["img_size"] == "28" and props["in_chans"] == "1" and props["precision"] == "fp32"
     assert json.loads(props["model"])["name"] == "fast-cnn"
-    model = Classifier.from_checkpoint(trained).model
+    model = TorchClassifier.from_checkpoint(trained).model
     assert int(props["params"]) == count_params(model) and int(props["macs"]) == count_macs(
         model, (1, 1, 28, 28)
     )
@@ -118,7 +119,7 @@ def test_onnx_export_carries_preprocessing_and_matches_torch(trained, tmp_path, 
     pt, ox = load_classifier(trained), load_classifier(out)
     assert isinstance(ox, OnnxClassifier) and ox.backend == "onnx"
     assert (ox.class_names, ox.img_size, ox.in_chans) == (pt.class_names, pt.img_size, pt.in_chans)
-    assert ox.config["model"] == "fast-cnn"  # the training config travels too
+    assert ox.train_config["model"] == "fast-cnn"  # the training config travels too
     images = pattern_images(np.array([0, 1, 2, 10, 10, 2, 1]), seed=9)[..., None]
     for batch in (1, 7):
         np.testing.assert_allclose(ox.logits(images, batch), pt.logits(images), atol=1e-4)
@@ -200,7 +201,7 @@ def test_benchmark_reports_every_cell(trained, tmp_path, monkeypatch, capsys):
     )  # fmt: skip
     assert code == 0 and "onnx-int8" in stdout and "p99" in stdout
     record = json.loads(out.read_text())
-    model = Classifier.from_checkpoint(trained).model
+    model = TorchClassifier.from_checkpoint(trained).model
     assert record["params"] == count_params(model) and record["macs"] == count_macs(model, (1, 1, 28, 28))
     assert record["threads"] == 1 and record["machine"]["cores"] >= 1 and record["versions"]["onnxruntime"]
     rows = record["results"]
@@ -289,9 +290,8 @@ def test_bad_input_is_one_line_naming_the_file(trained, tmp_path, monkeypatch, c
 
 
 def test_export_drops_pools_that_copy_their_input(tmp_path):
-    from signlens.engine.predictor import OnnxClassifier
-    from signlens.export import metadata as md
     from signlens.export.exporter import torch_to_onnx
+    from signlens.inference import metadata as md
 
     model = torch.nn.Sequential(
         torch.nn.Conv2d(1, 4, 3, stride=7, padding=1),  # 28 -> 4

@@ -219,7 +219,7 @@ def test_landmark_model_trains_and_evaluates_through_the_cli(tmp_path, monkeypat
     assert code == 0 and json.loads(stdout)["num_samples"] == 120
 
     from signlens.data.landmarks import canonical_points, load_landmark_file
-    from signlens.engine.landmark_predictor import LandmarkClassifier
+    from signlens.inference import LandmarkClassifier
 
     model = LandmarkClassifier.from_checkpoint(out / "best.pt")
     data = load_landmark_file(file)
@@ -232,7 +232,8 @@ def test_mask_cnn_and_mlp_form_an_ensemble_checkpoint(tmp_path):
     from signlens.data.landmarks import canonical_points, load_landmark_file
     from signlens.engine import Trainer, build_config
     from signlens.engine.checkpoint import save_checkpoint
-    from signlens.engine.landmark_predictor import LandmarkClassifier, ensemble_checkpoint
+    from signlens.engine.ensemble import ensemble_checkpoint
+    from signlens.inference import LandmarkClassifier
 
     file = synthetic_landmark_file(tmp_path / "lm.npz")
     runs = []
@@ -259,14 +260,14 @@ def test_mask_cnn_and_mlp_form_an_ensemble_checkpoint(tmp_path):
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(ensemble.predict_proba(points), expected, rtol=1e-4, atol=1e-5)
     assert (expected.argmax(1) == data["labels"]).mean() >= 0.9
-    image_run = tmp_path / "image.pt"  # an image classifier cannot join
+    image_run = tmp_path / "image.pt"  # a landmark model relabelled as an image model never loads
     save_checkpoint(image_run, {**payload, "preprocess": {**payload["preprocess"], "kind": "image"}})
-    with pytest.raises(SignlensError, match="only landmark checkpoints"):
+    with pytest.raises(SignlensError, match="'preprocess.img_size' must be a positive integer"):
         ensemble_checkpoint([runs[0], image_run])
 
 
 def test_views_of_one_photo_are_averaged_into_one_answer():
-    from signlens.engine.landmark_predictor import per_photo
+    from signlens.evaluation.views import per_photo
 
     logits = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 3.0], [1.0, 1.0]])
     labels = np.array([0, 0, 1, 1])

@@ -128,36 +128,22 @@ def val(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON (with per-class figures)."),
 ):
     """Evaluate a trained model on a data split: accuracy, macro precision/recall/F1, per class."""
-    from signlens.data import load_data, split_bundle
-    from signlens.engine import TrainConfig, load_classifier
-    from signlens.engine.checkpoint import load_checkpoint
+    from signlens.engine import TrainConfig
+    from signlens.engine.rundata import run_splits
     from signlens.evaluation import evaluate_images
+    from signlens.inference import load_classifier
 
     if split not in ("test", "val", "all"):
         raise SignlensError(f"--split must be test, val or all, got {split!r}")
     classifier = load_classifier(weights)
-    exported = Path(weights).suffix.lower() in (".onnx", ".torchscript")
-    # Exports carry their training config in their metadata; checkpoints carry it inside.
-    config = TrainConfig.from_dict(
-        (classifier.config or {}) if exported else load_checkpoint(weights).get("config", {})
-    )
-    bundle = load_data(
-        data or config.data,
-        getattr(classifier, "img_size", None),
-        getattr(classifier, "in_chans", None),
-        config.landmarks.points,
-        config.classes,
-    )
+    # Checkpoints and exports both carry their training config: its data, classes and split.
+    config = TrainConfig.from_dict(classifier.train_config)
+    bundle, _, val_set, test_set = run_splits(config, data, classifier.img_size, classifier.in_chans)
     if split == "all":
         images = bundle.test if bundle.train is None else bundle.train
-    elif bundle.train is None:
-        if split == "val":
-            raise SignlensError(f"data '{bundle.name}' has no training file, so no validation split")
-        images = bundle.test
+    elif bundle.train is None and split == "val":
+        raise SignlensError(f"data '{bundle.name}' has no training file, so no validation split")
     else:
-        _, val_set, test_set = split_bundle(
-            bundle, config.val_fraction, config.test_fraction, config.split_seed
-        )
         images = val_set if split == "val" else test_set
     metrics, _ = evaluate_images(classifier, images)
     metrics.update(split=split, data=bundle.name, weights=str(weights))
@@ -206,15 +192,8 @@ def predict(
     ),
 ):
     """Recognise the sign in each photo: detect the hand, read its landmarks, classify; one result per image."""
-    from signlens.engine import load_classifier
-    from signlens.engine.landmark_predictor import LandmarkClassifier
-
     files = expand_images(images)
-    model = load_classifier(weights) if weights else None
-    if model is None or isinstance(model, LandmarkClassifier):
-        results = _recognise_photos(files, weights, threshold, top_k, annotate)
-    else:
-        results = _classify_whole_images(model, files, top_k)
+    results = _recognise_photos(files, weights, threshold, top_k, annotate)
     for result in results:
         if as_json:
             print(json.dumps(result))
@@ -245,19 +224,6 @@ def _recognise_photos(files, weights, threshold, top_k, annotate):
             yield {"path": str(path), **result.to_json()}
     finally:
         recognizer.close()
-
-
-def _classify_whole_images(classifier, files, top_k):
-    import numpy as np
-
-    from signlens.data.folders import load_image
-
-    k = max(1, min(top_k, len(classifier.class_names)))
-    for path in files:
-        p = classifier.predict_proba(load_image(path, classifier.img_size, classifier.in_chans)[None])[0]
-        order = np.argsort(-p)[:k]
-        top = [[classifier.class_names[i], round(float(p[i]), 6)] for i in order]
-        yield {"path": str(path), "label": top[0][0], "confidence": top[0][1], "top": top, "hand": None}
 
 
 @app.command()

@@ -1,7 +1,6 @@
-"""Training engine: config and recipes, the loop, checkpoints, metrics, and the inference wrapper."""
+"""Training engine: config and recipes, the loop, checkpoints, metrics, fine-tuning."""
 
 from signlens.engine.config import RECIPES, TrainConfig, build_config
-from signlens.engine.predictor import Classifier, load_classifier
 from signlens.engine.trainer import Trainer
 
-__all__ = ["RECIPES", "Classifier", "TrainConfig", "Trainer", "build_config", "load_classifier"]
+__all__ = ["RECIPES", "TrainConfig", "Trainer", "build_config"]

@@ -8,9 +8,9 @@ import numpy as np
 
 from signlens.data import ImageSet
 from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
-from signlens.engine.predictor import Classifier, load_classifier
 from signlens.errors import SignlensError
 from signlens.evaluation.plots import plot_confusion, plot_curves
+from signlens.inference import Classifier, load_classifier
 from signlens.io import write_json
 
 

@@ -4,7 +4,6 @@
   pre-processing and class names in the file, a parity check, and int8 (ONNX Runtime static QDQ).
 - `signlens.export.quantize`: the int8 calibration and quantisation step.
 - `signlens.export.bench`: parameters, MACs (forward hooks), latency percentiles, throughput, memory.
-- `signlens.export.metadata`: the metadata format the runtime (`signlens.engine.predictor`) reads.
 
 Kept import-light: nothing heavy is imported until a submodule is used.
 """

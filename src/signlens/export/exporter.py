@@ -18,9 +18,13 @@ from typing import Any
 
 import numpy as np
 
+from signlens.engine.config import TrainConfig
+from signlens.engine.rundata import run_splits
 from signlens.errors import SignlensError
-from signlens.export import metadata as md
+from signlens.inference import OnnxClassifier, TorchClassifier, TorchScriptClassifier
+from signlens.inference import metadata as md
 from signlens.io import atomic_write, md5_file, write_json
+from signlens.models.describe import count_macs, count_params
 
 FORMATS = ("onnx", "torchscript")
 OPSET = 17
@@ -36,23 +40,14 @@ def sample_data(data: str | None, classifier, need: bool, seed: int = 0) -> tupl
     """(training ImageSet for calibration, test ImageSet, note) from `data` (default: the model's
     training data), split the way the training run split it. Returns (None, None, why) when the data
     cannot be loaded and `need` is false; raises SignlensError when it is needed."""
-    from signlens.data import load_data, split_bundle
-    from signlens.engine.config import TrainConfig
-
-    config = TrainConfig.from_dict(classifier.config) if classifier.config else TrainConfig()
-    name = data or (classifier.config.get("data") if classifier.config else None)
+    config = TrainConfig.from_dict(classifier.train_config)
+    name = data or classifier.train_config.get("data")
     if not name:
         if need:
             raise SignlensError("no data to calibrate on: pass --calib-data NAME|PATH")
         return None, None, "no data named"
     try:
-        bundle = load_data(name, classifier.img_size, classifier.in_chans)
-        if bundle.train is not None:
-            train, _, test = split_bundle(
-                bundle, config.val_fraction, config.test_fraction, config.split_seed
-            )
-        else:
-            train, test = None, bundle.test
+        bundle, train, _, test = run_splits(config, name, classifier.img_size, classifier.in_chans)
     except SignlensError as exc:
         if need or data:  # a data set the user named must exist
             raise
@@ -168,7 +163,6 @@ def base_metadata(classifier, weights: Path, model) -> dict[str, Any]:
     import torch
 
     from signlens import __version__
-    from signlens.export.bench import count_macs, count_params
 
     return {
         "class_names": classifier.class_names,
@@ -177,7 +171,7 @@ def base_metadata(classifier, weights: Path, model) -> dict[str, Any]:
         "mean": classifier.mean_values,
         "std": classifier.std_values,
         "model": classifier.meta.get("model"),
-        "config": classifier.config,
+        "config": classifier.train_config,
         "params": count_params(model),
         "macs": count_macs(model, (1, classifier.in_chans, classifier.img_size, classifier.img_size)),
         "source": weights.name,
@@ -186,6 +180,27 @@ def base_metadata(classifier, weights: Path, model) -> dict[str, Any]:
         "torch_version": str(torch.__version__),
         "precision": "fp32",
     }
+
+
+def trace(model, in_chans: int, img_size: int):
+    """The TorchScript module `export --format torchscript` writes: a trace, neither frozen nor
+    optimised further (what a deployer loads is what the benchmark times)."""
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.jit.trace(model.eval(), torch.zeros(1, in_chans, img_size, img_size))
+
+
+def write_torchscript(traced, meta: dict[str, Any], path: Path) -> Path:
+    """Save a traced module with its metadata as the extra file `signlens.json`, atomically."""
+    import torch
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(traced, buffer, _extra_files={"signlens.json": json.dumps(md.encode(meta))})
+    return atomic_write(path, lambda tmp: tmp.write_bytes(buffer.getvalue()))
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -204,8 +219,6 @@ def export_model(
     opset: int = OPSET,
 ) -> dict[str, Any]:
     """Export `weights` and return the report (also written next to the export as `<out>.json`)."""
-    from signlens.engine.predictor import Classifier, OnnxClassifier, TorchScriptClassifier
-
     weights = Path(weights)
     if fmt not in FORMATS:
         raise SignlensError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -214,7 +227,7 @@ def export_model(
     if weights.suffix.lower() in (".onnx", ".torchscript"):
         raise SignlensError(f"{weights} is already an export; export takes a signlens checkpoint (.pt)")
     started = time.perf_counter()
-    torch_clf = Classifier.from_checkpoint(weights)
+    torch_clf = TorchClassifier.from_checkpoint(weights)
     model = torch_clf.model
     out = Path(out) if out else default_out(weights, fmt, int8)
     if out.exists() and out.is_dir():
@@ -241,25 +254,13 @@ def export_model(
     }
 
     if fmt == "torchscript":
-        import torch
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            example = torch.zeros(1, torch_clf.in_chans, torch_clf.img_size, torch_clf.img_size)
-            traced = torch.jit.trace(model, example)
-        buffer = io.BytesIO()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
-                probe = Path(tmp) / "model.torchscript"
-                extra = {"signlens.json": json.dumps(md.encode(meta))}
-                torch.jit.save(traced, str(probe), _extra_files=extra)
-                exported = TorchScriptClassifier(probe)
-                report["parity"] = parity(reference, exported.logits(parity_images), PARITY_ATOL)
-                meta["parity"] = report["parity"]
-                extra = {"signlens.json": json.dumps(md.encode(meta))}
-                torch.jit.save(traced, buffer, _extra_files=extra)
-        atomic_write(out, lambda tmp: tmp.write_bytes(buffer.getvalue()))
+        traced = trace(model, torch_clf.in_chans, torch_clf.img_size)
+        with tempfile.TemporaryDirectory(dir=out.parent if out.parent.exists() else None) as tmp:
+            probe = write_torchscript(traced, meta, Path(tmp) / "model.torchscript")
+            exported = TorchScriptClassifier(probe)
+            report["parity"] = parity(reference, exported.logits(parity_images), PARITY_ATOL)
+            meta["parity"] = report["parity"]
+        write_torchscript(traced, meta, out)
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".signlens-export-", dir=out.parent) as tmp:

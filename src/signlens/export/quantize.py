@@ -53,7 +53,7 @@ def quantize_int8(
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    from signlens.export.metadata import INPUT_NAME
+    from signlens.inference.metadata import INPUT_NAME
 
     if method not in CALIBRATION_METHODS:
         raise SignlensError(f"calibration method must be one of {CALIBRATION_METHODS}, got {method!r}")

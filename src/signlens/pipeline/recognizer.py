@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data.landmarks import to_canonical
-from signlens.engine.landmark_predictor import LandmarkClassifier
 from signlens.errors import SignlensError
+from signlens.inference import Classifier, load_classifier
 from signlens.pipeline.hands import Hand, HandDetector, mirrored, moved
 from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
@@ -50,8 +50,8 @@ class Recognition:
 class Recognizer:
     def __init__(
         self,
-        classifier: LandmarkClassifier,
-        detector: HandDetector,
+        classifier: Classifier,
+        detector: HandDetector | None,
         threshold: float = PHOTO_THRESHOLD,
         mirror_tta: bool | None = None,
         top_k: int = 3,
@@ -67,14 +67,13 @@ class Recognizer:
 
     @classmethod
     def load(cls, weights: str | Path | None = None, video: bool = False, **options) -> Recognizer:
-        from signlens.engine.predictor import load_classifier
-
+        """A landmark model reads the hand it finds; an image classifier (whole photos in training) reads
+        the whole photo, with no hand detection."""
         classifier = load_classifier(weights or bundled_recognizer_path())
-        if not isinstance(classifier, LandmarkClassifier):
-            raise SignlensError(f"{weights} is an image classifier; the recogniser needs a landmark model")
-        detector = HandDetector(
-            static_image_mode=not video, model_complexity=options.pop("model_complexity", 1)
-        )
+        complexity = options.pop("model_complexity", 1)
+        detector = None
+        if classifier.kind == "landmarks":
+            detector = HandDetector(static_image_mode=not video, model_complexity=complexity)
         if video:  # a second, mirrored read would reset the tracker's frame-to-frame state
             options["views"] = ("photo",)
         return cls(classifier, detector, **options)
@@ -92,17 +91,23 @@ class Recognizer:
         if not hands:
             return Recognition(None, 0.0, [], None, None)
         points = np.concatenate([self.canonical(hand) for hand in hands])
-        logits = self.classifier.logits(points, mirror_tta=self.mirror_tta).mean(0, keepdims=True)
-        probs = self.classifier.calibrated(logits)[0]
+        return self.answer(self.classifier.logits(points, mirror_tta=self.mirror_tta), hands[0])
+
+    def answer(self, logits: np.ndarray, hand: Hand | None) -> Recognition:
+        """Rows of logits (readings of one photo) averaged into one calibrated, thresholded answer."""
+        probs = self.classifier.calibrated(logits.mean(0, keepdims=True))[0]
         order = np.argsort(-probs)[: self.top_k]
         top = [(self.classifier.class_names[i], float(probs[i])) for i in order]
         best, confidence = top[0]
-        return Recognition(best if confidence >= self.threshold else None, confidence, top, hands[0], best)
+        return Recognition(best if confidence >= self.threshold else None, confidence, top, hand, best)
 
     def recognize(self, rgb: np.ndarray) -> Recognition:
         """A photo: find the hand; with the "mirrored" view, read it a second time from the mirrored
         region around it, and classify both estimates together. No hand in the photo, no letter: the
-        mirrored view only ever re-reads a hand already found, so it cannot invent one."""
+        mirrored view only ever re-reads a hand already found, so it cannot invent one. An image
+        classifier reads the whole photo instead."""
+        if self.detector is None:
+            return self.answer(self.classifier.logits(rgb[None]), None)
         hand = self.detector.detect(rgb)
         if hand is None:
             return self.classify_views([])
@@ -127,4 +132,5 @@ class Recognizer:
         return moved(mirrored(found, x1 - x0), 1.0, x0, y0, width, height)
 
     def close(self) -> None:
-        self.detector.close()
+        if self.detector is not None:
+            self.detector.close()

@@ -1,12 +1,8 @@
-"""One inference interface over a trained model: uint8 images in, class probabilities out.
+"""Image classifiers on three backends: uint8 images in, class logits and probabilities out.
 
-`load_classifier(path)` takes a signlens checkpoint (`.pt`), an ONNX export (`.onnx`, fp32 or int8)
-or a TorchScript export (`.torchscript`) and returns an object with the same interface:
-`class_names`, `img_size`, `in_chans`, `mean`/`std` (lists), `config`, `backend`,
-`logits(uint8 NHWC images)` and `predict_proba(...)`. Callers never need to know which it was.
-
-The ONNX path runs on ONNX Runtime and numpy alone; torch is only imported there when images must be
-resized or channel-converted first.
+A signlens checkpoint (`.pt`, run by torch), an ONNX export (`.onnx`, fp32 or int8, run by ONNX
+Runtime) or a TorchScript export (`.torchscript`) share the pre-processing and batching below and
+differ only in `forward(float32 NCHW) -> logits`. `signlens.inference.load_classifier` picks one.
 """
 
 from __future__ import annotations
@@ -17,13 +13,20 @@ from typing import Any
 
 import numpy as np
 
+from signlens.data.tensors import to_model_tensor
+from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
 from signlens.errors import SignlensError
+from signlens.inference.metadata import decode
+from signlens.inference.protocol import softmax
 
 
-class InferenceModel:
+class ImageClassifier:
     """Shared pre-processing and batching; backends implement `forward(float32 NCHW) -> logits`."""
 
+    kind = "image"
     backend = "base"
+    temperature = 1.0  # image models are not calibrated
+    views = ("photo",)  # read the photo as it is
 
     def __init__(self, class_names, img_size, in_chans, mean, std, source: str = "", config=None, meta=None):
         self.class_names = list(class_names)
@@ -33,7 +36,7 @@ class InferenceModel:
         self._mean_np = np.asarray(self.mean_values, np.float32).reshape(1, -1, 1, 1)
         self._std_np = np.asarray(self.std_values, np.float32).reshape(1, -1, 1, 1)
         self.source = source
-        self.config: dict[str, Any] = dict(config or {})  # the training config, when known
+        self.train_config: dict[str, Any] = dict(config or {})  # the training config, when known
         self.meta: dict[str, Any] = dict(meta or {})
 
     @property
@@ -49,8 +52,6 @@ class InferenceModel:
             raise SignlensError(f"expected images shaped (N, H, W[, C]), got {tuple(x.shape)}")
         if x.shape[1:] == (self.img_size, self.img_size, self.in_chans) and x.dtype == np.uint8:
             return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        from signlens.data.tensors import to_model_tensor  # resizing and luma need torch
-
         x = x if x.flags.writeable else x.copy()  # torch wants writable memory
         return to_model_tensor(x, self.img_size, self.in_chans).numpy()
 
@@ -70,8 +71,11 @@ class InferenceModel:
         out = [self.forward(self.prepare(images[i : i + batch_size])) for i in range(0, n, batch_size)]
         return np.concatenate(out).astype(np.float32, copy=False)
 
+    def calibrated(self, logits: np.ndarray) -> np.ndarray:
+        return softmax(logits / self.temperature)
+
     def predict_proba(self, images, batch_size: int = 1024) -> np.ndarray:
-        return softmax(self.logits(images, batch_size))
+        return self.calibrated(self.logits(images, batch_size))
 
     def describe(self) -> str:
         return (
@@ -79,7 +83,7 @@ class InferenceModel:
         )
 
 
-class Classifier(InferenceModel):
+class TorchClassifier(ImageClassifier):
     """A PyTorch model (from a checkpoint) with its pre-processing and class names."""
 
     backend = "torch"
@@ -95,11 +99,12 @@ class Classifier(InferenceModel):
         self.std = torch.tensor(self.std_values, dtype=torch.float32).view(1, -1, 1, 1)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> Classifier:
-        from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
-
-        payload = load_checkpoint(path)
+    def from_checkpoint(cls, path: str | Path, payload: dict | None = None) -> TorchClassifier:
+        """A checkpoint file (or its already loaded and validated `payload`)."""
+        payload = payload if payload is not None else load_checkpoint(path)
         pre = payload["preprocess"]
+        if pre.get("kind") == "landmarks":
+            raise SignlensError(f"{path}: a landmark model (it reads hand points, not images)")
         model = build_model_from_checkpoint(payload)
         meta = {"model": payload["model"], "epoch": payload.get("epoch")}
         return cls(
@@ -126,8 +131,6 @@ class Classifier(InferenceModel):
     def logits(self, images, batch_size: int = 1024) -> np.ndarray:
         import torch
 
-        from signlens.data.tensors import to_model_tensor
-
         if isinstance(images, np.ndarray) and not images.flags.writeable:
             images = images.copy()  # torch wants writable memory
         x = to_model_tensor(images, self.img_size, self.in_chans)
@@ -151,7 +154,7 @@ def ort_session_options(threads: int | None = None):
     return options
 
 
-class OnnxClassifier(InferenceModel):
+class OnnxClassifier(ImageClassifier):
     """An exported ONNX model (fp32 or int8) run by ONNX Runtime; pre-processing from its metadata."""
 
     backend = "onnx"
@@ -173,7 +176,7 @@ class OnnxClassifier(InferenceModel):
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/InvalidGraph types
             first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
             raise SignlensError(f"{path} is not a loadable ONNX model ({first[:200]})") from None
-        meta = _decode_meta(self.session.get_modelmeta().custom_metadata_map, str(path))
+        meta = decode(self.session.get_modelmeta().custom_metadata_map, str(path))
         super().__init__(
             meta["class_names"], meta["img_size"], meta["in_chans"], meta["mean"], meta["std"],
             str(path), meta.get("config", {}), meta,
@@ -187,7 +190,7 @@ class OnnxClassifier(InferenceModel):
         return self.session.run([self.output_name], {self.input_name: np.ascontiguousarray(x, np.float32)})[0]
 
 
-class TorchScriptClassifier(InferenceModel):
+class TorchScriptClassifier(ImageClassifier):
     """A TorchScript export; its metadata travels as the extra file `signlens.json`."""
 
     backend = "torchscript"
@@ -212,7 +215,7 @@ class TorchScriptClassifier(InferenceModel):
             props = json.loads(extra["signlens.json"] or "{}")
         except ValueError:
             props = {}
-        meta = _decode_meta(props, str(path))
+        meta = decode(props, str(path))
         super().__init__(
             meta["class_names"], meta["img_size"], meta["in_chans"], meta["mean"], meta["std"],
             str(path), meta.get("config", {}), meta,
@@ -223,35 +226,3 @@ class TorchScriptClassifier(InferenceModel):
 
         with torch.inference_mode():
             return self.model(torch.from_numpy(x)).float().numpy()
-
-
-def _decode_meta(props: dict[str, str], source: str) -> dict[str, Any]:
-    from signlens.export.metadata import decode
-
-    return decode(dict(props), source)
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-def load_classifier(path: str | Path, threads: int | None = None) -> InferenceModel:
-    """Checkpoint (.pt), ONNX (.onnx) or TorchScript (.torchscript) -> one inference interface.
-
-    `threads` sets ONNX Runtime's intra-op threads (None: its default); torch uses its global setting.
-    """
-    suffix = Path(path).suffix.lower()
-    if suffix == ".onnx":
-        return OnnxClassifier(path, threads=threads)
-    if suffix == ".torchscript":
-        return TorchScriptClassifier(path)
-    from signlens.engine.checkpoint import load_checkpoint
-
-    payload = load_checkpoint(path)
-    if payload["preprocess"].get("kind") == "landmarks":
-        from signlens.engine.landmark_predictor import LandmarkClassifier
-
-        return LandmarkClassifier.from_checkpoint(payload)
-    return Classifier.from_checkpoint(path)

@@ -1,4 +1,4 @@
-"""Inference for landmark models: canonical hand points in, class probabilities out.
+"""Landmark classifiers: canonical hand points in, calibrated class probabilities out.
 
 A classifier is one landmark model or an ensemble of them (say, the landmark-mlp and the mask CNN):
 each member turns the points into its own features, and their log-probabilities are averaged, so
@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 
 from signlens.data.landmarks import LandmarkConfig, landmark_features
-from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
+from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint, validate_payload
 from signlens.errors import SignlensError
+from signlens.inference.protocol import softmax
 
 MIRROR = torch.tensor([-1.0, 1.0, 1.0])  # flips a canonical hand's chirality
 
@@ -26,6 +27,8 @@ class LandmarkClassifier:
     """Landmark model(s) with their feature settings and (when fitted) a calibration temperature."""
 
     kind = "landmarks"
+    backend = "torch"
+    img_size = in_chans = None  # reads points, not images
 
     def __init__(
         self,
@@ -33,6 +36,9 @@ class LandmarkClassifier:
         class_names,
         temperature=1.0,
         views=("photo",),
+        source: str = "",
+        train_config: dict | None = None,
+        meta: dict | None = None,
     ):
         if len({config.points for _, config in members}) != 1:
             raise SignlensError("ensemble members must all read the same landmark points (world/image/both)")
@@ -41,11 +47,27 @@ class LandmarkClassifier:
         self.class_names = list(class_names)
         self.temperature = float(temperature)
         self.views = tuple(views)  # photo views a recogniser reads (see pipeline.extract.photo_views)
+        self.source = source
+        self.train_config = dict(train_config or {})
+        self.meta = dict(meta or {})
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def describe(self) -> str:
+        return f"{self.source} (landmarks, {len(self.members)} member(s), {self.num_classes} classes)"
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path | dict) -> LandmarkClassifier:
-        """A landmark checkpoint; an ensemble's further members are full payloads under "ensemble"."""
-        payload = path if isinstance(path, dict) else load_checkpoint(path)
+    def from_checkpoint(cls, path: str | Path | dict, payload: dict | None = None) -> LandmarkClassifier:
+        """A landmark checkpoint file (or its loaded `payload`, or a payload in memory such as
+        `engine.ensemble.ensemble_checkpoint` builds); an ensemble's further members are full payloads
+        under "ensemble"."""
+        if isinstance(path, dict):
+            path, payload = "", validate_payload(path, "checkpoint in memory")
+        payload = payload if payload is not None else load_checkpoint(path)
+        if payload["preprocess"].get("kind") != "landmarks":
+            raise SignlensError(f"{path}: an image classifier, not a landmark model")
         members = []
         for member in [payload, *payload.get("ensemble", [])]:
             if member["class_names"] != payload["class_names"]:
@@ -53,7 +75,11 @@ class LandmarkClassifier:
             config = LandmarkConfig(**member["preprocess"]["landmarks"])
             members.append((build_model_from_checkpoint(member), config))
         temperature = payload.get("calibration", {}).get("temperature", 1.0)
-        return cls(members, payload["class_names"], temperature, payload.get("views", ["photo"]))
+        meta = {"model": payload["model"], "epoch": payload.get("epoch"), "members": len(members)}
+        return cls(
+            members, payload["class_names"], temperature, payload.get("views", ["photo"]),
+            str(path), payload.get("config", {}), meta,
+        )  # fmt: skip
 
     def points(self, hands_points: np.ndarray) -> torch.Tensor:
         views = 2 if self.config.points == "both" else 1
@@ -61,7 +87,7 @@ class LandmarkClassifier:
 
     @torch.inference_mode()
     def logits(
-        self, canonical_points: np.ndarray, mirror_tta: bool | None = None, batch_size: int = 1024
+        self, canonical_points: np.ndarray, batch_size: int = 1024, *, mirror_tta: bool | None = None
     ) -> np.ndarray:
         """canonical_points: (N, 21, 3) mirrored to MediaPipe's "Right" chirality (see canonical_points).
         Returns averaged log-probabilities (logits up to a per-row constant, so softmax is unchanged).
@@ -87,41 +113,11 @@ class LandmarkClassifier:
             total = total + F.log_softmax(logits, dim=1)
         return (total / len(self.members)).numpy()
 
-    def predict_proba(self, canonical_points: np.ndarray, mirror_tta: bool | None = None) -> np.ndarray:
+    def predict_proba(
+        self, canonical_points: np.ndarray, batch_size: int = 1024, *, mirror_tta: bool | None = None
+    ) -> np.ndarray:
         """Calibrated probabilities: softmax of the averaged log-probabilities over the fitted temperature."""
-        return self.calibrated(self.logits(canonical_points, mirror_tta))
+        return self.calibrated(self.logits(canonical_points, batch_size, mirror_tta=mirror_tta))
 
     def calibrated(self, logits: np.ndarray) -> np.ndarray:
-        return _softmax(logits / self.temperature)
-
-
-def per_photo(logits: np.ndarray, labels: np.ndarray, sources) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Rows that are views of the same photo (same source) averaged into one row per photo, in order of
-    first appearance: (logits, labels, sources)."""
-    order: dict[str, list[int]] = {}
-    for i, source in enumerate(sources):
-        order.setdefault(str(source), []).append(i)
-    rows = list(order.values())
-    return (
-        np.stack([logits[r].mean(0) for r in rows]) if rows else logits[:0],
-        np.asarray([labels[r[0]] for r in rows]),
-        list(order),
-    )
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-def ensemble_checkpoint(paths: list[str | Path]) -> dict:
-    """One checkpoint payload for several landmark checkpoints: the first at the top level (so every
-    reader of a single checkpoint still works), the rest under "ensemble"."""
-    first, *rest = [load_checkpoint(p) for p in paths]
-    for payload in (first, *rest):
-        if payload["preprocess"].get("kind") != "landmarks":
-            raise SignlensError("only landmark checkpoints can form a recogniser ensemble")
-    members = [{k: v for k, v in p.items() if k not in ("format", "format_version")} for p in rest]
-    payload = {k: v for k, v in first.items() if k not in ("format", "format_version")}
-    return {**payload, "ensemble": members} if members else payload
+        return softmax(logits / self.temperature)
