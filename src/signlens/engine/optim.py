@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 
 from signlens.engine.config import TrainConfig
+from signlens.engine.finetune import parameter_groups
 
 
 def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     if config.stages or config.lr_decay != 1.0:
-        from signlens.engine.finetune import parameter_groups
-
         # One group per layer group and kind, each with its own (layer-wise decayed) learning rate.
         groups = parameter_groups(model, config.lr, config.lr_decay, config.weight_decay)
     else:

@@ -13,6 +13,7 @@ import torch
 
 from signlens.data import load_data, split_bundle, stratified_split
 from signlens.data.duplicates import BITS, SIDE, dhash, hamming_blocks
+from signlens.evaluation.plots import plt
 from signlens.io import atomic_write, write_json
 
 PAIRS = (("train", "val"), ("train", "test"), ("val", "test"))
@@ -94,8 +95,6 @@ def run_audit(
 
 
 def plot_pairs(splits: dict, examples: list, path: Path, threshold: int) -> None:
-    from signlens.evaluation.plots import plt
-
     fig, axes = plt.subplots(len(examples), 2, figsize=(5, 2.3 * len(examples)), squeeze=False)
     for row, (a, j, b, i, d) in enumerate(examples):
         for ax, (name, index) in zip(axes[row], ((a, j), (b, i)), strict=True):

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import load_data, stratified_split
+from signlens.data.duplicates import near_duplicate_groups
 from signlens.data.sources import SAME_HANDSHAPE
+from signlens.engine import Trainer
 from signlens.engine.config import TrainConfig
 from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
 from signlens.errors import SignlensError
@@ -42,8 +44,6 @@ def sample_groups(samples, group_by: str, pattern: str | None) -> list[str] | No
     if group_by == "duplicates":  # data whose names say nothing (Sign MNIST): near-duplicate clusters
         if samples.images.ndim != 4:
             raise SignlensError("--group-by duplicates needs image data, not landmarks")
-        from signlens.data.duplicates import near_duplicate_groups
-
         return near_duplicate_groups(samples.images, samples.labels)
     if group_by == "take" and pattern is None:
         if samples.groups is None:
@@ -154,8 +154,6 @@ def run_cv(
     on_fold=None,
 ) -> dict:
     """Train and score every fold; write OUT/fold<i>/ run directories and the OUT summary files."""
-    from signlens.engine import Trainer  # the engine imports evaluation helpers; avoid a cycle
-
     bundle = load_data(config.data, config.img_size, config.in_chans, config.landmarks.points, config.classes)
     if bundle.train is None:
         raise SignlensError(f"data '{bundle.name}' has no training split to cross-validate")

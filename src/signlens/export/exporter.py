@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from signlens import __version__
 from signlens.engine.config import TrainConfig
 from signlens.engine.rundata import run_splits
 from signlens.errors import SignlensError
+from signlens.export.quantize import quantize_int8
 from signlens.inference import OnnxClassifier, TorchClassifier, TorchScriptClassifier
 from signlens.inference import metadata as md
 from signlens.io import atomic_write, md5_file, write_json
@@ -162,8 +164,6 @@ def rewrite_onnx_metadata(path: Path, props: dict[str, str]) -> None:
 def base_metadata(classifier, weights: Path, model) -> dict[str, Any]:
     import torch
 
-    from signlens import __version__
-
     return {
         "class_names": classifier.class_names,
         "img_size": classifier.img_size,
@@ -271,8 +271,6 @@ def export_model(
             meta["parity"] = report["parity"]
             final = fp32_path
             if int8:
-                from signlens.export.quantize import quantize_int8
-
                 if calib_set is None or len(calib_set) == 0:
                     raise SignlensError(f"no training images to calibrate int8 on ({data_note})")
                 calib = calib_set.images[pick(len(calib_set), calib_samples, seed=1)]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from signlens.errors import SignlensError
+from signlens.inference.metadata import INPUT_NAME
 
 CALIBRATION_METHODS = ("minmax", "percentile", "entropy")
 
@@ -52,8 +53,6 @@ def quantize_int8(
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    from signlens.inference.metadata import INPUT_NAME
 
     if method not in CALIBRATION_METHODS:
         raise SignlensError(f"calibration method must be one of {CALIBRATION_METHODS}, got {method!r}")
