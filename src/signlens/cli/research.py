@@ -72,3 +72,36 @@ def study(
                 highlight=False,
                 soft_wrap=True,
             )
+
+
+@app.command()
+def explain(
+    images: list[Path] = typer.Argument(None, help="Photos or folders of photos to explain."),
+    weights: Path = typer.Option(..., "--weights", "-w", help="An image model's checkpoint (best.pt)."),
+    data: str = typer.Option(
+        None, "--data", "-d", help="Explain a split of this data set instead of photos."
+    ),
+    split: str = typer.Option("test", "--split", help="With --data: test | val | all."),
+    out: Path = typer.Option(None, "--out", "-o", help="Output directory [default: runs/explain, ...]."),
+    limit: int = typer.Option(200, "--limit", help="At most this many images (spread evenly over a split)."),
+    exist_ok: bool = typer.Option(False, "--exist-ok", help="Reuse a non-empty --out."),
+):
+    """Grad-CAM: OUT/overlays/*.png per image, OUT/class_means.png (mean map per class), OUT/explain.json."""
+    from signlens.cli.app import expand_images, prepare_out_dir
+    from signlens.evaluation.explain import run_explain
+
+    if images and data:
+        raise SignlensError("give photos or --data, not both")
+    if split not in ("test", "val", "all"):
+        raise SignlensError(f"--split must be test, val or all, got {split!r}")
+    if limit < 1:
+        raise SignlensError(f"--limit must be at least 1, got {limit}")
+    files = expand_images(images) if images else []
+    out_dir = prepare_out_dir(out, exist_ok, "explain", stale=())
+    summary = run_explain(weights, files, data, split, out_dir, limit)
+    correct = [r for r in summary["images"] if r["label"] is not None and r["label"] == r["predicted"]]
+    labelled = [r for r in summary["images"] if r["label"] is not None]
+    note = f"; {len(correct)}/{len(labelled)} predicted right" if labelled else ""
+    console.print(
+        f"[bold]{out_dir}[/bold]  Grad-CAM for {len(summary['images'])} images{note}", soft_wrap=True
+    )
