@@ -122,6 +122,15 @@ def test_audit_finds_near_duplicates_across_splits(tmp_path, tiny_csv_dir, monke
     result = json.loads((tmp_path / "a" / "audit.json").read_text())
     assert result["sizes"] == {"train": 216, "val": 24, "test": 80} and result["split"] == "official test"
 
+    # Named Sign MNIST audits the split its recipe trains on (val_fraction 0.05), not a default one.
+    monkeypatch.setenv("SIGNLENS_DATA", str(tmp_path / "root"))
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "sign-mnist").symlink_to(tiny_csv_dir)
+    code, _, _ = run_cli(["audit", "--data", "sign-mnist", "--out", tmp_path / "b"], monkeypatch, capsys)
+    result = json.loads((tmp_path / "b" / "audit.json").read_text())
+    assert code == 0 and result["config"]["recipe"] == "sign-mnist-fast"
+    assert result["sizes"] == {"train": 228, "val": 12, "test": 80}  # 5% of 60 per class held out
+
 
 def test_near_duplicate_groups_join_variants_of_one_photo_and_never_across_labels():
     from signlens.data.duplicates import near_duplicate_groups

@@ -61,6 +61,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # layer-wise LR decay: each layer group below the head gets this factor more
     freeze_bn: bool = False  # keep every batch norm's statistics and scale fixed
     normalize: str = "auto"  # auto (imagenet with --pretrained imagenet, else data) | data | imagenet
+    recipe: str | None = None  # the named recipe the run started from (recorded; its values are above)
 
     def validate(self) -> TrainConfig:
         """Check values against their meaning (types are checked when values are applied)."""
@@ -351,4 +352,5 @@ def build_config(
         cli["model"] = model
     config = apply_overrides(config, cli, "command line")
     config.data = data
+    config.recipe = recipe or None
     return config.validate()

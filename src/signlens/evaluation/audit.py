@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from signlens.data import load_data, split_bundle, stratified_split
+from signlens.data import stratified_split
 from signlens.data.duplicates import BITS, SIDE, dhash, hamming_blocks
+from signlens.engine.config import TrainConfig, build_config
+from signlens.engine.rundata import run_splits
+from signlens.errors import SignlensError
 from signlens.evaluation.plots import plt
 from signlens.io import atomic_write, write_json
 
@@ -61,27 +64,34 @@ def audit_splits(splits: dict, threshold: int) -> tuple[dict, list]:
     return report, mixed
 
 
-def run_audit(
-    spec: str, out: Path, threshold: int = 16, val_fraction: float = 0.1, test_fraction: float = 0.2
-):
-    """Audit the splits `signlens train` would draw (defaults of TrainConfig), and for data without an
-    official test split also a per-image random split, to show what grouping by take buys."""
-    bundle = load_data(spec, 64, 1)
-    train, val, test = split_bundle(bundle, val_fraction, test_fraction, 0)
+def run_audit(spec: str, out: Path, threshold: int = 16, config: TrainConfig | None = None):
+    """Audit the splits a run with `config` draws (default: what `signlens train --data SPEC` uses, its
+    recipe included), and for data without an official test split also a per-image random split of the
+    same sizes, to show what grouping by take buys."""
+    config = config or build_config(spec)
+    bundle, train, val, test = run_splits(config, spec, 64, 1)
+    if train is None:
+        raise SignlensError(f"data '{bundle.name}' has no training split to audit")
     splits = {"train": train, "val": val, "test": test}
     report, examples = audit_splits(splits, threshold)
     result = {
         "data": bundle.name,
         "hash": f"dHash {BITS}-bit ({SIDE + 1}x{SIDE} gray)",
         "threshold_bits": threshold,
+        "config": {
+            k: getattr(config, k)
+            for k in ("recipe", "val_fraction", "test_fraction", "split_seed", "classes")
+        },
         "split": "official test" if bundle.test_is_official else "held-out test as train draws it",
         "grouped": bundle.train.groups is not None and not bundle.test_is_official,
         "sizes": {k: len(v) for k, v in splits.items()},
         "pairs": report,
     }
     if not bundle.test_is_official and bundle.train.groups is not None:
-        keep, held = stratified_split(bundle.train.labels, test_fraction, 0)
-        rest, rest_val = stratified_split(bundle.train.labels[keep], val_fraction, 1)
+        keep, held = stratified_split(bundle.train.labels, config.test_fraction, config.split_seed)
+        rest, rest_val = stratified_split(
+            bundle.train.labels[keep], config.val_fraction, config.split_seed + 1
+        )
         random = {
             "train": bundle.train.subset(keep[rest]),
             "val": bundle.train.subset(keep[rest_val]),
