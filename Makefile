@@ -1,14 +1,15 @@
-# Two entry points: `make run` and `make test`. Both create .venv on first use.
+# Entry points: `make run` (the web app), `make train`, `make test`. Each creates .venv on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ONDEVICE := src/signlens/serve/static/ondevice/versions.json
 SIGNLENS_DATA ?= $(if $(wildcard ../shared/data),../shared/data,./data)
 export SIGNLENS_DATA
 
-.PHONY: install run test lint benchmark clean
+.PHONY: install run train test lint benchmark clean
 
-install: $(STAMP)
+install: $(STAMP) $(ONDEVICE)
 
 # Re-installs only when the pins or the package metadata change.
 $(STAMP): requirements.lock pyproject.toml
@@ -17,7 +18,23 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
+# The page's on-device mode: the browser packages pinned in web/package-lock.json (npm ci, from the npm
+# registry) and the bundled recogniser as one ONNX graph, into the served static folder. Without npm the
+# page keeps its server mode (Debian: apt-get install nodejs npm).
+$(ONDEVICE): $(STAMP) web/package-lock.json src/signlens/assets/recognizer.pt scripts/build_ondevice.py
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && \
+		$(BIN)/python scripts/build_ondevice.py; \
+	else echo "npm not found: the page's on-device mode is not built (apt-get install nodejs npm)"; fi
+
+# The web app and API on http://127.0.0.1:8000/ (SERVE_HOST, SERVE_PORT, SERVE_ARGS override; see README).
+SERVE_HOST ?= 127.0.0.1
+SERVE_PORT ?= 8000
 run: install
+	$(BIN)/signlens serve --host $(SERVE_HOST) --port $(SERVE_PORT) $(SERVE_ARGS)
+
+# The default Sign MNIST recipe.
+train: install
 	$(BIN)/signlens train --data sign-mnist --seed 0 --out runs/default --exist-ok
 
 lint: install

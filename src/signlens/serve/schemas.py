@@ -15,7 +15,7 @@ class RecognitionOut(BaseModel):
     model_config = ConfigDict(extra="allow")  # whatever predict adds, the API answers too
     label: str | None = Field(description="The letter, or null: no hand, or unsure (below the threshold).")
     confidence: float = Field(ge=0, le=1, description="Calibrated probability of the best class.")
-    top: list[tuple[str, float]] = Field(description="The top_k classes with their probabilities.")
+    top: list[list[str | float]] = Field(description="The top_k [class, probability] pairs, best first.")
     hand: list[int] | None = Field(description="Hand box x0, y0, x1, y1 in pixels, or null.")
     handedness: str | None
     landmarks: list[list[float]] | None = Field(

@@ -1,0 +1,170 @@
+// Recognition source "device": the whole recogniser runs in this browser and no frame leaves it.
+// Landmarks come from @mediapipe/hands (its models and WebAssembly, served from /static/ondevice/);
+// the classifier is the recogniser exported as one ONNX graph (signlens export), run by
+// onnxruntime-web's WebAssembly backend. The graph takes MediaPipe's landmarks as they are, so this
+// file does no feature arithmetic: it copies numbers into tensors and reads probabilities out. The
+// vote and the speller are speller.mjs, which spells exactly as the Python one.
+// Same interface as source-server.js: createDeviceSource({onResult, onStatus}) -> {start, stop, reset, configure}.
+import { LiveSpeller, decide } from "./speller.mjs";
+
+const BASE = "/static/ondevice/";
+const stats = { loadMs: null, firstAnswerMs: null, frames: 0, landmarkMs: [], classifyMs: [] };
+let models = null; // one load per page: {hands, session, meta, ort}
+let handsResults = null;
+
+// Whether this browser can run the on-device mode and the server has its files.
+export async function deviceAvailable() {
+  if (typeof WebAssembly !== "object") return false;
+  try {
+    return (await fetch(`${BASE}recognizer.onnx.json`, { method: "HEAD" })).ok;
+  } catch {
+    return false;
+  }
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = src;
+    script.crossOrigin = "anonymous";
+    script.onload = resolve;
+    script.onerror = () => reject(new Error(`cannot load ${src}`));
+    document.head.appendChild(script);
+  });
+}
+
+export async function loadModels(onStatus = () => {}) {
+  if (models) return models;
+  const t0 = performance.now();
+  onStatus("Loading the recogniser into this browser…");
+  const ort = await import(`${BASE}ort/ort.wasm.min.mjs`);
+  ort.env.wasm.wasmPaths = `${BASE}ort/`;
+  ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for this graph
+  const meta = await (await fetch(`${BASE}recognizer.onnx.json`)).json();
+  const session = await ort.InferenceSession.create(`${BASE}recognizer.onnx`, { executionProviders: ["wasm"] });
+  await loadScript(`${BASE}mediapipe/hands.js`);
+  const hands = new window.Hands({ locateFile: (file) => `${BASE}mediapipe/${file}` });
+  // As the Python video recogniser: one hand, full landmark model, tracking between frames.
+  hands.setOptions({
+    maxNumHands: 1, modelComplexity: 1, minDetectionConfidence: 0.5, minTrackingConfidence: 0.5, selfieMode: false,
+  });
+  hands.onResults((results) => { handsResults = results; });
+  await hands.initialize();
+  models = { hands, session, meta, ort };
+  stats.loadMs = performance.now() - t0;
+  return models;
+}
+
+// Graph inputs from one MediaPipe hand; names and order come from the exported graph.
+function feeds({ ort, meta }, marks, world, handedness, width, height) {
+  const xyz = (points) => Float32Array.from(points.flatMap((p) => [p.x, p.y, p.z]));
+  const all = {
+    world_landmarks: () => new ort.Tensor("float32", xyz(world), [1, 21, 3]),
+    image_landmarks: () => new ort.Tensor("float32", xyz(marks), [1, 21, 3]),
+    image_size: () => new ort.Tensor("float32", Float32Array.from([width, height]), [1, 2]),
+    is_left: () => new ort.Tensor("float32", Float32Array.from([handedness === "Left" ? 1 : 0]), [1]),
+  };
+  return Object.fromEntries(meta.inputs.map((name) => [name, all[name]()]));
+}
+
+// Probabilities for one hand's graph inputs (also used by the parity and timing checks).
+export async function classify(inputs) {
+  const { session, ort, meta } = models;
+  const tensors = {};
+  for (const name of meta.inputs) {
+    const { data, dims } = inputs[name];
+    tensors[name] = data instanceof ort.Tensor ? data : new ort.Tensor("float32", Float32Array.from(data), dims);
+  }
+  const output = await session.run(tensors);
+  return output[meta.output].data;
+}
+
+// The hand box drawn on the overlay: hands.py's hand_box (15% margin, clipped to the frame).
+function handBox(points, width, height, margin = 0.15) {
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const pad = margin * Math.max(x1 - x0, y1 - y0);
+  return [Math.max(0, Math.floor(x0 - pad)), Math.max(0, Math.floor(y0 - pad)),
+    Math.min(width, Math.ceil(x1 + pad)), Math.min(height, Math.ceil(y1 + pad))];
+}
+
+export function deviceStats() { return stats; }
+
+export function createDeviceSource({ onResult, onStatus }) {
+  const live = new LiveSpeller();
+  let running = false, video = null, frame = 0, started = 0;
+
+  async function step() {
+    const width = video.videoWidth, height = video.videoHeight;
+    const t0 = performance.now();
+    handsResults = null;
+    await models.hands.send({ image: video });
+    const t1 = performance.now();
+    const found = handsResults && handsResults.multiHandLandmarks && handsResults.multiHandLandmarks.length;
+    let answer = { label: null, best: null, confidence: 0, top: [] }, landmarks = null, hand = null, t2 = t1;
+    if (found) {
+      const marks = handsResults.multiHandLandmarks[0];
+      const world = handsResults.multiHandWorldLandmarks[0];
+      const handedness = handsResults.multiHandedness[0].label;
+      const probs = await classify(feeds(models, marks, world, handedness, width, height));
+      t2 = performance.now();
+      answer = decide(probs, models.meta.class_names, live.settings.threshold);
+      answer.top = Array.from(probs, (p, i) => [models.meta.class_names[i], p]).sort((a, b) => b[1] - a[1]).slice(0, 3);
+      landmarks = marks.map((p) => [p.x * width, p.y * height]);
+      hand = handBox(landmarks, width, height);
+      stats.classifyMs.push(t2 - t1);
+    }
+    stats.landmarkMs.push(t1 - t0);
+    const spelled = live.step(answer.label, Boolean(found), (performance.now() - started) / 1000);
+    // Time to first answer: from opening the page (performance.now()'s origin) to the first letter.
+    if (found && answer.label && stats.firstAnswerMs === null) stats.firstAnswerMs = performance.now();
+    stats.frames = ++frame;
+    onResult({
+      type: "result", frame, width, height, hand, landmarks, raw: answer.label, label: answer.label,
+      best: answer.best, confidence: answer.confidence, top: answer.top, ...spelled,
+      ms: Math.round(10 * (t2 - t0)) / 10, source: "device",
+    });
+  }
+
+  async function loop() {
+    while (running) {
+      if (video.readyState >= 2 && video.videoWidth) {
+        try {
+          await step();
+        } catch (error) {
+          onStatus(`On-device recognition failed: ${error.message}`);
+          running = false;
+          return;
+        }
+      }
+      await new Promise((resolve) => requestAnimationFrame(resolve));
+    }
+  }
+
+  return {
+    name: "device",
+    async start(videoElement) {
+      video = videoElement;
+      stats.startMs = stats.startMs ?? performance.now();
+      try {
+        await loadModels(onStatus);
+      } catch (error) {
+        onStatus(`Cannot run on this device (${error.message}); choose the server mode.`);
+        return;
+      }
+      running = true;
+      started = performance.now();
+      onStatus("Recognising on this device: no frame leaves it.");
+      loop();
+    },
+    stop() { running = false; },
+    reset() {
+      live.reset();
+      onResult({ type: "reset", text: "", settingsOnly: true });
+    },
+    configure(values) {
+      live.configure(values);
+      onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
+    },
+  };
+}

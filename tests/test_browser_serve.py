@@ -1,0 +1,118 @@
+"""The web page in a real browser: Debian's Chromium, headless, driven by Selenium, with a fake camera
+playing a clip made here from real photos of one signer spelling a word."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from serve_helpers import needs_photos, photo, running_server, write_y4m
+from signlens.data.images import decode_image
+from signlens.serve.settings import Settings
+
+CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+WORD, SIGNER = "LIVE", "user_5"  # letters this signer's photos give reliably, none repeated
+FPS, HOLD_FRAMES, GAP_FRAMES = 10, 20, 16  # 2 s a letter (slow machines too), then 1.6 s of no hand
+DOCS_SHOT = Path(__file__).resolve().parents[1] / "docs" / "serve-screenshot.png"
+
+if not (CHROMIUM.exists() and DRIVER.exists()):
+    hint = "install Chromium for the browser tests: apt-get install chromium chromium-driver"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI needs Chromium: {hint}", pytrace=False)
+    pytest.skip(hint, allow_module_level=True)
+
+pytestmark = needs_photos
+
+
+def make_clip(path: Path) -> Path:
+    """The signer's consecutive frames of each letter, then an empty room (no hand): played in a loop."""
+    frames = []
+    for letter in WORD:
+        takes = [decode_image(photo(SIGNER, f"{letter}{i}")) for i in range(10)]
+        frames += [takes[i % 10] for i in range(HOLD_FRAMES)]
+    frames += [np.full_like(frames[0], 128)] * GAP_FRAMES
+    return write_y4m(path, frames, FPS)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    tmp = tmp_path_factory.mktemp("browser")
+    clip = make_clip(tmp / "clip.y4m")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", f"--user-data-dir={tmp / 'profile'}", "--window-size=1100,1100",
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={clip}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver, tmp
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def url():
+    with running_server(Settings()) as url:
+        yield url
+
+
+def text(driver, element_id: str) -> str:
+    return driver.find_element("id", element_id).text
+
+
+def test_photo_flow_shows_the_label(browser, url):
+    driver, tmp = browser
+    driver.get(url + "/")
+    files = [photo("user_7", "B2"), photo("user_5", "W4")]
+    driver.find_element("id", "files").send_keys("\n".join(str(f) for f in files))
+    deadline = time.monotonic() + 30
+    labels = []
+    while time.monotonic() < deadline:
+        labels = [e.text for e in driver.find_elements("css selector", "#photo-results > li .label")]
+        if len(labels) == 2 and "…" not in labels:
+            break
+        time.sleep(0.1)
+    items = driver.find_elements("css selector", "#photo-results > li")
+    names = [i.find_element("css selector", ".name").text for i in items]
+    assert dict(zip(names, labels, strict=True)) == {"B2.jpg": "B", "W4.jpg": "W"}
+    tops = items[0].find_elements("css selector", ".top li")
+    assert len(tops) == 3 and tops[0].text.split()[0] == labels[0]
+
+
+def test_camera_spells_the_word(browser, url):
+    driver, tmp = browser
+    if driver.current_url != url + "/":  # after the photo test the page keeps its photos: one picture
+        driver.get(url + "/")
+    driver.find_element("id", "start").click()
+    seen, spelled = set(), ""
+    deadline = time.monotonic() + 45  # about four plays of the clip
+    while time.monotonic() < deadline:
+        seen.add(text(driver, "letter"))
+        spelled = text(driver, "spelled")
+        if WORD in spelled.split():
+            break
+        time.sleep(0.05)
+    shot = tmp / "page.png"
+    driver.save_screenshot(str(shot))
+    if os.environ.get("SIGNLENS_DOCS_SCREENSHOT"):  # refresh the README's picture on request only
+        from PIL import Image
+
+        with Image.open(shot) as image:  # a palette PNG: a third of the bytes, same picture to the eye
+            image.convert("RGB").quantize(128).save(DOCS_SHOT.with_suffix(".tmp.png"), optimize=True)
+        DOCS_SHOT.with_suffix(".tmp.png").replace(DOCS_SHOT)
+    assert set(WORD) <= seen, f"letters shown: {sorted(seen)}"
+    assert WORD in spelled.split(), f"spelled {spelled!r}, status {text(driver, 'status')!r}"
+    assert text(driver, "start") == "Stop camera"

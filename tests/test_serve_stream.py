@@ -1,0 +1,111 @@
+"""The WebSocket /v1/stream and the bearer token, on real servers (127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from serve_helpers import needs_photos, photo, running_server
+from signlens.serve.settings import Settings
+
+pytestmark = needs_photos
+
+TOKEN = "s3cret-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def url():
+    # No photo recognisers (preload off): streams load their own tracker; a slow frame bound to test skips.
+    with running_server(
+        Settings(preload=False, max_fps=1.0, max_frame_bytes=200_000), wait_ready=False
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def secured():
+    with running_server(Settings(preload=False, token=TOKEN), wait_ready=False) as url:
+        yield url
+
+
+def ws_url(url: str) -> str:
+    return url.replace("http://", "ws://") + "/v1/stream"
+
+
+def receive(ws) -> dict:
+    return json.loads(ws.recv(timeout=60))
+
+
+def test_stream_spells_a_word_and_obeys_controls(url):
+    with connect(ws_url(url), open_timeout=30) as ws:
+        ready = receive(ws)
+        assert ready["type"] == "ready" and ready["max_fps"] == 1.0
+        ws.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
+        assert receive(ws)["settings"]["hold"] == 0
+        ws.send(json.dumps({"type": "settings", "hold": -3}))
+        assert "hold must be" in receive(ws)["message"]
+        ws.send("not json")
+        assert receive(ws)["type"] == "error"
+        answers = []
+        for letter, user in (("L", "user_5"), ("I", "user_5")):
+            for i in range(2):
+                ws.send(photo(user, f"{letter}{i}").read_bytes())
+                answer = receive(ws)
+                while answer["type"] == "skipped":  # one frame a second here: send it again
+                    ws.send(photo(user, f"{letter}{i}").read_bytes())
+                    answer = receive(ws)
+                answers.append(answer)
+        assert [a["raw"] for a in answers] == ["L", "L", "I", "I"]
+        assert answers[-1]["text"] == "LI" and answers[1]["written"] == "L"
+        first = answers[0]
+        assert len(first["landmarks"]) == 21 and first["width"] == 320 and first["hand"] is not None
+        ws.send(json.dumps({"type": "reset"}))
+        assert receive(ws) == {"type": "reset", "text": ""}
+
+
+def test_stream_bounds_frames(url):
+    with connect(ws_url(url), open_timeout=30) as ws:
+        assert receive(ws)["type"] == "ready"
+        ws.send(b"GIF89a broken")
+        assert "cannot read image frame" in receive(ws)["message"]
+        ws.send(photo("user_5", "A0").read_bytes())  # within a second of the last frame: skipped
+        assert receive(ws)["type"] == "skipped"
+        ws.send(b"\x00" * 300_000)  # over the message bound: the server closes the connection
+        with pytest.raises(ConnectionClosed) as closed:
+            receive(ws)
+        assert closed.value.rcvd.code == 1009
+
+
+def test_token_is_required_everywhere(secured):
+    assert httpx.get(secured + "/v1/model").status_code == 401
+    assert httpx.get(secured + "/").status_code == 401
+    assert httpx.get(secured + "/static/app.js").status_code == 401
+    wrong = httpx.get(secured + "/v1/model", headers={"Authorization": "Bearer wrong-token-123"})
+    assert wrong.status_code == 401 and "token" in wrong.json()["error"]
+    # With the token, the request reaches the route (the model is not loaded here: 503, not 401).
+    ok = httpx.get(secured + "/v1/model", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 503 and "loading" in ok.json()["error"]
+    with httpx.Client() as browser:  # the page's first visit with ?token= leaves a cookie for the rest
+        assert browser.get(secured + f"/?token={TOKEN}").status_code == 200
+        assert browser.get(secured + "/static/app.js").status_code == 200
+    with pytest.raises((ConnectionClosed, Exception)), connect(ws_url(secured), open_timeout=30) as ws:
+        ws.recv(timeout=30)
+    with connect(ws_url(secured) + f"?token={TOKEN}", open_timeout=30) as ws:
+        assert receive(ws)["type"] == "ready"
+
+
+def test_non_loopback_needs_a_token():
+    from signlens.errors import SignlensError
+    from signlens.serve.run import check
+
+    with pytest.raises(SignlensError, match="--token"):
+        check(Settings(), "0.0.0.0", no_auth=False, certfile=None, keyfile=None)
+    check(Settings(), "0.0.0.0", no_auth=True, certfile=None, keyfile=None)
+    check(Settings(token=TOKEN), "192.168.1.5", no_auth=False, certfile=None, keyfile=None)
+    check(Settings(), "127.0.0.1", no_auth=False, certfile=None, keyfile=None)
+    with pytest.raises(SignlensError, match="go together"):
+        check(Settings(token=TOKEN), "::1", no_auth=False, certfile=None, keyfile="key.pem")
