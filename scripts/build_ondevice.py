@@ -33,8 +33,7 @@ FILES = {
             "hands_solution_simd_wasm_bin.wasm",
             "hands_solution_wasm_bin.js",
             "hands_solution_wasm_bin.wasm",
-            "hand_landmark_full.tflite",
-            "hand_landmark_lite.tflite",
+            "hand_landmark_full.tflite",  # model_complexity=1, as the Python recogniser
         )
     ],
     "ort": [
@@ -77,6 +76,14 @@ def main() -> int:
         for name in ("@mediapipe/hands", "onnxruntime-web")
     }
     (staging / "versions.json").write_text(json.dumps(versions, indent=2) + "\n")
+    # What the service worker caches at install (static/sw.js): all but the non-SIMD WebAssembly, which
+    # only browsers without WebAssembly SIMD load (and then cache as they fetch it).
+    offline = sorted(
+        str(f.relative_to(staging))
+        for f in staging.rglob("*")
+        if f.is_file() and "_solution_wasm_bin" not in f.name
+    )
+    (staging / "files.json").write_text(json.dumps(offline, indent=1) + "\n")
     # Swap the folder in whole, so a server never serves a half-copied set.
     old = OUT.with_name(".ondevice-old")
     shutil.rmtree(old, ignore_errors=True)

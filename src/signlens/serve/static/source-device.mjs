@@ -16,7 +16,7 @@ let handsResults = null;
 export async function deviceAvailable() {
   if (typeof WebAssembly !== "object") return false;
   try {
-    return (await fetch(`${BASE}recognizer.onnx.json`, { method: "HEAD" })).ok;
+    return (await fetch(`${BASE}recognizer.onnx.json`)).ok; // GET: a service worker cache answers it offline
   } catch {
     return false;
   }
