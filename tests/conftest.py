@@ -16,6 +16,25 @@ needs_shared = pytest.mark.skipif(
 )
 
 
+def shared_missing(reason: str) -> bool:
+    """A skip for want of ../shared: its reason names it. Such skips are failures under CI."""
+    return "shared" in reason.lower()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With CI set, a test skipped because ../shared is missing fails instead: CI runs beside the
+    shared data, so a skip there would hide that the data (or its path) is broken."""
+    outcome = yield
+    report = outcome.get_result()
+    if not (os.environ.get("CI") and report.skipped and isinstance(report.longrepr, tuple)):
+        return
+    reason = str(report.longrepr[2])
+    if shared_missing(reason):
+        report.outcome = "failed"
+        report.longrepr = f"CI is set but {reason.removeprefix('Skipped: ')} (SIGNLENS_DATA={SHARED})"
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SIGNLENS_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

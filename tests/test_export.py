@@ -17,6 +17,7 @@ from signlens.cli.main import main
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
+from signlens.export.memory import measure_peak, reset_peak_rss
 from signlens.export.timing import summarise, time_calls
 from signlens.inference import OnnxClassifier, TorchClassifier, load_classifier
 from signlens.models import create_model, list_models
@@ -195,7 +196,7 @@ def test_torchscript_export_round_trips(trained, tmp_path, monkeypatch, capsys):
 def test_benchmark_reports_every_cell(trained, tmp_path, monkeypatch, capsys):
     out = tmp_path / "bench.json"
     code, stdout, _ = run_cli(
-        ["benchmark", "-w", trained, "--formats", "torch,onnx,onnx-int8", "--batch-sizes", "1,4",
+        ["benchmark", "-w", trained, "--formats", "torch,torchscript,onnx,onnx-int8", "--batch-sizes", "1,4",
          "--threads", 1, "--min-time", 0.02, "--cooldown", 0, "--accuracy", "--json", out],
         monkeypatch, capsys,
     )  # fmt: skip
@@ -206,15 +207,27 @@ def test_benchmark_reports_every_cell(trained, tmp_path, monkeypatch, capsys):
     assert record["threads"] == 1 and record["machine"]["cores"] >= 1 and record["versions"]["onnxruntime"]
     rows = record["results"]
     assert [(r["format"], r["batch"]) for r in rows] == [
-        ("torch", 1), ("torch", 4), ("onnx", 1), ("onnx", 4), ("onnx-int8", 1), ("onnx-int8", 4),
+        ("torch", 1), ("torch", 4), ("torchscript", 1), ("torchscript", 4), ("onnx", 1), ("onnx", 4),
+        ("onnx-int8", 1), ("onnx-int8", 4),
     ]  # fmt: skip
+    peak_known = reset_peak_rss()  # where the kernel's peak mark cannot be reset, memory is unknown
     for r in rows:
         assert 0 < r["p50_us"] <= r["p95_us"] <= r["p99_us"]
         assert r["iterations"] >= 30 and r["images_per_s"] > 0 and r["file_bytes"] > 0
-        assert r["peak_rss_mib"] is None or r["peak_rss_mib"] > 0
+        if peak_known:
+            assert r["peak_rss_mib"] > 0 and r["peak_rss_delta_mib"] is not None
+        else:
+            assert r["peak_rss_mib"] is None and r["peak_rss_delta_mib"] is None
         assert 0.9 <= r["accuracy"] <= 1.0
     sizes = {r["format"]: r["file_bytes"] for r in rows}
     assert sizes["onnx-int8"] < sizes["onnx"]
+    # The TorchScript row times the file `export` writes, and reports that file's size.
+    ts = tmp_path / "ts" / "model.torchscript"  # the archive holds its stem in every entry name
+    assert (
+        run_cli(["export", "-w", trained, "--format", "torchscript", "-o", ts], monkeypatch, capsys)[0] == 0
+    )
+    # TorchScript names its classes by how many were traced before in the process: a few hundred bytes.
+    assert abs(sizes["torchscript"] - ts.stat().st_size) < 0.01 * ts.stat().st_size
 
     # An exported .onnx benchmarks on its own; torch needs the checkpoint.
     onnx_path = tmp_path / "m.onnx"
@@ -239,6 +252,39 @@ def test_time_calls_and_percentiles():
     stats = summarise(np.array([1000] * 98 + [5000, 9000], np.int64), batch=10)
     assert stats["p50_us"] == 1.0 and stats["p99_us"] > stats["p95_us"] == 1.0
     assert stats["images_per_s"] == pytest.approx(10 * 100 / (112_000 / 1e9))
+
+
+def test_peak_memory_is_unknown_when_the_peak_mark_cannot_be_reset(monkeypatch):
+    import signlens.export.memory as memory
+
+    _, peak, delta = measure_peak(lambda: bytearray(64 * 2**20))  # 64 MiB touched inside the stretch
+    if memory.reset_peak_rss():
+        assert delta >= 32 and peak > delta
+    monkeypatch.setattr(memory, "reset_peak_rss", lambda: False)
+    result, peak, delta = measure_peak(lambda: 7)
+    assert result == 7 and peak is None and delta is None  # never the process's lifetime peak
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"format_version": "x"}, "'format_version' must be an integer"),
+        ({"model": None}, "'model' must be a mapping"),
+        ({"config": "lr: 1"}, "'config' must be a mapping"),
+        ({"class_names": []}, "'class_names' must be a non-empty list"),
+        ({"preprocess": {"in_chans": 1, "mean": [0.5], "std": [0.2]}}, "'preprocess.img_size'"),
+        ({"preprocess": {"img_size": 28, "in_chans": 1, "mean": [0.5], "std": [0.0]}}, "'preprocess.std'"),
+        ({"preprocess": {"kind": "landmarks", "landmarks": {}}}, "'preprocess.kind' is 'landmarks' but"),
+        ({"calibration": {"temperature": -1}}, "'calibration.temperature'"),
+        ({"state_dict": {"w": [1, 2]}}, "'state_dict'"),
+    ],
+)
+def test_a_checkpoint_with_a_wrong_field_is_refused_naming_it(trained, tmp_path, change, field):
+    payload = torch.load(trained, weights_only=True)
+    bad = tmp_path / "bad.pt"
+    torch.save({**payload, **change}, bad)
+    with pytest.raises(SignlensError, match=field):
+        load_classifier(bad)  # the same check runs for predict, val, export and benchmark
 
 
 def test_bad_input_is_one_line_naming_the_file(trained, tmp_path, monkeypatch, capsys):

@@ -13,12 +13,11 @@ import numpy as np
 from signlens.errors import SignlensError
 from signlens.export.exporter import (
     base_metadata,
+    export_model,
     pick,
     rewrite_onnx_metadata,
     sample_data,
     torch_to_onnx,
-    trace,
-    write_torchscript,
 )
 from signlens.export.quantize import quantize_int8
 from signlens.inference import OnnxClassifier, TorchClassifier, TorchScriptClassifier, load_classifier
@@ -161,9 +160,9 @@ def build_runners(
                     torch_runner(clf.model, shape, "torch", "cpu", "fp32", _state_dict_bytes(clf.model), clf)
                 )
         elif fmt == "torchscript":
-            path = write_torchscript(
-                trace(model, clf.in_chans, clf.img_size), meta, workdir / "m.torchscript"
-            )
+            log("exporting torchscript ...")
+            path = workdir / "model.torchscript"  # exactly what `signlens export --format torchscript` writes
+            export_model(weights, "torchscript", path, calib_data=data)
             scripted = TorchScriptClassifier(path)
             runners.append(
                 torch_runner(
