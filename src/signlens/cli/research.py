@@ -105,3 +105,31 @@ def explain(
     console.print(
         f"[bold]{out_dir}[/bold]  Grad-CAM for {len(summary['images'])} images{note}", soft_wrap=True
     )
+
+
+@app.command()
+def report(
+    target: Path = typer.Argument(..., help="A run, cross-validation (cv) or study directory."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="HTML file [default: TARGET/report.html]; a .md twin beside it."
+    ),
+):
+    """One self-contained HTML page (and Markdown twin): comparison, curves, confusion, confused pairs,
+    errors with top-3, Grad-CAM, reliability with ECE before/after temperature scaling, latency."""
+    from signlens.study.report import build_report
+
+    if not target.is_dir():
+        raise SignlensError(f"not a directory: {target}")
+    out = out or target / "report.html"
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise SignlensError(f"--out must name an .html file, got {out}")
+    summary = build_report(target, out)
+    cal = summary["calibration"]
+    extra = (
+        f"  ECE {cal['ece_before']:.4f} -> {cal['ece_after']:.4f} (T={cal['temperature']:.3f})" if cal else ""
+    )
+    console.print(
+        f"[bold]{out}[/bold]  {summary['kind']} report, {summary['bytes'] / 1e6:.2f} MB in {summary['seconds']:.1f}s; "
+        f"analysed model's test accuracy {100 * summary['accuracy']:.2f}%{extra}",
+        soft_wrap=True,
+    )
