@@ -47,6 +47,7 @@ def study(
     unknown = sorted(set(part) - set(names))
     if unknown:
         raise SignlensError(f"--part {unknown[0]!r} is not in {config}; its parts: {', '.join(names)}")
+    several = len(specs) > 1  # a file with parts keeps each in its own folder, whichever run now
     specs = [s for s in specs if not part or s.name in part]
     root = out or Path("runs") / "studies" / config.stem
     if root.exists() and not root.is_dir():
@@ -57,7 +58,7 @@ def study(
             console.print(line, highlight=False, markup=False, soft_wrap=True)
 
     for spec in specs:
-        out_dir = root / spec.name if len(specs) > 1 else root
+        out_dir = root / spec.name if several else root
         summary = run_study(spec, out_dir, storage, n_trials, heartbeat, log)
         counts = ", ".join(f"{v} {k}" for k, v in summary["counts"].items() if v)
         console.print(
