@@ -7,8 +7,13 @@ from pathlib import Path
 
 import typer
 
-from signlens.cli.app import app, console
+from signlens.cli import options as o
+from signlens.cli.app import app, console, quote
 from signlens.errors import SignlensError
+
+FORMATS = ("onnx", "torchscript")
+BENCH_FORMATS = ("torch", "torchscript", "onnx", "onnx-int8")
+CALIBRATION = ("minmax", "percentile", "entropy")
 
 
 def _int_list(text: str, option: str) -> list[int]:
@@ -16,8 +21,8 @@ def _int_list(text: str, option: str) -> list[int]:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise SignlensError(f"{option} expects comma-separated integers, got {text!r}") from None
-    if not values or any(v < 1 for v in values):
-        raise SignlensError(f"{option} expects positive integers, got {text!r}")
+    if not values or any(not 1 <= v <= 65536 for v in values):
+        raise SignlensError(f"{option} expects integers in 1..65536, got {text!r}")
     return values
 
 
@@ -52,6 +57,13 @@ def export(
 
     if parity_samples < 1 or calib_samples < 1:
         raise SignlensError("--parity-samples and --calib-samples must be at least 1")
+    if fmt not in FORMATS:
+        raise SignlensError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if calib_method not in CALIBRATION:
+        raise SignlensError(f"--calib-method must be one of {', '.join(CALIBRATION)}, got {calib_method!r}")
+    if int8 and fmt != "onnx":
+        raise SignlensError("--int8 needs --format onnx")
+    o.output_file("--out", out)
     from signlens.export import recognizer_graph as rg
 
     if rg.is_landmark_checkpoint(weights):  # a recogniser: one graph from landmarks to probabilities
@@ -120,7 +132,12 @@ def benchmark(
         "--cooldown",
         help="Idle seconds before each cell, so the last cell's worker threads stop spinning.",
     ),
-    json_out: Path = typer.Option(None, "--json", help="Write the full results to this JSON file."),
+    json_out: Path = typer.Option(
+        None,
+        "--json-out",
+        "--json",
+        help="Write the full results to this JSON file (--json: the old spelling).",
+    ),
 ):
     """Latency (p50/p95/p99), images/s, params, MACs, file size and peak memory per format and batch."""
     from signlens.export.bench import results_table, run_benchmark
@@ -129,13 +146,20 @@ def benchmark(
     fmt_list = [f.strip() for f in formats.split(",") if f.strip()]
     if not fmt_list:
         raise SignlensError("--formats is empty")
-    if min_time <= 0:
-        raise SignlensError("--min-time must be positive")
+    unknown = [f for f in fmt_list if f not in BENCH_FORMATS]
+    if unknown:
+        raise SignlensError(f"--formats: unknown {unknown}; choose from {', '.join(BENCH_FORMATS)}")
+    o.check("--min-time", min_time, 0, 600, low_open=True)
+    o.check("--cooldown", cooldown, 0, 600)
+    o.check("--threads", threads, 1, 1024)
+    if device not in ("cpu", "cuda"):
+        raise SignlensError(f"--device must be cpu or cuda, got {device!r}")
+    o.output_file("--json-out", json_out)
     record = run_benchmark(
         weights, fmt_list, _int_list(batch_sizes, "--batch-sizes"), threads, device, data, accuracy,
-        min_time, log=lambda msg: console.print(f"[dim]{msg}[/dim]"), cooldown_s=max(0.0, cooldown),
+        min_time, log=lambda msg: console.print(f"[dim]{quote(msg)}[/dim]"), cooldown_s=max(0.0, cooldown),
     )  # fmt: skip
-    console.print(results_table(record, str(weights)))
+    console.print(results_table(record, quote(weights)))
     load = record["load_avg_before"]
     if load:
         console.print(f"load average before: {load[0]:.2f} (1 min) on {record['machine']['cores']} cores")

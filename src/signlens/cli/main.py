@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import sys
+import warnings
 
 import click
 import typer
@@ -21,6 +22,17 @@ import signlens.cli.study  # noqa: F401  (registers cv and audit)
 from signlens.cli import core, export, hands  # noqa: F401  (each module registers its verbs)
 from signlens.cli.app import app, tidy_help
 from signlens.errors import SignlensError
+
+_COMMAND = None
+
+
+def cli_command():
+    """The click command tree, built once per process (typer's introspection costs ~40 ms)."""
+    global _COMMAND
+    if _COMMAND is None:
+        _COMMAND = typer.main.get_command(app)
+        tidy_help(_COMMAND)
+    return _COMMAND
 
 
 def one_line(text: str) -> str:
@@ -37,8 +49,10 @@ def fail(message: str, code: int = 2) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: every error becomes one line on stderr and exit code 2, never a traceback."""
     debug = os.environ.get("SIGNLENS_DEBUG") == "1"
-    command = typer.main.get_command(app)
-    tidy_help(command)
+    if not debug:
+        # Library warnings (numpy, torch, PIL) would be extra stderr lines around the one message.
+        warnings.filterwarnings("ignore")
+    command = cli_command()
     try:
         code = command.main(args=argv, prog_name="signlens", standalone_mode=False)
     except SignlensError as exc:
@@ -57,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except MemoryError:
-        fail("out of memory")
+        fail("not enough memory for this input")
     except OSError as exc:
         if debug:
             raise
@@ -67,6 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence; the bug still gets reported
         if debug:
             raise
+        if "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower():
+            fail(f"not enough memory for this input ({one_line(exc)[:160]})")
         fail(
             f"internal error: {exc.__class__.__name__}: {one_line(exc)[:300]} "
             "(a bug in signlens; rerun with SIGNLENS_DEBUG=1 for the traceback)"

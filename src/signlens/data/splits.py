@@ -44,4 +44,17 @@ def split_bundle(bundle, val_fraction: float, test_fraction: float, split_seed: 
         keep, held = stratified_split(train.labels, test_fraction, split_seed, train.groups)
         train, test = train.subset(keep), train.subset(held)
     keep, held = stratified_split(train.labels, val_fraction, split_seed + 1, train.groups)
-    return train.subset(keep), train.subset(held), test
+    train, val = train.subset(keep), train.subset(held)
+    require_samples(bundle.name, train, val, test)
+    return train, val, test
+
+
+def require_samples(name: str, train, val, test) -> None:
+    """Training needs two samples (batch norm cannot normalise one), selection and scoring one each; a
+    data set too small for that is refused with its counts rather than failing deep in the trainer."""
+    if len(train) < 2 or len(val) < 1 or (test is not None and len(test) < 1):
+        raise SignlensError(
+            f"data '{name}' is too small to split: {len(train)} training, {len(val)} validation and "
+            f"{0 if test is None else len(test)} test samples (training needs 2, the others 1 each); "
+            "add images (from more than one take per class)"
+        )

@@ -314,12 +314,19 @@ def _short(value: Any) -> str:
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file():  # a FIFO or device is not a file: reading it could block for ever
         raise SignlensError(f"config file not found: {path}")
+    if path.stat().st_size > 1024 * 1024:
+        raise SignlensError(f"{path}: over 1 MiB; a config file is a few lines of YAML")
     try:
         values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SignlensError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise SignlensError(f"{path}: not a text file (UTF-8 YAML expected)") from None
+    except OSError as exc:
+        raise SignlensError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
+        raise SignlensError(f"{path}: invalid YAML: {first}") from None
     if not isinstance(values, dict):
         raise SignlensError(f"{path}: expected a mapping of config keys")
     # A run's own config.yaml carries provenance next to the config; accept it as input too.

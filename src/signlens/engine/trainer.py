@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from signlens.data import DataBundle, ImageSet
 from signlens.data.inputs import Stored, input_adapter, samples_kind
+from signlens.data.splits import require_samples
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
 from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
@@ -58,26 +59,54 @@ class Trainer:
         self._build()
 
     @classmethod
-    def resume(cls, run_dir: str | Path, progress: bool = True) -> Trainer:
-        last = load_checkpoint(Path(run_dir) / "last.pt")
+    def resume(cls, run_dir: str | Path, progress: bool = True, epochs: int | None = None) -> Trainer:
+        """Continue the run in `run_dir` from its last.pt; `epochs` sets a new total length (the
+        schedule is stretched to it from the step reached)."""
+        path = Path(run_dir) / "last.pt"
+        last = load_checkpoint(path)
         if "optimizer" not in last:
             raise SignlensError(f"{run_dir}/last.pt has no optimizer state; cannot resume")
-        trainer = cls(TrainConfig.from_dict(last["config"]), run_dir, progress)
-        trainer.state = RunState.from_checkpoint(last)
-        if trainer.plan is not None:
-            trainer.plan.enter(trainer)  # the stage's trainable layers and optimizer groups, then its state
-        if trainer.ema is not None:
-            trainer.ema.module.load_state_dict(last["state_dict"])
-            trainer.ema.n_averaged.copy_(last["ema"]["n_averaged"])
-            trainer.model.load_state_dict(last["ema"]["raw"])
-        else:
-            trainer.model.load_state_dict(last["state_dict"])
-        trainer.optimizer.load_state_dict(last["optimizer"])
-        if trainer.scheduler is not None and last.get("scheduler"):
-            trainer.scheduler.load_state_dict(last["scheduler"])
-        trainer.generator.set_state(last["rng"]["generator"])
-        torch.set_rng_state(last["rng"]["torch"])
+        try:
+            config = TrainConfig.from_dict(last["config"], f"{path}: config")
+            done = int(last["state"]["epoch"])
+            if epochs is not None and epochs != config.epochs:
+                if epochs < done:
+                    raise SignlensError(
+                        f"--epochs {epochs}: the run in {run_dir} has already trained {done} epochs"
+                    )
+                if config.stages:
+                    raise SignlensError("a staged run lasts as long as its stages; --epochs cannot change it")
+                config.epochs = epochs
+            trainer = cls(config, run_dir, progress)
+            trainer._restore(last, stretched=epochs is not None)
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+            first = " ".join(str(exc).split())[:160]
+            raise SignlensError(
+                f"{path}: cannot resume from it ({exc.__class__.__name__}: {first})"
+            ) from None
         return trainer
+
+    def _restore(self, last: dict, stretched: bool) -> None:
+        self.state = RunState.from_checkpoint(last)
+        if self.plan is not None:
+            self.plan.enter(self)  # the stage's trainable layers and optimizer groups, then its state
+        if self.ema is not None:
+            self.ema.module.load_state_dict(last["state_dict"])
+            self.ema.n_averaged.copy_(last["ema"]["n_averaged"])
+            self.model.load_state_dict(last["ema"]["raw"])
+        else:
+            self.model.load_state_dict(last["state_dict"])
+        self.optimizer.load_state_dict(last["optimizer"])
+        if self.scheduler is not None and last.get("scheduler"):
+            state = dict(last["scheduler"])
+            if stretched:  # a new length: the fresh schedule's shape, continued from the step reached
+                fresh = self.scheduler.state_dict()
+                state.update(
+                    {k: fresh[k] for k in ("total_steps", "_schedule_phases", "T_max") if k in fresh}
+                )
+            self.scheduler.load_state_dict(state)
+        self.generator.set_state(last["rng"]["generator"])
+        torch.set_rng_state(last["rng"]["torch"])
 
     # -- setup ------------------------------------------------------------------------------------
     def _load_data(self) -> None:
@@ -95,6 +124,7 @@ class Trainer:
         self.inputs = input_adapter(bundle.kind, c.img_size, c.in_chans, c.augment, c.landmarks, self.device)
         self.class_names = bundle.class_names
         self.bundle, self.test_set = bundle, test
+        require_samples(bundle.name, train, val, test)  # cross-validation folds come here unchecked
         self.train = self.prepare(train)
         self.val = self.prepare(val)
         imagenet = c.normalize == "imagenet" or (c.normalize == "auto" and c.pretrained == "imagenet")
