@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from signlens.cli import options as o
-from signlens.cli.app import app, config_from_flags, console, prepare_out_dir
+from signlens.cli.app import app, config_from_flags, console, prepare_out_dir, quote
 from signlens.errors import SignlensError
 
 
@@ -17,7 +17,7 @@ def cv(
     model: o.Model = None,
     recipe: o.Recipe = None,
     config: o.ConfigFile = None,
-    folds: int = typer.Option(5, "--folds", "-k", help="Number of folds."),
+    folds: int = typer.Option(5, "--folds", help="Number of folds (2 or more)."),
     group_by: str = typer.Option(
         "none",
         "--group-by",
@@ -35,12 +35,18 @@ def cv(
     epochs: o.Epochs = None,
     batch_size: o.BatchSize = None,
     lr: o.Lr = None,
+    optimizer: o.Optimizer = None,
+    scheduler: o.Scheduler = None,
+    weight_decay: o.WeightDecay = None,
+    label_smoothing: o.LabelSmoothing = None,
+    grad_clip: o.GradClip = None,
+    ema_decay: o.EmaDecay = None,
+    normalize: o.Normalize = None,
+    deterministic: o.Deterministic = None,
     patience: o.Patience = None,
     img_size: o.ImgSize = None,
     in_chans: o.InChans = None,
-    val_fraction: float = typer.Option(
-        None, "--val-fraction", help="Share of each fold's training part used for model selection."
-    ),
+    val_fraction: o.ValFraction = None,
     model_arg: o.ModelArg = [],  # noqa: B006 - typer copies list defaults
     pretrained: o.Pretrained = None,
     init: o.Init = None,
@@ -54,11 +60,25 @@ def cv(
     quiet: o.Quiet = False,
 ):
     """Cross-validate a recipe: one run directory per fold, then OUT/cv.json, cv.md and a pooled confusion matrix."""
-    from signlens.evaluation.cv import run_cv
+    import re
 
+    from signlens.evaluation.cv import GROUP_BY, run_cv
+
+    o.check("--folds", folds, 2, 1000)
+    if group_by not in GROUP_BY:
+        raise SignlensError(f"--group-by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
+    if group_pattern is not None:
+        try:
+            re.compile(group_pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise SignlensError(
+                f"--group-pattern {group_pattern!r} is not a valid regular expression: {exc}"
+            ) from None
     cfg = config_from_flags(
         data, model, recipe, config, model_arg, no_augment,
-        seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, patience=patience, img_size=img_size,
+        seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
+        weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, ema_decay=ema_decay,
+        normalize=normalize, deterministic=deterministic, patience=patience, img_size=img_size,
         in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads, classes=classes,
         pretrained=pretrained, init=init, lr_decay=lr_decay, freeze_bn=freeze_bn, stages=stages,
     )  # fmt: skip
@@ -66,7 +86,7 @@ def cv(
 
     def report(record: dict) -> None:
         for line in record.get("init", []):
-            console.print(line)
+            console.print(quote(line))
         console.print(
             f"fold {record['fold']}/{folds}: accuracy {100 * record['accuracy']:.2f}%  macro F1 "
             f"{record['macro_f1']:.4f}  test {record['num_test']}  {record['fold_seconds']:.0f}s"
@@ -75,7 +95,7 @@ def cv(
     result = run_cv(cfg, out_dir, folds, group_by, group_pattern, progress=not quiet, on_fold=report)
     m, s = result["mean"], result["std"]
     console.print(
-        f"[bold]{out_dir}[/bold]  {cfg.model}, {folds} folds, group by {group_by}: accuracy "
+        f"[bold]{quote(out_dir)}[/bold]  {cfg.model}, {folds} folds, group by {group_by}: accuracy "
         f"{100 * m['accuracy']:.2f} +- {100 * s['accuracy']:.2f}%  macro F1 {m['macro_f1']:.4f} +- "
         f"{s['macro_f1']:.4f}  {m['fold_seconds']:.0f}s per fold"
     )
@@ -99,7 +119,9 @@ def audit(
         raise SignlensError(f"--threshold must lie in 0..255, got {threshold}")
     out_dir = prepare_out_dir(out, exist_ok, "audit", stale=())
     result = run_audit(data, out_dir, threshold)
-    console.print(f"[bold]{out_dir}[/bold]  {result['data']}: {result['sizes']}  ({result['split']})")
+    console.print(
+        f"[bold]{quote(out_dir)}[/bold]  {quote(result['data'])}: {result['sizes']}  ({quote(result['split'])})"
+    )
     sections = [("splits train uses", result["pairs"])]
     if "per_image_random_split" in result:
         sections.append(("per-image random split, for comparison", result["per_image_random_split"]))
