@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from pathlib import Path
@@ -23,7 +24,9 @@ def photo(user: str, name: str) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(settings, wait_ready: bool = True, timeout: float = 90.0):
+def running_server(
+    settings, wait_ready: bool = True, timeout: float = 90.0, tls: tuple[Path, Path] | None = None
+):
     import uvicorn
 
     from signlens.serve.app import create_app
@@ -36,16 +39,21 @@ def running_server(settings, wait_ready: bool = True, timeout: float = 90.0):
         log_level="warning",
         access_log=False,
         ws_max_size=settings.max_frame_bytes + 4096,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify = ssl.create_default_context(cafile=str(tls[0])) if tls else True
     try:
         deadline = time.monotonic() + timeout  # bounded: a server that never starts fails the test
         while True:
             try:
-                status = httpx.get(f"{url}/v1/health", timeout=5, headers=auth(settings)).status_code
+                status = httpx.get(
+                    f"{url}/v1/health", timeout=5, headers=auth(settings), verify=verify
+                ).status_code
                 if status == 200 or (not wait_ready and status in (401, 503)):
                     break
             except httpx.TransportError:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 
 import httpx
 import pytest
@@ -109,3 +112,22 @@ def test_non_loopback_needs_a_token():
     check(Settings(), "127.0.0.1", no_auth=False, certfile=None, keyfile=None)
     with pytest.raises(SignlensError, match="go together"):
         check(Settings(token=TOKEN), "::1", no_auth=False, certfile=None, keyfile="key.pem")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+def test_tls_serves_the_page_and_the_stream(tmp_path):
+    """--ssl-certfile/--ssl-keyfile: a phone's browser needs HTTPS for the camera (README recipe)."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", str(key),
+         "-out", str(cert), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    with running_server(Settings(preload=False), wait_ready=False, tls=(cert, key)) as url:
+        assert url.startswith("https://")
+        context = ssl.create_default_context(cafile=str(cert))
+        assert 'id="spelled"' in httpx.get(url + "/", verify=context).text
+        with pytest.raises(httpx.ConnectError):  # an unknown certificate is refused by default
+            httpx.get(url + "/")
+        with connect(url.replace("https://", "wss://") + "/v1/stream", ssl=context, open_timeout=30) as ws:
+            assert receive(ws)["type"] == "ready"

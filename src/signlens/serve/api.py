@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
@@ -33,16 +32,12 @@ def recognition_json(result, landmarks: bool) -> dict:
 
 async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top_k, landmarks) -> dict:
     settings = pool.settings
-    try:
-        rgb = await anyio.to_thread.run_sync(
-            lambda: decode_image(
-                data, name=name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels
-            )
-        )
-    except ImageError as exc:
-        raise ApiError(422, str(exc)) from None
 
     def run(recognizer):
+        # Decoding here too keeps all pixel work within the pool's threads (bounded CPU under load).
+        rgb = decode_image(
+            data, name=name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels
+        )
         # The recogniser is this thread's alone for the call, so per-request options are safe to set.
         recognizer.threshold = pool.default_threshold if threshold is None else threshold
         recognizer.top_k = top_k
@@ -50,6 +45,8 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
 
     try:
         result = await pool.run(run)
+    except ImageError as exc:
+        raise ApiError(422, str(exc)) from None
     except NotReady as exc:
         raise ApiError(503, str(exc), {"Retry-After": "2"}) from None
     except Overloaded as exc:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,20 +40,19 @@ class RecognizerPool:
         self.error: str | None = None  # why loading failed, shown by /v1/health
         self.info: dict = {}
         self.load_seconds: float | None = None
-        self._free: asyncio.Queue[Recognizer] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting = 0
+        self._loop: asyncio.AbstractEventLoop | None = None  # set once loaded
+        self._idle: list[Recognizer] = []
+        self._waiters: deque[asyncio.Future] = deque()
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="recognizer")
-        self._lock = threading.Lock()
         self._service_seconds = 1.0  # running mean of one recognition, for Retry-After
 
     @property
     def waiting(self) -> int:
-        return self._waiting
+        return len(self._waiters)
 
     @property
     def ready(self) -> bool:
-        return self._free is not None
+        return self._loop is not None
 
     def load(self) -> None:
         """Load every recogniser (blocking; run on a thread at start-up)."""
@@ -70,44 +69,69 @@ class RecognizerPool:
         self.load_seconds = time.perf_counter() - start
 
     async def start(self) -> None:
-        """Load on a thread, then open the queue; requests before that get NotReady."""
+        """Load on a thread, then open the pool; requests before that get NotReady."""
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.load)
-        free: asyncio.Queue[Recognizer] = asyncio.Queue()
-        for recognizer in self.recognizers:
-            free.put_nowait(recognizer)
-        self._loop, self._free = loop, free
+        self._idle = list(self.recognizers)
+        self._loop = loop
 
     async def run(self, fn: Callable[[Recognizer], T]) -> T:
         """fn(recognizer) on a free recogniser's thread, after a bounded wait for one."""
-        if self._free is None:
+        if self._loop is None:
             raise NotReady(self.error or "the model is still loading; try again shortly")
-        if self._waiting >= self.settings.max_waiting:
+        recognizer = self._idle.pop() if self._idle else await self._wait()
+        job = self._loop.run_in_executor(self._executor, fn, recognizer)
+        start = time.perf_counter()
+
+        def done(_):
+            # Only once the thread has finished with it, even if the caller was cancelled meanwhile.
+            self._service_seconds = 0.9 * self._service_seconds + 0.1 * (time.perf_counter() - start)
+            self._release(recognizer)
+
+        job.add_done_callback(done)
+        return await asyncio.shield(job)
+
+    async def _wait(self) -> Recognizer:
+        if len(self._waiters) >= self.settings.max_waiting:
             raise Overloaded(
-                f"the server is busy ({self._waiting} requests waiting); try again shortly",
+                f"the server is busy ({len(self._waiters)} requests waiting); try again shortly",
                 self.retry_after(),
             )
-        self._waiting += 1
+        waiter = self._loop.create_future()
+        self._waiters.append(waiter)
+        seconds = self.settings.max_wait_seconds
+
+        def expire():
+            if not waiter.done():
+                message = f"no recogniser became free within {seconds:g} s; try again shortly"
+                waiter.set_exception(Overloaded(message, self.retry_after()))
+
+        timer = self._loop.call_later(seconds, expire)
         try:
-            recognizer = await asyncio.wait_for(self._free.get(), self.settings.max_wait_seconds)
-        except asyncio.TimeoutError:  # noqa: UP041 (Python 3.10 raises its own class)
-            raise Overloaded(
-                f"no recogniser became free within {self.settings.max_wait_seconds:g} s; try again shortly",
-                self.retry_after(),
-            ) from None
+            return await waiter
+        except asyncio.CancelledError:
+            # Cancelled just after being handed a recogniser: pass it on rather than lose it.
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._release(waiter.result())
+            raise
         finally:
-            self._waiting -= 1
-        try:
-            start = time.perf_counter()
-            result = await self._loop.run_in_executor(self._executor, fn, recognizer)
-            self._service_seconds = 0.9 * self._service_seconds + 0.1 * (time.perf_counter() - start)
-            return result
-        finally:
-            self._free.put_nowait(recognizer)
+            timer.cancel()
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def _release(self, recognizer: Recognizer) -> None:
+        """Hand a free recogniser to the longest waiter still waiting, or back to the idle list.
+        Runs on the event loop's thread only, so no lock is needed."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(recognizer)
+                return
+        self._idle.append(recognizer)
 
     def retry_after(self) -> int:
         """Seconds until the queue has likely drained, at least 1."""
-        return max(1, round(self._waiting * self._service_seconds / self.size))
+        return max(1, round(len(self._waiters) * self._service_seconds / self.size))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -50,8 +50,17 @@ export async function loadModels(onStatus = () => {}) {
   });
   hands.onResults((results) => { handsResults = results; });
   await hands.initialize();
+  // Warm up on a blank frame: the first frame compiles MediaPipe's GPU programs (seconds), and better
+  // now, while the person gets ready, than on their first sign.
+  const blank = document.createElement("canvas");
+  blank.width = 320;
+  blank.height = 240;
+  blank.getContext("2d").fillRect(0, 0, blank.width, blank.height);
+  await hands.send({ image: blank });
+  hands.reset();
   models = { hands, session, meta, ort };
   stats.loadMs = performance.now() - t0;
+  onStatus("Ready to recognise on this device.");
   return models;
 }
 
@@ -90,6 +99,21 @@ function handBox(points, width, height, margin = 0.15) {
 
 export function deviceStats() { return stats; }
 
+// MediaPipe Hands on one image or video frame: its results ({multiHandLandmarks, multiHandWorldLandmarks,
+// multiHandedness}). `fresh` forgets the tracked hand first (unrelated photos, not video).
+export async function landmarks(image, fresh = false) {
+  if (fresh) models.hands.reset();
+  handsResults = null;
+  await models.hands.send({ image });
+  return handsResults;
+}
+
+// Probabilities for one MediaPipe hand, as the page computes them (also used by the benchmark).
+export async function classifyHand(results, width, height) {
+  const marks = results.multiHandLandmarks[0], world = results.multiHandWorldLandmarks[0];
+  return classify(feeds(models, marks, world, results.multiHandedness[0].label, width, height));
+}
+
 export function createDeviceSource({ onResult, onStatus }) {
   const live = new LiveSpeller();
   let running = false, video = null, frame = 0, started = 0;
@@ -97,21 +121,17 @@ export function createDeviceSource({ onResult, onStatus }) {
   async function step() {
     const width = video.videoWidth, height = video.videoHeight;
     const t0 = performance.now();
-    handsResults = null;
-    await models.hands.send({ image: video });
+    const results = await landmarks(video);
     const t1 = performance.now();
-    const found = handsResults && handsResults.multiHandLandmarks && handsResults.multiHandLandmarks.length;
-    let answer = { label: null, best: null, confidence: 0, top: [] }, landmarks = null, hand = null, t2 = t1;
+    const found = results && results.multiHandLandmarks && results.multiHandLandmarks.length;
+    let answer = { label: null, best: null, confidence: 0, top: [] }, points = null, hand = null, t2 = t1;
     if (found) {
-      const marks = handsResults.multiHandLandmarks[0];
-      const world = handsResults.multiHandWorldLandmarks[0];
-      const handedness = handsResults.multiHandedness[0].label;
-      const probs = await classify(feeds(models, marks, world, handedness, width, height));
+      const probs = await classifyHand(results, width, height);
       t2 = performance.now();
       answer = decide(probs, models.meta.class_names, live.settings.threshold);
       answer.top = Array.from(probs, (p, i) => [models.meta.class_names[i], p]).sort((a, b) => b[1] - a[1]).slice(0, 3);
-      landmarks = marks.map((p) => [p.x * width, p.y * height]);
-      hand = handBox(landmarks, width, height);
+      points = results.multiHandLandmarks[0].map((p) => [p.x * width, p.y * height]);
+      hand = handBox(points, width, height);
       stats.classifyMs.push(t2 - t1);
     }
     stats.landmarkMs.push(t1 - t0);
@@ -120,7 +140,7 @@ export function createDeviceSource({ onResult, onStatus }) {
     if (found && answer.label && stats.firstAnswerMs === null) stats.firstAnswerMs = performance.now();
     stats.frames = ++frame;
     onResult({
-      type: "result", frame, width, height, hand, landmarks, raw: answer.label, label: answer.label,
+      type: "result", frame, width, height, hand, landmarks: points, raw: answer.label, label: answer.label,
       best: answer.best, confidence: answer.confidence, top: answer.top, ...spelled,
       ms: Math.round(10 * (t2 - t0)) / 10, source: "device",
     });
