@@ -5,7 +5,8 @@ import torch
 
 from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
 from signlens.errors import SignlensError
-from signlens.models import create_model, list_models
+from signlens.models import create_model, list_models, model_arguments, resolved_arguments
+from signlens.models.layers import SqueezeExcite
 
 
 @pytest.mark.parametrize("name", ["baseline-cnn", "custom-cnn", "custom-cnn-se", "mlp", "fast-cnn"])
@@ -79,3 +80,23 @@ def test_handshape_accuracy_counts_only_same_handshape_confusions_as_right():
     assert classification_metrics(confusion, names)["accuracy"] == pytest.approx(2 / 5)
     assert handshape_accuracy(confusion, names, (("0", "o"), ("2", "v"))) == pytest.approx(3 / 5)
     assert handshape_accuracy(confusion, ["a", "b", "c", "d"], (("0", "o"),)) is None  # no pair: nothing
+
+
+def test_a_variant_is_its_builder_with_arguments_fixed():
+    for base in ("custom-cnn", "resnet18", "mobilenetv2"):
+        variant = f"{base}-se"
+        assert "se" in model_arguments(base) and "se" not in model_arguments(variant)
+        assert "se" not in resolved_arguments(variant, {})  # checkpoints of the variant stay as they were
+        torch.manual_seed(0)
+        a = create_model(variant, 5, in_chans=3)
+        torch.manual_seed(0)
+        b = create_model(base, 5, in_chans=3, se=True)
+        assert a.state_dict().keys() == b.state_dict().keys()
+        assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+        assert any(isinstance(m, SqueezeExcite) for m in a.modules())
+        with pytest.raises(SignlensError, match="does not take"):
+            create_model(variant, 5, in_chans=3, se=False)
+    # Pretrained networks gain attention that starts as the identity; scratch ones a plain gate.
+    x = torch.randn(2, 16, 4, 4)
+    assert torch.equal(SqueezeExcite(16, identity_start=True)(x), x)
+    assert not torch.equal(SqueezeExcite(16)(x), x)

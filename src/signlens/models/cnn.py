@@ -5,22 +5,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from signlens.models.layers import SqueezeExcite
 from signlens.models.registry import register
-
-
-class SqueezeExcite(nn.Module):
-    """Channel attention: reweight channels by a gate computed from their global averages."""
-
-    def __init__(self, channels: int, reduction: int = 4):
-        super().__init__()
-        hidden = max(8, channels // reduction)
-        self.fc1 = nn.Conv2d(channels, hidden, 1)
-        self.fc2 = nn.Conv2d(hidden, channels, 1)
-
-    def forward(self, x):
-        gate = x.mean((2, 3), keepdim=True)
-        gate = self.fc2(nn.functional.relu(self.fc1(gate), inplace=True)).sigmoid()
-        return x * gate
 
 
 def conv_bn_relu(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> list[nn.Module]:
@@ -76,17 +62,11 @@ class CustomCNN(nn.Module):
 
 
 @register("custom-cnn")
+@register("custom-cnn-se", se=True)
 def custom_cnn(
     num_classes: int, in_chans: int = 1, widths=(32, 64, 128, 256), dropout: float = 0.2, se: bool = False
 ) -> nn.Module:
     return CustomCNN(num_classes, in_chans, tuple(widths), dropout, se=se)
-
-
-@register("custom-cnn-se")
-def custom_cnn_se(
-    num_classes: int, in_chans: int = 1, widths=(32, 64, 128, 256), dropout: float = 0.2
-) -> nn.Module:
-    return CustomCNN(num_classes, in_chans, tuple(widths), dropout, se=True)
 
 
 @register("mlp")

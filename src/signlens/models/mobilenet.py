@@ -11,7 +11,7 @@ from __future__ import annotations
 from torch import nn
 
 from signlens.errors import SignlensError
-from signlens.models.pretrained import ChannelAttention
+from signlens.models.layers import SqueezeExcite
 from signlens.models.registry import register
 
 # (expansion t, output channels c, repeats n, first stride s), as in the MobileNetV2 paper, Table 2.
@@ -81,7 +81,7 @@ class MobileNetV2(nn.Module):
                 cin = cout
             self.stage_ends.append(len(blocks) - 1)
             if se:
-                attention[str(len(blocks) - 1)] = ChannelAttention(cout)
+                attention[str(len(blocks) - 1)] = SqueezeExcite(cout, identity_start=True)
         blocks.append(conv_bn_relu6(cin, last, kernel=1))
         self.features = nn.Sequential(*blocks)
         # Kept outside `features` (keyed by the feature index it follows) so torchvision's indices hold.
@@ -124,16 +124,15 @@ class MobileNetV2(nn.Module):
 
 
 @register("mobilenetv2")
+@register("mobilenetv2-se", se=True)
 def mobilenetv2(
-    num_classes: int, in_chans: int = 3, width: float = 1.0, hidden: int = 0, dropout: float = 0.2
+    num_classes: int,
+    in_chans: int = 3,
+    width: float = 1.0,
+    hidden: int = 0,
+    dropout: float = 0.2,
+    se: bool = False,
 ) -> nn.Module:
-    """torchvision-compatible MobileNetV2; width 0.35 | 0.5 | 0.75 | 1.0; `hidden` adds a dense layer."""
-    return MobileNetV2(num_classes, in_chans, width, hidden, dropout)
-
-
-@register("mobilenetv2-se")
-def mobilenetv2_se(
-    num_classes: int, in_chans: int = 3, width: float = 1.0, hidden: int = 0, dropout: float = 0.2
-) -> nn.Module:
-    """MobileNetV2 with channel attention after each of its seven stages."""
-    return MobileNetV2(num_classes, in_chans, width, hidden, dropout, se=True)
+    """torchvision-compatible MobileNetV2; width 0.35 | 0.5 | 0.75 | 1.0; `hidden` adds a dense layer;
+    `se` (the -se variant) adds channel attention after each of its seven stages."""
+    return MobileNetV2(num_classes, in_chans, width, hidden, dropout, se=se)

@@ -29,26 +29,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-class ChannelAttention(nn.Module):
-    """Squeeze-excite gate `2 * sigmoid(.)` whose last layer starts at zero, so the gate starts at
-    exactly 1: inserted into a pretrained network it changes nothing until training moves it."""
-
-    def __init__(self, channels: int, reduction: int = 4):
-        super().__init__()
-        self.fc1 = nn.Conv2d(channels, max(8, channels // reduction), 1)
-        self.fc2 = nn.Conv2d(self.fc1.out_channels, channels, 1)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        self.fc1.reset_parameters()
-        nn.init.zeros_(self.fc2.weight)
-        nn.init.zeros_(self.fc2.bias)
-
-    def forward(self, x):
-        gate = self.fc2(nn.functional.relu(self.fc1(x.mean((2, 3), keepdim=True)), inplace=True))
-        return x * (2.0 * gate.sigmoid())
-
-
 def imagenet_stats(in_chans: int) -> tuple[list[float], list[float]]:
     """ImageNet normalisation; for gray input the luma-weighted mix of the RGB statistics."""
     if in_chans == 3:

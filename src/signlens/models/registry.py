@@ -1,7 +1,8 @@
 """One registry, one constructor: `create_model(name, num_classes, in_chans, **kwargs)` (after timm).
 
 Each entry records the builder and the keyword arguments it accepts, so a checkpoint can store
-`(name, args)` and rebuild exactly the same network later.
+`(name, args)` and rebuild exactly the same network later. A variant (say `resnet18-se`) is the same
+builder registered again with some arguments fixed, which its name stands for and it no longer takes.
 """
 
 from __future__ import annotations
@@ -13,17 +14,28 @@ from torch import nn
 
 from signlens.errors import SignlensError
 
-_MODELS: dict[str, Callable[..., nn.Module]] = {}
+_MODELS: dict[str, tuple[Callable[..., nn.Module], dict]] = {}
 
 
-def register(name: str):
+def register(name: str, **fixed):
+    """Register `builder` as `name`; `fixed` arguments make a variant of it (stack the decorators)."""
+
     def add(builder: Callable[..., nn.Module]):
         if name in _MODELS:
             raise ValueError(f"model {name!r} registered twice")
-        _MODELS[name] = builder
+        unknown = set(fixed) - set(inspect.signature(builder).parameters)
+        if unknown:
+            raise ValueError(f"model {name!r}: {builder.__name__} takes no {sorted(unknown)}")
+        _MODELS[name] = (builder, dict(fixed))
         return builder
 
     return add
+
+
+def _parameters(name: str) -> dict[str, inspect.Parameter]:
+    """The arguments `name` takes: its builder's, less those its variant fixes."""
+    builder, fixed = _entry(name)
+    return {k: v for k, v in inspect.signature(builder).parameters.items() if k not in fixed}
 
 
 def list_models() -> list[str]:
@@ -31,14 +43,14 @@ def list_models() -> list[str]:
 
 
 def model_arguments(name: str) -> list[str]:
-    return [p for p in inspect.signature(_get(name)).parameters if p not in ("num_classes", "in_chans")]
+    return [p for p in _parameters(name) if p not in ("num_classes", "in_chans")]
 
 
 def resolved_arguments(name: str, given: dict) -> dict:
     """Every argument the builder takes, defaults filled in, so a checkpoint rebuilds the same network
     even if a default changes later. Tuples become lists (YAML and weights-only loading keep lists)."""
     resolved = {}
-    for param in inspect.signature(_get(name)).parameters.values():
+    for param in _parameters(name).values():
         if param.name == "num_classes":
             continue
         value = given.get(param.name, param.default)
@@ -49,8 +61,8 @@ def resolved_arguments(name: str, given: dict) -> dict:
 
 
 def create_model(name: str, num_classes: int, in_chans: int = 1, **kwargs) -> nn.Module:
-    builder = _get(name)
-    accepted = inspect.signature(builder).parameters
+    builder, fixed = _entry(name)
+    accepted = _parameters(name)
     # img_size is offered to every builder; only those whose shape depends on it (the MLP) take it.
     if "img_size" not in accepted:
         kwargs.pop("img_size", None)
@@ -65,7 +77,7 @@ def create_model(name: str, num_classes: int, in_chans: int = 1, **kwargs) -> nn
                 "(lists are written [a,b,c])"
             )
     try:
-        return builder(num_classes=num_classes, in_chans=in_chans, **kwargs)
+        return builder(num_classes=num_classes, in_chans=in_chans, **kwargs, **fixed)
     except (TypeError, ValueError) as exc:
         raise SignlensError(f"model {name!r} cannot be built with {kwargs}: {exc}") from None
 
@@ -83,7 +95,7 @@ def _same_kind(value, default) -> bool:
     return isinstance(value, type(default))
 
 
-def _get(name: str) -> Callable[..., nn.Module]:
+def _entry(name: str) -> tuple[Callable[..., nn.Module], dict]:
     if name not in _MODELS:
         raise SignlensError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
     return _MODELS[name]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from signlens.models.pretrained import ChannelAttention
+from signlens.models.layers import SqueezeExcite
 from signlens.models.registry import register
 
 STAGE_WIDTHS = (64, 128, 256, 512)
@@ -51,7 +51,9 @@ class ResNet18(nn.Module):
             )
             cin = cout
         self.attention = nn.ModuleDict(
-            {f"layer{i}": ChannelAttention(w) for i, w in enumerate(STAGE_WIDTHS, start=1)} if se else {}
+            {f"layer{i}": SqueezeExcite(w, identity_start=True) for i, w in enumerate(STAGE_WIDTHS, start=1)}
+            if se
+            else {}
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
@@ -88,12 +90,10 @@ class ResNet18(nn.Module):
 
 
 @register("resnet18")
-def resnet18(num_classes: int, in_chans: int = 3, hidden: int = 0, dropout: float = 0.0) -> nn.Module:
-    """torchvision-compatible ResNet18; `hidden` adds a dense layer before the classifier."""
-    return ResNet18(num_classes, in_chans, hidden, dropout)
-
-
-@register("resnet18-se")
-def resnet18_se(num_classes: int, in_chans: int = 3, hidden: int = 0, dropout: float = 0.0) -> nn.Module:
-    """ResNet18 with channel attention after layer1..layer4 (64, 128, 256, 512 channels)."""
-    return ResNet18(num_classes, in_chans, hidden, dropout, se=True)
+@register("resnet18-se", se=True)
+def resnet18(
+    num_classes: int, in_chans: int = 3, hidden: int = 0, dropout: float = 0.0, se: bool = False
+) -> nn.Module:
+    """torchvision-compatible ResNet18; `hidden` adds a dense layer before the classifier; `se` (the -se
+    variant) adds channel attention after layer1..layer4 (64, 128, 256, 512 channels)."""
+    return ResNet18(num_classes, in_chans, hidden, dropout, se=se)
