@@ -165,9 +165,22 @@ def model_info(recognizer: Recognizer, weights: str | None) -> dict:
             "points": getattr(config, "points", None),
             "views": list(recognizer.views),
         },
-        "calibration": {"method": "temperature", "temperature": float(classifier.temperature)},
+        "calibration": calibration_record(classifier, path),
         "threshold": recognizer.threshold,
         "members": len(getattr(classifier, "members", [])) or 1,
         "signlens_version": getattr(signlens, "__version__", "unknown"),
         "sha256": sha256(path),
     }
+
+
+def calibration_record(classifier, path: Path) -> dict:
+    """The temperature, and the record the recogniser's build wrote into the checkpoint (if any)."""
+    record: dict = {"method": "temperature", "temperature": float(getattr(classifier, "temperature", 1.0))}
+    if path.suffix == ".pt":
+        from signlens.engine.checkpoint import load_checkpoint
+
+        saved = load_checkpoint(path).get("calibration") or {}
+        record.update(
+            {k: v for k, v in saved.items() if isinstance(v, int | float | str | bool | list | dict)}
+        )
+    return record

@@ -112,7 +112,7 @@ async def stream(ws: WebSocket):
         await ws.send_json(
             {"type": "error", "message": f"{streams.limit} live sessions already; try again later"}
         )
-        await ws.close(code=1013)
+        await ws.close(code=1013, reason="the server has no room for another live session")
         return
     streams.active += 1
     recognizer = None

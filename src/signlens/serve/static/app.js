@@ -62,7 +62,7 @@ async function start() {
     return;
   }
   const make = SOURCES[new URLSearchParams(location.search).get("source") || "server"] || createServerSource;
-  state.source = make({ onResult: showResult, onStatus: status });
+  state.source = make({ onResult: showResult, onStatus: status, onClosed: (why) => { stop(); status(why); } });
   state.source.configure(settings());
   await state.source.start($("video"));
   $("start").textContent = "Stop camera";

@@ -1,11 +1,11 @@
 // Recognition source "server": camera frames go to the WebSocket /v1/stream, which keeps the tracker
 // and the speller. Any source offers the same interface, so the page does not care which one runs:
-//   const source = createSource({onResult, onStatus});
+//   const source = createSource({onResult, onStatus, onClosed});
 //   await source.start(video); source.stop(); source.reset(); source.configure({threshold, hold, pause, window});
 // onResult gets {width, height, hand, landmarks, label, best, confidence, smoothed, written, text}.
 const MAX_SIDE = 640; // frames are shrunk to this before sending: the palm detector sees 192 px anyway
 
-export function createServerSource({ onResult, onStatus }) {
+export function createServerSource({ onResult, onStatus, onClosed = () => {} }) {
   let ws = null, video = null, running = false, waiting = false, settings = null;
   const canvas = document.createElement("canvas");
   let minGap = 1000 / 30, lastSent = 0;
@@ -66,8 +66,9 @@ export function createServerSource({ onResult, onStatus }) {
       ws.binaryType = "arraybuffer";
       ws.onmessage = onMessage;
       ws.onclose = (event) => {
-        if (running) onStatus(`Connection closed${event.reason ? ": " + event.reason : ""}.`);
+        if (!running) return;
         running = false;
+        onClosed(`Connection closed${event.reason ? ": " + event.reason : ""}.`);
       };
       ws.onerror = () => onStatus("Cannot reach the server.");
       onStatus("Connecting…");
