@@ -40,3 +40,37 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int 
         if inside.any():
             error += inside.mean() * abs(correct[inside].mean() - confidence[inside].mean())
     return float(error)
+
+
+def _labels_for(classifier, samples) -> np.ndarray:
+    if samples.class_names == classifier.class_names:
+        return np.asarray(samples.labels)
+    return np.array([classifier.class_names.index(samples.class_names[y]) for y in samples.labels])
+
+
+def calibrate_checkpoint(path, classifier, val, test) -> dict | None:
+    """Fit the temperature on `val` (never the test), store it in the checkpoint at `path` (where
+    `predict` applies it), and return it with the ECE before and after on validation and on test."""
+    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+
+    if val is None or len(val.labels) == 0:
+        return None
+    val_logits, val_labels = classifier.logits(val.images), _labels_for(classifier, val)
+    test_logits, test_labels = classifier.logits(test.images), _labels_for(classifier, test)
+    temperature = fit_temperature(val_logits, val_labels)
+
+    def ece(logits, labels, t):
+        return round(expected_calibration_error(F.softmax(torch.as_tensor(logits) / t, 1).numpy(), labels), 5)
+
+    record = {
+        "temperature": round(temperature, 5),
+        "fitted_on": f"validation ({len(val_labels)} samples)",
+        "ece_val_before": ece(val_logits, val_labels, 1.0),
+        "ece_val_after": ece(val_logits, val_labels, temperature),
+        "ece_test_before": ece(test_logits, test_labels, 1.0),
+        "ece_test_after": ece(test_logits, test_labels, temperature),
+    }
+    payload = load_checkpoint(path)
+    payload["calibration"] = {"temperature": temperature, "fitted_on": record["fitted_on"]}
+    save_checkpoint(path, payload)
+    return record

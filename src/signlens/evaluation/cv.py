@@ -177,7 +177,7 @@ def run_cv(
         trainer = Trainer(config, run_dir, progress=progress, splits=splits)
         trainer.data_record["fold"] = {"number": number, "of": folds, "group_by": group_by}
         summary = trainer.fit()
-        metrics = finish_run(run_dir, summary, trainer.state.history, splits[2], False)
+        metrics = finish_run(run_dir, summary, trainer.state.history, splits[2], False, val=splits[1])
         trainer.restore_best()
         predicted = trainer.predict(splits[2]).argmax(1)
         pooled += confusion_matrix(splits[2].labels, predicted, len(class_names))

@@ -36,15 +36,32 @@ def evaluate_images(classifier: Classifier, images: ImageSet) -> tuple[dict, np.
 
 
 def finish_run(
-    run_dir: str | Path, summary: dict, history: list[dict], test: ImageSet, test_is_official: bool
+    run_dir: str | Path,
+    summary: dict,
+    history: list[dict],
+    test: ImageSet,
+    test_is_official: bool,
+    val: ImageSet | None = None,
 ) -> dict:
-    """Score the best checkpoint on the test split (the only time training code sees it), then write
-    metrics.json, confusion_matrix.png and curves.png."""
+    """Score the best checkpoint on the test split (the only time training code sees it), calibrate it
+    (temperature fitted on `val`, default: the validation split the run's config draws; stored in
+    best.pt for predict), then write metrics.json, confusion_matrix.png and curves.png."""
+    from signlens.evaluation.calibration import calibrate_checkpoint
+
     run_dir = Path(run_dir)
     classifier = load_classifier(run_dir / "best.pt")
     test_metrics, confusion = evaluate_images(classifier, test)
     test_metrics["split"] = "official test" if test_is_official else "held-out test (no official split)"
-    metrics = {"test": test_metrics, **summary}
+    if val is None:
+        from signlens.engine import TrainConfig
+        from signlens.engine.rundata import run_splits
+
+        config = TrainConfig.from_dict(classifier.train_config)
+        val = run_splits(
+            config, None, getattr(classifier, "img_size", None), getattr(classifier, "in_chans", None)
+        )[2]
+    calibration = calibrate_checkpoint(run_dir / "best.pt", classifier, val, test)
+    metrics = {"test": test_metrics, **summary} | ({"calibration": calibration} if calibration else {})
     write_json(run_dir / "metrics.json", metrics)
     plot_confusion(
         confusion,

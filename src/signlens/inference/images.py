@@ -25,7 +25,7 @@ class ImageClassifier:
 
     kind = "image"
     backend = "base"
-    temperature = 1.0  # image models are not calibrated
+    temperature = 1.0  # exports carry none; a checkpoint its fitted one (from_checkpoint)
     views = ("photo",)  # read the photo as it is
 
     def __init__(self, class_names, img_size, in_chans, mean, std, source: str = "", config=None, meta=None):
@@ -107,7 +107,7 @@ class TorchClassifier(ImageClassifier):
             raise SignlensError(f"{path}: a landmark model (it reads hand points, not images)")
         model = build_model_from_checkpoint(payload)
         meta = {"model": payload["model"], "epoch": payload.get("epoch")}
-        return cls(
+        classifier = cls(
             model,
             payload["class_names"],
             pre["img_size"],
@@ -118,6 +118,9 @@ class TorchClassifier(ImageClassifier):
             config=payload.get("config", {}),
             meta=meta,
         )
+        # The temperature fitted on validation when the run finished (evaluation.calibration).
+        classifier.temperature = float(payload.get("calibration", {}).get("temperature", 1.0))
+        return classifier
 
     def normalise(self, x_uint8):
         return (x_uint8.float() / 255.0 - self.mean) / self.std
