@@ -17,6 +17,7 @@ import numpy as np
 
 from signlens.data.folders import read_image_folder
 from signlens.data.images import is_regular_file
+from signlens.data.landmarks import canonical_points, load_landmark_file
 from signlens.data.types import DataBundle, ImageSet
 from signlens.errors import SignlensError
 from signlens.io import md5_file
@@ -291,8 +292,6 @@ def _folder(name: str, path: Path, img_size: int, in_chans: int) -> DataBundle:
 
 
 def _landmarks(path: Path, which: str) -> DataBundle:
-    from signlens.data.landmarks import canonical_points, load_landmark_file
-
     if not is_regular_file(path) and path.exists():
         raise SignlensError(f"cannot read {path}: not a regular file")
     data = load_landmark_file(path)

@@ -14,6 +14,7 @@ import yaml
 
 from signlens.data.augment import AugmentConfig
 from signlens.data.landmarks import LandmarkConfig
+from signlens.engine.finetune import parse_stages
 from signlens.errors import SignlensError
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -104,8 +105,6 @@ class TrainConfig:
                 "ema_decay cannot be combined with staged fine-tuning (stages revert weights)"
             )
         if self.stages:
-            from signlens.engine.finetune import parse_stages
-
             # A staged run lasts as long as its stages; epochs follows so progress and resume agree.
             self.stages = [dataclasses.asdict(s) for s in parse_stages(self.stages)]
             self.epochs = sum(s["epochs"] for s in self.stages)
