@@ -26,10 +26,7 @@ def test_a_finished_run_is_calibrated_on_validation(tiny_csv_dir, tmp_path, monk
     calibration = json.loads((run / "metrics.json").read_text())["calibration"]
     temperature = calibration["temperature"]
     assert temperature > 0 and all(0 <= calibration[k] <= 1 for k in calibration if k.startswith("ece"))
-    assert (
-        load_checkpoint(run / "best.pt")["calibration"]["temperature"] == np.float64(temperature)
-        or abs(load_checkpoint(run / "best.pt")["calibration"]["temperature"] - temperature) < 1e-4
-    )
+    assert abs(load_checkpoint(run / "best.pt")["calibration"]["temperature"] - temperature) < 1e-4
 
     classifier = load_classifier(run / "best.pt")
     assert abs(classifier.temperature - temperature) < 1e-4
