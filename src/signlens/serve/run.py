@@ -30,6 +30,13 @@ def check(settings: Settings, host: str, no_auth: bool, certfile: Path | None, k
             raise SignlensError(f"file not found: {path}")
     if settings.token is not None and len(settings.token) < 8:
         raise SignlensError("--token must be at least 8 characters")
+    if settings.weights is not None:  # refuse a bad model now, not in a worker after start-up
+        from signlens.inference import load_classifier
+
+        if load_classifier(settings.weights).kind != "landmarks":
+            raise SignlensError(
+                f"{settings.weights} is an image classifier; the recogniser needs a landmark model"
+            )
 
 
 def serve(

@@ -219,8 +219,10 @@ def load_study_file(path: str | Path) -> list[StudySpec]:
         raise SignlensError(f"study file not found: {path}")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SignlensError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise SignlensError(f"{path}: not a text file (UTF-8 YAML expected)") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise SignlensError(f"{path}: invalid YAML: {(str(exc).splitlines() or ['?'])[0]}") from None
     if not isinstance(raw, dict):
         raise SignlensError(f"{path}: expected a mapping")
     parts = raw.pop("parts", None)
