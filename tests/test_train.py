@@ -60,7 +60,8 @@ def test_train_writes_a_complete_run_directory(tiny_csv_dir, tmp_path, monkeypat
         prov["versions"]["torch"].startswith("2.13") and "sign_mnist_train.csv" in prov["data"]["checksums"]
     )
     assert prov["data"]["num_train"] + prov["data"]["num_val"] == 240
-    assert f"accuracy {100 * test['accuracy']:.2f}%" in stdout  # the summary line prints metrics.json's figure
+    # The summary line prints metrics.json's figure.
+    assert f"accuracy {100 * test['accuracy']:.2f}%" in stdout
     assert config["recipe"] is None  # --model without a recipe
     assert prov["commit"] is None or len(prov["commit"].split("-")[0]) == 40  # None outside a checkout
     assert prov["command"] and prov["created"]
