@@ -141,8 +141,17 @@ def torch_load_safely(path: Path, not_loadable: str):
     except MemoryError:
         raise SignlensError(f"{not_loadable} (out of memory)") from None
     except Exception as exc:  # noqa: BLE001 - weights_only runs no code; any failure means "not loadable"
-        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-        raise SignlensError(f"{not_loadable} ({first})") from None
+        text = str(exc)
+        if any(m in text for m in ("invalid load key", "magic number", "zip archive", "ran out of input")):
+            reason = "not a PyTorch file, or a damaged one"
+        elif "Weights only load failed" in text:
+            # torch's own text goes on to suggest weights_only=False, which would run the file's code.
+            reason = "not a file of tensors and plain values, the only kind signlens reads (no code runs)"
+        elif isinstance(exc, EOFError):
+            reason = "the file is empty or cut short"
+        else:
+            reason = " ".join((text.strip().splitlines() or [exc.__class__.__name__])[0].split())[:160]
+        raise SignlensError(f"{not_loadable} ({reason})") from None
 
 
 _quiet_lock = threading.Lock()
