@@ -87,15 +87,16 @@ def test_a_variant_is_its_builder_with_arguments_fixed():
         variant = f"{base}-se"
         assert "se" in model_arguments(base) and "se" not in model_arguments(variant)
         assert "se" not in resolved_arguments(variant, {})  # checkpoints of the variant stay as they were
+        with pytest.raises(SignlensError, match="does not take"):
+            create_model(variant, 5, in_chans=3, se=False)
+    for base, args in (("custom-cnn", {}), ("mobilenetv2", {"width": 0.35})):
         torch.manual_seed(0)
-        a = create_model(variant, 5, in_chans=3)
+        a = create_model(f"{base}-se", 5, in_chans=3, **args)
         torch.manual_seed(0)
-        b = create_model(base, 5, in_chans=3, se=True)
+        b = create_model(base, 5, in_chans=3, se=True, **args)
         assert a.state_dict().keys() == b.state_dict().keys()
         assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
         assert any(isinstance(m, SqueezeExcite) for m in a.modules())
-        with pytest.raises(SignlensError, match="does not take"):
-            create_model(variant, 5, in_chans=3, se=False)
     # Pretrained networks gain attention that starts as the identity; scratch ones a plain gate.
     x = torch.randn(2, 16, 4, 4)
     assert torch.equal(SqueezeExcite(16, identity_start=True)(x), x)
