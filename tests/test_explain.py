@@ -101,3 +101,28 @@ def test_grad_cam_is_for_the_requested_class():
     assert maps[0, :, :4].mean() > 0.9 and maps[0, :, 4:].max() < 0.1  # class 0: the bright half
     assert maps[1, :, 4:].mean() > 0.9 and maps[1, :, :4].max() < 0.1  # class 1: the dark half
     assert logits.shape == (2, 2)
+
+
+def test_landmark_attributions_find_the_finger_that_decides():
+    from signlens.data.landmarks import LandmarkConfig, feature_dim
+    from signlens.evaluation.attributions import by_landmark, by_part, integrated_gradients
+    from signlens.inference import LandmarkClassifier
+
+    config = LandmarkConfig(augment=False)
+    model = torch.nn.Linear(feature_dim(config.features()), 2)
+    with torch.no_grad():  # only the index fingertip's normalised x coordinate (landmark 8) decides
+        model.weight.zero_()
+        model.bias.zero_()
+        model.weight[0, 8 * 3], model.weight[1, 8 * 3] = 4.0, -4.0
+    classifier = LandmarkClassifier([(model, config)], ["a", "b"])
+    rng = np.random.default_rng(0)
+    hand = rng.normal(0, 1, (21, 3)).astype(np.float32)
+    hand[9] = [0.0, 1.0, 0.0]  # a palm of unit size
+    points = hand + rng.normal(0, 0.3, (16, 21, 3)).astype(np.float32)
+    attributions, scores, base = integrated_gradients(classifier, points, points.mean(0), steps=64)
+    landmarks = by_landmark(attributions)
+    assert np.allclose(landmarks.sum(1), scores - base, atol=0.02 * np.abs(scores - base).max() + 1e-3)
+    magnitude = np.abs(landmarks).mean(0)
+    assert magnitude.argmax() == 8
+    parts = {name: np.abs(v).mean() for name, v in by_part(landmarks).items()}
+    assert max(parts, key=parts.get) == "index"

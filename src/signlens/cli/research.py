@@ -104,7 +104,9 @@ def explain(
     labelled = [r for r in summary["images"] if r["label"] is not None]
     note = f"; {len(correct)}/{len(labelled)} predicted right" if labelled else ""
     console.print(
-        f"[bold]{out_dir}[/bold]  Grad-CAM for {len(summary['images'])} images{note}", soft_wrap=True
+        f"[bold]{out_dir}[/bold]  {'Landmark attributions' if 'class_parts' in summary else 'Grad-CAM'} "
+        f"for {len(summary['images'])} images{note}",
+        soft_wrap=True,
     )
 
 

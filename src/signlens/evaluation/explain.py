@@ -14,9 +14,11 @@ from signlens.io import atomic_write, write_json
 
 
 def _torch_classifier(weights: Path):
-    from signlens.inference import TorchClassifier, load_classifier
+    from signlens.inference import LandmarkClassifier, TorchClassifier, load_classifier
 
     classifier = load_classifier(weights)
+    if isinstance(classifier, LandmarkClassifier):
+        return classifier
     if not isinstance(classifier, TorchClassifier):
         raise SignlensError(
             f"{weights}: Grad-CAM needs a signlens image checkpoint (.pt), not a {classifier.kind} "
@@ -83,19 +85,14 @@ def class_mean_grid(result: dict, class_names: list[str], path: Path) -> dict[st
 def run_explain(
     weights: Path, paths: list[Path], data: str | None, split: str, out: Path, limit: int
 ) -> dict:
-    from signlens.engine import TrainConfig
-    from signlens.engine.rundata import run_splits
-
     classifier = _torch_classifier(weights)
+    if classifier.kind == "landmarks":
+        if paths:
+            raise SignlensError("a landmark model is explained on a landmark data set: --data landmarks:FILE")
+        return explain_landmarks(classifier, weights, data, split, out, limit)
     names, labels = [], None
     if data is not None or not paths:
-        config = TrainConfig.from_dict(classifier.train_config)
-        bundle, _, val_set, test_set = run_splits(config, data, classifier.img_size, classifier.in_chans)
-        samples = {"test": test_set, "val": val_set, "all": bundle.train or bundle.test}.get(split)
-        if samples is None:
-            raise SignlensError(f"--split {split}: data '{bundle.name}' has no such split")
-        if samples.class_names != classifier.class_names:
-            raise SignlensError("the data's classes differ from the model's; explain on its own data")
+        samples = _split(classifier, data, split)
         # An even sample across the split (not the first rows, which may all be one class).
         index = np.linspace(0, len(samples.labels) - 1, min(limit, len(samples.labels))).round().astype(int)
         images, labels = samples.images[index], np.asarray(samples.labels)[index]
@@ -132,3 +129,74 @@ def run_explain(
                "images": records, "class_counts": counts, "method": "Grad-CAM on the last Conv2d"}  # fmt: skip
     write_json(out / "explain.json", summary)
     return summary
+
+
+def _split(classifier, data, split):
+    from signlens.engine import TrainConfig
+    from signlens.engine.rundata import run_splits
+
+    config = TrainConfig.from_dict(classifier.train_config)
+    bundle, _, val_set, test_set = run_splits(config, data, classifier.img_size, classifier.in_chans)
+    samples = {"test": test_set, "val": val_set, "all": bundle.train or bundle.test}.get(split)
+    if samples is None:
+        raise SignlensError(f"--split {split}: data '{bundle.name}' has no such split")
+    if samples.class_names != classifier.class_names:
+        raise SignlensError("the data's classes differ from the model's; explain on its own data")
+    return samples
+
+
+def explain_landmarks(classifier, weights: Path, data, split: str, out: Path, limit: int) -> dict:
+    """Integrated gradients per landmark and finger (from the mean hand of the split), class means."""
+    from signlens.evaluation.attributions import PARTS, by_landmark, by_part, integrated_gradients, log_probs
+
+    samples = _split(classifier, data, split)
+    index = np.linspace(0, len(samples.labels) - 1, min(limit, len(samples.labels))).round().astype(int)
+    points, labels = np.asarray(samples.images)[index], np.asarray(samples.labels)[index]
+    baseline = np.asarray(samples.images).mean(0)
+    attributions, scores, base = integrated_gradients(classifier, points, baseline)
+    landmarks = by_landmark(attributions)
+    parts = by_part(landmarks)
+    with torch.no_grad():
+        probs = torch.softmax(log_probs(classifier, torch.as_tensor(points, dtype=torch.float32)), 1).numpy()
+    names = classifier.class_names
+    records = []
+    for i, k in enumerate(index):
+        top = np.argsort(-probs[i])[:3]
+        order = np.argsort(-np.abs(landmarks[i]))[:3]
+        records.append({
+            "source": Path(str(samples.sources[k])).name if samples.sources is not None else f"{split}{k}",
+            "label": names[int(labels[i])], "predicted": names[int(top[0])],
+            "top3": [[names[int(c)], round(float(probs[i, c]), 4)] for c in top],
+            "parts": {p: round(float(v[i]), 4) for p, v in parts.items()},
+            "top_landmarks": [[int(j), round(float(landmarks[i, j]), 4)] for j in order],
+            "completeness_gap": round(float(landmarks[i].sum() - (scores[i] - base[i])), 5),
+        })  # fmt: skip
+    class_means = {
+        names[c]: {p: round(float(v[labels == c].mean()), 4) for p, v in parts.items()}
+        for c in np.unique(labels)
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    _parts_figure(class_means, list(PARTS), out / "class_parts.png")
+    summary = {"weights": str(weights), "data": data, "split": split, "images": records,
+               "class_parts": class_means, "method": "integrated gradients over the 21 hand points, "
+               "from the split's mean hand, for the predicted class"}  # fmt: skip
+    write_json(out / "explain.json", summary)
+    return summary
+
+
+def _parts_figure(class_means: dict, parts: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array([[means[p] for p in parts] for means in class_means.values()])
+    fig, ax = plt.subplots(figsize=(4 + 0.3 * len(parts), 1 + 0.28 * len(class_means)))
+    limit = float(np.abs(matrix).max()) or 1.0
+    ax.imshow(matrix, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    ax.set_xticks(range(len(parts)), parts, fontsize=8)
+    ax.set_yticks(range(len(class_means)), list(class_means), fontsize=7)
+    ax.set_title("mean attribution to the predicted class, by finger", fontsize=9)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    plt.close(fig)
