@@ -19,7 +19,7 @@ from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.export.memory import measure_peak, reset_peak_rss
 from signlens.export.timing import summarise, time_calls
-from signlens.inference import OnnxClassifier, TorchClassifier, load_classifier
+from signlens.inference import Classifier, OnnxClassifier, TorchClassifier, load_classifier
 from signlens.models import create_model, list_models
 from signlens.models.describe import count_macs, count_params
 
@@ -119,6 +119,7 @@ def test_onnx_export_carries_preprocessing_and_matches_torch(trained, tmp_path, 
     # and through the resize / RGB->gray path.
     pt, ox = load_classifier(trained), load_classifier(out)
     assert isinstance(ox, OnnxClassifier) and ox.backend == "onnx"
+    assert isinstance(pt, Classifier) and isinstance(ox, Classifier) and pt.kind == ox.kind == "image"
     assert (ox.class_names, ox.img_size, ox.in_chans) == (pt.class_names, pt.img_size, pt.in_chans)
     assert ox.train_config["model"] == "fast-cnn"  # the training config travels too
     images = pattern_images(np.array([0, 1, 2, 10, 10, 2, 1]), seed=9)[..., None]

@@ -219,10 +219,17 @@ def test_landmark_model_trains_and_evaluates_through_the_cli(tmp_path, monkeypat
     assert code == 0 and json.loads(stdout)["num_samples"] == 120
 
     from signlens.data.landmarks import canonical_points, load_landmark_file
-    from signlens.inference import LandmarkClassifier
+    from signlens.inference import Classifier, LandmarkClassifier, load_classifier
 
     model = LandmarkClassifier.from_checkpoint(out / "best.pt")
+    loaded = load_classifier(out / "best.pt")  # the one loader gives the same model, same interface
+    assert isinstance(loaded, Classifier) and loaded.kind == "landmarks" and loaded.img_size is None
     data = load_landmark_file(file)
+    np.testing.assert_allclose(
+        loaded.predict_proba(canonical_points(data, "world")[:8]),
+        model.predict_proba(canonical_points(data, "world")[:8]),
+        rtol=1e-6,
+    )
     probs = model.predict_proba(canonical_points(data, "world"))
     assert probs.shape == (120, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
     assert (probs.argmax(1) == data["labels"]).mean() >= 0.9
