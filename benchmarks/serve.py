@@ -155,6 +155,23 @@ async def stream(url: str, frames: list[bytes], duration: float) -> dict:
     }
 
 
+def direct(images: list[bytes], count: int, duration: float) -> None:
+    """The same photos through the recogniser in this process (decode included): what HTTP adds."""
+    from signlens.pipeline.recognizer import Recognizer
+
+    recognizer = Recognizer.load()
+    recognizer.recognize(decode_image(images[0]))  # warm
+    ms, deadline = [], time.perf_counter() + duration
+    for i in range(count):
+        if time.perf_counter() > deadline:
+            break
+        t0 = time.perf_counter()
+        recognizer.recognize(decode_image(images[i % len(images)]))
+        ms.append(1000 * (time.perf_counter() - t0))
+    recognizer.close()
+    print(f"in-process recogniser 640x480 (no HTTP): {len(ms)} photos  {percentiles(ms)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds per load phase.")
@@ -203,6 +220,7 @@ def main() -> None:
         print(f"stream 640x480: {result['frames_per_s']:.1f} frames/s over {result['seconds']:.0f} s  "
               f"answers {result['answers']}  frame-to-answer {percentiles(result['latency_ms'])}")  # fmt: skip
         print(f"memory after the run {rss_mib(server.pid):.0f} MiB (all processes)")
+        direct(sizes["640x480"], args.latency_requests, args.duration)
     finally:
         server.terminate()
         try:

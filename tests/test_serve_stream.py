@@ -131,3 +131,17 @@ def test_tls_serves_the_page_and_the_stream(tmp_path):
             httpx.get(url + "/")
         with connect(url.replace("https://", "wss://") + "/v1/stream", ssl=context, open_timeout=30) as ws:
             assert receive(ws)["type"] == "ready"
+
+
+def test_not_ready_until_the_model_is_loaded(url):
+    """This server never loads its photo recognisers: health and recognise say so with 503 + Retry-After."""
+    health = httpx.get(url + "/v1/health")
+    assert (
+        health.status_code == 503 and health.json()["status"] == "loading" and health.headers["Retry-After"]
+    )
+    busy = httpx.post(
+        url + "/v1/recognize",
+        content=photo("user_5", "A0").read_bytes(),
+        headers={"Content-Type": "image/jpeg"},
+    )
+    assert busy.status_code == 503 and "loading" in busy.json()["error"]
