@@ -130,6 +130,24 @@ def test_grid_study_end_to_end_resumes_and_retries(tiny_csv_dir, tmp_path, monke
     assert code == 2 and "different design" in err
 
 
+def test_tpe_study_counts_pruned_trials_and_stops_at_n_trials(tiny_csv_dir, tmp_path, monkeypatch, capsys):
+    design = write_study(
+        tmp_path / "tpe.yaml", tiny_csv_dir, sampler="tpe", n_trials=3, seeds=[0],
+        space={"lr": {"low": 0.0003, "high": 0.01, "log": True}, "optimizer": ["adam", "sgd"]},
+    )  # fmt: skip
+    out = tmp_path / "tpe"
+    code, stdout, err = run_cli(
+        ["study", "--config", design, "--out", out, "--n-trials", "2"], monkeypatch, capsys
+    )
+    assert code == 0 and "ran 2 here" in stdout, err
+    code, stdout, err = run_cli(["study", "--config", design, "--out", out], monkeypatch, capsys)
+    assert code == 0 and "ran 1 here" in stdout, err  # the study's n_trials, not this worker's
+    summary = json.loads((out / "study.json").read_text())
+    assert summary["counts"]["complete"] + summary["counts"]["pruned"] == 3
+    assert sum(len(r["trials"]) for r in summary["rows"]) == summary["counts"]["complete"]
+    assert all(0 < r["lr"] < 0.011 and r["seeds"] == 1 for r in summary["rows"])
+
+
 def test_study_cli_errors_are_one_line(tmp_path, monkeypatch, capsys):
     code, _, err = run_cli(["study", "--config", tmp_path / "none.yaml"], monkeypatch, capsys)
     assert code == 2 and "study file not found" in err

@@ -84,8 +84,7 @@ def markdown(spec, rows: list[dict], counts: dict, wall: float, storage: str) ->
     lines = [
         f"# Study {spec.name}",
         "",
-        spec.description.strip(),
-        "",
+        *([spec.description.strip(), ""] if spec.description.strip() else []),
         f"Protocol: {split}; reported metric: {p.metric}; configurations ranked by {select}. "
         f"Seeds {spec.seeds}; sampler {spec.sampler}. Mean +- sample std over seeds (in %).",
         f"Trials: {', '.join(f'{v} {k}' for k, v in counts.items() if v)}; wall {wall:.0f} s; storage {storage}.",
@@ -94,7 +93,7 @@ def markdown(spec, rows: list[dict], counts: dict, wall: float, storage: str) ->
         "| " + " | ".join(["---"] * len(dims) + ["---:"] * 4) + " |",
     ]
     for row in rows:
-        cells = [str(row.get(d, "")) for d in dims]
+        cells = [f"{row[d]:.4g}" if isinstance(row.get(d), float) else str(row.get(d, "")) for d in dims]
         cells += [
             str(row["seeds"]),
             _pct(row, "test"),
@@ -108,7 +107,7 @@ def markdown(spec, rows: list[dict], counts: dict, wall: float, storage: str) ->
             "",
             f"Best configuration: {best} ({_pct(rows[0], 'objective')}% by {select}); see best.yaml.",
         ]
-    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def write_results(study, spec, out_dir: Path, storage: str) -> dict:
