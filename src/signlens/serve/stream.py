@@ -78,12 +78,14 @@ class Session:
     def step(self, rgb) -> dict:
         """One frame through the tracker, classifier, vote and speller (as `signlens live` does)."""
         t0 = time.perf_counter()
-        hand = self.recognizer.detector.detect(rgb)
-        result = self.recognizer.classify(hand)
+        result = self.recognizer.recognize(rgb)  # video mode: the tracker's one reading of the frame
+        hand = result.hand
+        # An image classifier reads whole frames: there is always "a hand" for the speller.
+        present = hand is not None or self.recognizer.detector is None
         smoothed = self.vote.update(result.label)
-        if hand is None:
+        if not present:
             self.vote.reset()
-        written = self.speller.update(smoothed, hand is not None, time.monotonic() - self.start)
+        written = self.speller.update(smoothed, present, time.monotonic() - self.start)
         self.frames += 1
         return {
             "type": "result",
