@@ -55,6 +55,7 @@ def browser(tmp_path_factory):
         f"--use-file-for-fake-video-capture={clip}",
     ):  # fmt: skip
         options.add_argument(flag)
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
     driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
     driver.set_page_load_timeout(60)
     try:
@@ -116,3 +117,25 @@ def test_camera_spells_the_word(browser, url):
     assert set(WORD) <= seen, f"letters shown: {sorted(seen)}"
     assert WORD in spelled.split(), f"spelled {spelled!r}, status {text(driver, 'status')!r}"
     assert text(driver, "start") == "Stop camera"
+
+
+def test_page_fits_a_phone_and_names_its_controls(browser, url):
+    driver, _ = browser
+    driver.set_window_size(390, 844)  # a phone's viewport
+    try:
+        driver.get(url + "/")
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page scrolls sideways by {overflow} px on a phone"
+        unnamed = driver.execute_script(
+            """return [...document.querySelectorAll('button, input, output, video')].filter((e) => {
+                 const label = e.labels && e.labels.length ? e.labels[0].textContent : '';
+                 return !(e.textContent.trim() || label.trim() || e.getAttribute('aria-label')
+                          || e.getAttribute('aria-labelledby'));
+               }).map((e) => e.id || e.tagName);"""
+        )
+        assert unnamed == [], f"controls without an accessible name: {unnamed}"
+        start = driver.find_element("id", "start")
+        driver.find_element("css selector", "body").send_keys("\t\t")  # skip link, then the first control
+        assert driver.switch_to.active_element == start
+    finally:
+        driver.set_window_size(1100, 1100)
