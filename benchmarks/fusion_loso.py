@@ -17,19 +17,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from signlens.data import load_data
+from signlens.data.landmarks import load_landmark_file, photo_coverage
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.metrics import confusion_matrix, handshape_accuracy
 from signlens.evaluation.views import per_photo
 from signlens.inference import LandmarkClassifier, load_classifier
 
-sys.path.insert(0, str(Path(__file__).parent))  # the landmark benchmark's fold helpers
-from recognizer_loso import held_out_data, signer_of  # noqa: E402
+
+def signer_of(source: str) -> str:
+    match = re.search(r"hand\d+", Path(source).name)
+    return match.group(0) if match else "unknown"
+
+
+def held_out_data(file: Path, classes: str):
+    """(samples, signer per sample, photos whose own view shows a hand) for the class selection."""
+    samples = load_data(f"landmarks:{file}", classes=classes).train
+    in_photo, _ = photo_coverage(load_landmark_file(file), samples.class_names)
+    return samples, np.array([signer_of(s) for s in samples.sources]), in_photo
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -49,7 +60,7 @@ def main() -> None:
     cv = json.loads((args.cv / "cv.json").read_text())
     if cv["group_by"] != "signer":
         sys.exit(f"{args.cv} was grouped by {cv['group_by']}, not by signer")
-    points, point_signers, in_photo, _ = held_out_data(args.landmarks, "all")
+    points, point_signers, in_photo = held_out_data(args.landmarks, "all")
     photos = None
     photo_row = f"photo model ({cv['model']})"
     scores = {photo_row: [], "landmarks": [], "fused": []}
