@@ -71,6 +71,8 @@ async def start(pool: RecognizerPool) -> None:
         await pool.start()
     except Exception as exc:  # /v1/health reports it too
         print(f"signlens serve: error: {exc}", file=sys.stderr)
+        return
+    print(f"signlens serve: model ready ({pool.load_seconds:.1f} s)", file=sys.stderr, flush=True)
 
 
 def error_response(status: int, message: str, headers: dict | None = None) -> JSONResponse:
