@@ -112,6 +112,15 @@ def test_non_loopback_needs_a_token():
     check(Settings(), "127.0.0.1", no_auth=False, certfile=None, keyfile=None)
     with pytest.raises(SignlensError, match="go together"):
         check(Settings(token=TOKEN), "::1", no_auth=False, certfile=None, keyfile="key.pem")
+    import socket
+
+    from signlens.serve.run import check_port
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SignlensError, match="cannot listen on 127.0.0.1"):
+            check_port("127.0.0.1", taken.getsockname()[1])
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")

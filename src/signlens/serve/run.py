@@ -39,6 +39,20 @@ def check(settings: Settings, host: str, no_auth: bool, certfile: Path | None, k
             )
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail with one clear line when the address is taken or not ours, before uvicorn's own log."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, address = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
+    except OSError as exc:
+        raise SignlensError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve(
     settings: Settings,
     host: str = "127.0.0.1",
@@ -51,6 +65,7 @@ def serve(
     import uvicorn
 
     check(settings, host, no_auth, certfile, keyfile)
+    check_port(host, port)
     settings.to_env()  # each worker process builds its app from this
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
