@@ -1,7 +1,8 @@
-"""Core verbs: train, val, predict, models."""
+"""Core verbs: train, val, models (predict lives in cli/predict.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -9,9 +10,8 @@ import typer
 from rich.table import Table
 
 from signlens.cli import options as o
-from signlens.cli.app import app, config_from_flags, console, expand_images, prepare_out_dir
+from signlens.cli.app import app, config_from_flags, console, prepare_out_dir, quote
 from signlens.errors import SignlensError
-from signlens.pipeline.thresholds import PHOTO_THRESHOLD
 
 
 @app.command()
@@ -26,31 +26,24 @@ def train(
     ),
     exist_ok: o.ExistOk = False,
     resume: Path = typer.Option(
-        None, "--resume", help="Continue the stopped run in this directory from its last.pt."
+        None,
+        "--resume",
+        help="Continue the stopped run in this directory from its last.pt (a run stopped in its first "
+        "epoch starts again from its config.yaml); --epochs N changes its length, nothing else.",
     ),
     epochs: o.Epochs = None,
     batch_size: o.BatchSize = None,
     lr: o.Lr = None,
-    optimizer: str = typer.Option(None, "--optimizer", help="sgd | adam | adamw | rmsprop."),
-    scheduler: str = typer.Option(None, "--scheduler", help="none | step | cosine | onecycle | plateau."),
-    weight_decay: float = typer.Option(
-        None, "--weight-decay", help="Weight decay (not applied to biases and norms)."
-    ),
-    label_smoothing: float = typer.Option(
-        None, "--label-smoothing", help="Label smoothing for the cross-entropy loss."
-    ),
-    grad_clip: float = typer.Option(
-        None, "--grad-clip", help="Clip the gradient norm to this value (0: off)."
-    ),
-    ema_decay: float = typer.Option(
-        None, "--ema-decay", help="Evaluate and save a moving average of the weights (e.g. 0.99; 0: off)."
-    ),
+    optimizer: o.Optimizer = None,
+    scheduler: o.Scheduler = None,
+    weight_decay: o.WeightDecay = None,
+    label_smoothing: o.LabelSmoothing = None,
+    grad_clip: o.GradClip = None,
+    ema_decay: o.EmaDecay = None,
     patience: o.Patience = None,
     img_size: o.ImgSize = None,
     in_chans: o.InChans = None,
-    val_fraction: float = typer.Option(
-        None, "--val-fraction", help="Share of the training file held out for validation [default: 0.1]."
-    ),
+    val_fraction: o.ValFraction = None,
     model_arg: o.ModelArg = [],  # noqa: B006 - typer copies list defaults
     no_augment: o.NoAugment = False,
     pretrained: o.Pretrained = None,
@@ -58,16 +51,10 @@ def train(
     stages: o.Stages = None,
     lr_decay: o.LrDecay = None,
     freeze_bn: o.FreezeBn = None,
-    normalize: str = typer.Option(
-        None,
-        "--normalize",
-        help="auto (ImageNet stats with ImageNet weights, else the data's) | data | imagenet.",
-    ),
+    normalize: o.Normalize = None,
     device: o.Device = None,
     threads: o.Threads = None,
-    deterministic: bool = typer.Option(
-        None, "--deterministic/--no-deterministic", help="Deterministic algorithms (slower on GPU)."
-    ),
+    deterministic: o.Deterministic = None,
     classes: o.Classes = None,
     quiet: o.Quiet = False,
 ):
@@ -75,29 +62,39 @@ def train(
     from signlens.engine import Trainer
     from signlens.evaluation import finish_run
 
+    flags = dict(
+        seed=seed, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
+        weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, ema_decay=ema_decay,
+        patience=patience, img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
+        deterministic=deterministic, classes=classes, pretrained=pretrained, init=init, stages=stages,
+        lr_decay=lr_decay, freeze_bn=freeze_bn, normalize=normalize,
+    )  # fmt: skip
     if resume is not None:
-        trainer = Trainer.resume(resume, progress=not quiet)
-        out_dir = Path(resume)
+        given = {**flags, "data": data, "model": model, "recipe": recipe, "config": config, "out": out}
+        extra = [k for k, v in given.items() if v is not None] + (["model_arg"] if model_arg else [])
+        extra += ["no_augment"] if no_augment else []
+        if extra:
+            raise SignlensError(
+                f"--resume continues a run with its own config; only --epochs may change "
+                f"(got --{extra[0].replace('_', '-')})"
+            )
+        out_dir, trainer = resume_run(Path(resume), epochs, quiet)
     else:
-        cfg = config_from_flags(
-            data, model, recipe, config, model_arg, no_augment,
-            seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
-            weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, ema_decay=ema_decay,
-            patience=patience, img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
-            deterministic=deterministic, classes=classes, pretrained=pretrained, init=init, stages=stages,
-            lr_decay=lr_decay, freeze_bn=freeze_bn, normalize=normalize,
-        )  # fmt: skip
-        out_dir = prepare_out_dir(out, exist_ok)
-        trainer = Trainer(cfg, out_dir, progress=not quiet)
-    for report in trainer.init_reports:
-        console.print(report.summary(), highlight=False)
-    summary = trainer.fit()
+        cfg = config_from_flags(data, model, recipe, config, model_arg, no_augment, epochs=epochs, **flags)
+        trainer = unfinished_run(out, cfg, exist_ok, quiet)
+        out_dir = trainer.out if trainer is not None else prepare_out_dir(out, exist_ok)
+        with cleanup_on_failure(out_dir):
+            trainer = trainer or Trainer(cfg, out_dir, progress=not quiet)
+    with cleanup_on_failure(out_dir, fresh=resume is None):
+        for report in trainer.init_reports:
+            console.print(quote(report.summary()), highlight=False)
+        summary = trainer.fit()
     metrics = finish_run(
         out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official
     )
     test = metrics["test"]
     console.print(
-        f"[bold]{out_dir}[/bold]  model {trainer.config.model} ({summary['parameters']:,} params)  "
+        f"[bold]{quote(out_dir)}[/bold]  model {trainer.config.model} ({summary['parameters']:,} params)  "
         f"epochs {summary['epochs_run']} (best {summary['best_epoch']})  train {summary['train_seconds']:.1f}s"
     )
     console.print(
@@ -105,6 +102,59 @@ def train(
         f"({test['num_correct']}/{test['num_samples']})  macro F1 {test['macro_f1']:.4f}"
         + handshape_note(test)
     )
+
+
+def resume_run(run_dir: Path, epochs: int | None, quiet: bool):
+    """(run directory, trainer) continuing `run_dir`: from last.pt, or from config.yaml when the run
+    was stopped before it finished an epoch (it has nothing else to continue from)."""
+    from signlens.engine import Trainer, build_config
+
+    if not run_dir.is_dir():
+        raise SignlensError(f"--resume {run_dir}: no such run directory")
+    if (run_dir / "last.pt").exists():
+        return run_dir, Trainer.resume(run_dir, progress=not quiet, epochs=epochs)
+    if not (run_dir / "config.yaml").is_file():
+        raise SignlensError(f"--resume {run_dir}: no last.pt or config.yaml there, so no run to continue")
+    cfg = build_config(None, yaml_path=run_dir / "config.yaml", overrides={"epochs": epochs})
+    console.print(f"{quote(run_dir)} stopped before its first epoch ended: starting it again")
+    return run_dir, Trainer(cfg, run_dir, progress=not quiet)
+
+
+def unfinished_run(out: Path | None, cfg, exist_ok: bool, quiet: bool):
+    """The same command rerun after a crash: an --out holding an unfinished run (last.pt, no
+    metrics.json) of exactly this config continues it instead of refusing to start."""
+    from signlens.engine import TrainConfig, Trainer
+    from signlens.engine.checkpoint import load_checkpoint
+
+    if out is None or exist_ok or not (out / "last.pt").is_file() or (out / "metrics.json").exists():
+        return None
+    try:
+        stored = TrainConfig.from_dict(load_checkpoint(out / "last.pt").get("config", {})).to_dict()
+    except SignlensError:
+        return None
+    if stored != cfg.to_dict():
+        return None
+    console.print(f"{quote(out)} holds this run unfinished: continuing it (as --resume {quote(out)} would)")
+    return Trainer.resume(out, progress=not quiet)
+
+
+class cleanup_on_failure:  # noqa: N801 - a context manager
+    """A run that fails before it saved an epoch leaves no config.yaml behind (nor the folder, if
+    that is all there was), so the same command can simply be run again."""
+
+    def __init__(self, out_dir: Path, fresh: bool = True):
+        self.out_dir, self.fresh = out_dir, fresh
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if kind is None or not self.fresh or (self.out_dir / "last.pt").exists():
+            return False
+        (self.out_dir / "config.yaml").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.out_dir.rmdir()  # only when empty
+        return False
 
 
 def handshape_note(metrics: dict) -> str:
@@ -124,6 +174,12 @@ def val(
         "test",
         "--split",
         help="test (the official test file, or the run's held-out test) | val (the training run's validation split) | all (every image in --data).",
+    ),
+    classes: str = typer.Option(
+        None,
+        "--classes",
+        help="Score only these classes of the data: letters | digits | a comma list (matched ignoring "
+        "case, so a Sign MNIST model's A..Y meet ayuraj's a..y) [default: the model's training classes].",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON (with per-class figures)."),
 ):
@@ -145,12 +201,13 @@ def val(
         raise SignlensError(f"data '{bundle.name}' has no training file, so no validation split")
     else:
         images = val_set if split == "val" else test_set
+    images = matched_classes(images, classifier.class_names, classes, bundle.name)
     metrics, _ = evaluate_images(classifier, images)
     metrics.update(split=split, data=bundle.name, weights=str(weights))
     if as_json:
         print(json.dumps(metrics, indent=2))
         return
-    table = Table(title=f"{weights} on {bundle.name} [{split}]")
+    table = Table(title=quote(f"{weights} on {bundle.name} [{split}]"))
     for column in ("samples", "accuracy", "macro P", "macro R", "macro F1"):
         table.add_column(column, justify="right")
     table.add_row(
@@ -161,69 +218,35 @@ def val(
     console.print(table)
     if note := handshape_note(metrics):
         console.print(note.strip())
-    worst = sorted(metrics["per_class"].items(), key=lambda kv: kv[1]["f1"])[:5]
-    console.print("lowest F1: " + ", ".join(f"{name} {m['f1']:.3f}" for name, m in worst if m["support"]))
+    scored = [(name, m) for name, m in metrics["per_class"].items() if m["support"]]
+    worst = sorted((kv for kv in scored if kv[1]["f1"] < 1), key=lambda kv: kv[1]["f1"])[:5]
+    if worst:
+        console.print("lowest F1: " + quote(", ".join(f"{name} {m['f1']:.3f}" for name, m in worst)))
+    elif scored:
+        console.print(f"F1 1.000 for every class ({len(scored)})")
 
 
-@app.command()
-def predict(
-    images: list[Path] = typer.Argument(..., help="Photos (any size) or folders of photos."),
-    weights: Path = typer.Option(
-        None,
-        "--weights",
-        "-w",
-        help="Model to use [default: the bundled hand-landmark recogniser]. A landmark model detects the hand "
-        "first; an image-classifier checkpoint or .onnx classifies the whole image.",
-    ),
-    top_k: int = typer.Option(3, "--top-k", "-k", help="How many labels to list per image."),
-    threshold: float = typer.Option(
-        PHOTO_THRESHOLD,
-        "--threshold",
-        help="Calibrated confidence below which the answer is 'unsure' (label null). 0.5: the letter is more "
-        "likely right than wrong (on unseen signers 97% of photos clear it, 93% of those correctly).",
-    ),
-    annotate: Path = typer.Option(
-        None, "--annotate", help="Write each photo with its hand box and label here."
-    ),
-    as_json: bool = typer.Option(
-        False,
-        "--json",
-        help="One JSON object per line: path, label (null: no hand or unsure), confidence, top, hand.",
-    ),
-):
-    """Recognise the sign in each photo: detect the hand, read its landmarks, classify; one result per image."""
-    files = expand_images(images)
-    results = _recognise_photos(files, weights, threshold, top_k, annotate)
-    for result in results:
-        if as_json:
-            print(json.dumps(result))
-        else:
-            top = "  ".join(f"{name} {prob:.3f}" for name, prob in result["top"])
-            label = result["label"] or ("no hand" if result["top"] == [] else "unsure")
-            console.print(f"{result['path']}: [bold]{label}[/bold]  {top}")
+def matched_classes(images, model_classes: list[str], classes: str | None, name: str):
+    """The samples of `classes` (all without it), their class names spelled as the model spells them
+    (matching ignores case); classes the model does not know are an error naming them."""
+    from signlens.data import DataBundle, ImageSet
+    from signlens.data.sources import select_classes
 
-
-def _recognise_photos(files, weights, threshold, top_k, annotate):
-    from signlens.io import atomic_write
-    from signlens.pipeline.hands import read_rgb
-    from signlens.pipeline.live import draw_recognition
-    from signlens.pipeline.recognizer import Recognizer
-
-    recognizer = Recognizer.load(weights, threshold=threshold, top_k=top_k)
-    try:
-        for path in files:
-            rgb = read_rgb(path)
-            result = recognizer.recognize(rgb)
-            if annotate is not None:
-                import cv2
-
-                encoded = cv2.imencode(".jpg", draw_recognition(rgb[..., ::-1], result))[1].tobytes()
-                atomic_write(
-                    Path(annotate) / f"{path.stem}.jpg", lambda tmp, data=encoded: tmp.write_bytes(data)
-                )
-            yield {"path": str(path), **result.to_json()}
-    finally:
-        recognizer.close()
+    if images is None or len(images) == 0:
+        raise SignlensError(f"data '{name}' has no samples in this split")
+    if classes is not None:
+        if not classes.strip() or classes.strip() == "all":
+            raise SignlensError("--classes: give letters, digits or a comma list of class names")
+        images = select_classes(DataBundle(name, images, None), classes).train
+    by_upper = {c.upper(): c for c in model_classes}
+    unknown = sorted({c for c in images.class_names if c.upper() not in by_upper})
+    if unknown:
+        raise SignlensError(
+            f"the data has classes the model does not know: {unknown[:12]}; pick the shared ones with "
+            "--classes (e.g. --classes letters)"
+        )
+    names = [by_upper[c.upper()] for c in images.class_names]
+    return ImageSet(images.images, images.labels, names, images.sources, images.groups)
 
 
 @app.command()
@@ -239,4 +262,6 @@ def models():
         table.add_row(name, ", ".join(model_arguments(name)))
     console.print(table)
     for name, recipe in RECIPES.items():
-        console.print(f"recipe [bold]{name}[/bold]: " + ", ".join(f"{k}={v}" for k, v in recipe.items()))
+        console.print(
+            f"recipe [bold]{name}[/bold]: " + quote(", ".join(f"{k}={v}" for k, v in recipe.items()))
+        )

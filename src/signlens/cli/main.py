@@ -19,7 +19,7 @@ import typer
 import signlens.cli.research  # noqa: F401  (registers study, explain, report)
 import signlens.cli.serve  # noqa: F401  (registers serve)
 import signlens.cli.study  # noqa: F401  (registers cv and audit)
-from signlens.cli import core, export, hands  # noqa: F401  (each module registers its verbs)
+from signlens.cli import core, export, hands, predict  # noqa: F401  (each module registers its verbs)
 from signlens.cli.app import app, tidy_help
 from signlens.errors import SignlensError
 

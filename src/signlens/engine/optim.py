@@ -39,9 +39,10 @@ def build_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     if name == "onecycle":
         # Per-group peaks keep layer-wise decay; a single max_lr would overwrite every group's rate.
         peaks = [group.get("initial_lr", group["lr"]) for group in optimizer.param_groups]
-        sched = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=peaks, total_steps=total, pct_start=config.warmup_fraction
-        )
+        pct = config.warmup_fraction
+        if total * pct - 1 == 0:  # torch divides by (warm-up steps - 1): zero for a one-step warm-up
+            pct *= 1 + 1e-6
+        sched = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total, pct_start=pct)
         return sched, "batch"
     if name == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total), "batch"
