@@ -50,27 +50,33 @@ def open_study(spec: StudySpec, out_dir: Path, url: str | None, heartbeat: int):
     url = storage_url(out_dir, url)
     sqlite = url.startswith("sqlite")
     try:
-        storage = optuna.storages.RDBStorage(
-            url,
-            engine_kwargs={"connect_args": {"timeout": 60}} if sqlite else {"pool_pre_ping": True},
-            heartbeat_interval=heartbeat,
-            grace_period=3 * heartbeat,
-        )
-        if spec.sampler == "tpe":
-            sampler = optuna.samplers.TPESampler(seed=spec.seeds[0], n_startup_trials=min(5, spec.n_trials))
-        else:  # every grid point is enqueued with fixed parameters; the sampler never chooses
-            sampler = optuna.samplers.RandomSampler(seed=0)
-        pruner = (
-            optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
-            if spec.sampler == "tpe" and spec.pruner == "median"
-            else optuna.pruners.NopPruner()
-        )
-        study = optuna.create_study(
-            storage=storage, study_name=spec.name, direction="maximize", sampler=sampler, pruner=pruner,
-            load_if_exists=True,
-        )  # fmt: skip
+        # One worker at a time creates the tables and the study (concurrent CREATE TABLEs collide).
+        with study_lock(None, url, f"{spec.name}/setup"):
+            return _open(optuna, spec, url, sqlite, heartbeat)
     except sqlalchemy.exc.SQLAlchemyError as exc:
         raise SignlensError(f"study storage {redact(url)}: {str(exc).splitlines()[0]}") from None
+
+
+def _open(optuna, spec: StudySpec, url: str, sqlite: bool, heartbeat: int):
+    storage = optuna.storages.RDBStorage(
+        url,
+        engine_kwargs={"connect_args": {"timeout": 60}} if sqlite else {"pool_pre_ping": True},
+        heartbeat_interval=heartbeat,
+        grace_period=3 * heartbeat,
+    )
+    if spec.sampler == "tpe":
+        sampler = optuna.samplers.TPESampler(seed=spec.seeds[0], n_startup_trials=min(5, spec.n_trials))
+    else:  # every grid point is enqueued with fixed parameters; the sampler never chooses
+        sampler = optuna.samplers.RandomSampler(seed=0)
+    pruner = (
+        optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+        if spec.sampler == "tpe" and spec.pruner == "median"
+        else optuna.pruners.NopPruner()
+    )
+    study = optuna.create_study(
+        storage=storage, study_name=spec.name, direction="maximize", sampler=sampler, pruner=pruner,
+        load_if_exists=True,
+    )  # fmt: skip
     fingerprint = spec_fingerprint(spec)
     stored = study.user_attrs.get("spec_fingerprint")
     if stored is None:
@@ -101,12 +107,18 @@ def spec_fingerprint(spec: StudySpec) -> str:
 
 @contextlib.contextmanager
 def study_lock(storage, url: str, name: str):
-    """Mutual exclusion between every worker of one study, on any machine sharing the storage."""
+    """Mutual exclusion between every worker of one study, on any machine sharing the storage (through
+    the storage's engine, or a short-lived one when `storage` is None)."""
     if url.startswith("postgresql"):
         import sqlalchemy
 
         key = zlib.crc32(f"signlens-study:{name}".encode())
-        with storage.engine.connect() as conn:
+        engine = (
+            storage.engine
+            if storage is not None
+            else sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        )
+        with engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
                 yield
