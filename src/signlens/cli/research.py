@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from signlens.cli.app import app, console
+from signlens.cli.options import output_file
 from signlens.errors import SignlensError
 
 
@@ -126,6 +127,7 @@ def report(
     out = out or target / "report.html"
     if out.suffix.lower() not in (".html", ".htm"):
         raise SignlensError(f"--out must name an .html file, got {out}")
+    output_file("--out", out)  # before the analysis: an impossible --out fails at once
     summary = build_report(target, out)
     cal = summary["calibration"]
     extra = (
