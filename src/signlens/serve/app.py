@@ -52,7 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     async def page(request: Request):
-        response = FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+        headers = {
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        }
+        response = FileResponse(STATIC / "index.html", headers=headers)
         token = request.query_params.get("token")
         if settings.token and token:  # the middleware has checked it: remember it for the page's requests
             response.set_cookie(

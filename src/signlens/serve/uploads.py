@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from signlens.serve.settings import Settings
 
@@ -31,11 +31,14 @@ async def read_body(request: Request, limit: int) -> bytes:
         if int(declared) > limit:
             raise ApiError(413, f"the request is {declared} bytes, over the {limit}-byte limit")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:  # chunked uploads declare no length: count as they arrive
-            raise ApiError(413, f"the request is over the {limit}-byte limit")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:  # chunked uploads declare no length: count as they arrive
+                raise ApiError(413, f"the request is over the {limit}-byte limit")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "the client disconnected before the upload was complete") from None
     return b"".join(chunks)
 
 
@@ -44,16 +47,14 @@ async def read_images(
 ) -> list[tuple[str, bytes]]:
     """[(name, bytes)] from a multipart form's `field` parts, or the raw body as one image."""
     content_type = request.headers.get("content-type", "").lower()
-    body = await read_body(request, settings.max_request_bytes)
-    if content_type.startswith("multipart/form-data"):
-        files = await _form_files(request, body, settings, field, max_files)
-    elif content_type.startswith(RAW_TYPES):
-        if max_files > 1 and field == "files":
-            raise ApiError(415, "a batch needs multipart/form-data with one `files` part per image")
-        files = [("upload", body)]
-    else:
+    form = content_type.startswith("multipart/form-data")
+    if not form and not content_type.startswith(RAW_TYPES):  # refused before the body is read
         shown = content_type.split(";")[0] or "none"
         raise ApiError(415, f"unsupported Content-Type {shown}: " + HOW.format(field=field))
+    if not form and field == "files":
+        raise ApiError(415, "a batch needs multipart/form-data with one `files` part per image")
+    body = await read_body(request, settings.max_request_bytes)
+    files = await _form_files(request, body, settings, field, max_files) if form else [("upload", body)]
     for name, data in files:
         if not data:
             raise ApiError(422, f"cannot read image {name}: the file is empty")

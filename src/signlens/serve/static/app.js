@@ -113,7 +113,17 @@ function clearText() {
   if (state.source) state.source.reset();
 }
 
+function forgetToken() {
+  // The server has set its cookie from ?token=: keep the secret out of the address bar and history.
+  const params = new URLSearchParams(location.search);
+  if (!params.has("token")) return;
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", `${location.pathname}${rest ? "?" + rest : ""}`);
+}
+
 function init() {
+  forgetToken();
   $("start").addEventListener("click", () => (state.source ? stop() : start()));
   $("switch").addEventListener("click", switchCamera);
   $("clear").addEventListener("click", clearText);
