@@ -85,7 +85,7 @@ async def recognize_batch(
     pool = request.app.state.pool
     files = await read_images(request, pool.settings, "files", pool.settings.max_batch)
     results = []
-    for name, data in files:
+    for name, data in files:  # one at a time: a batch holds one place in the queue, never the whole queue
         try:
             answer = await recognise(pool, name, data, threshold, top_k, landmarks)
             results.append({"name": name, "status": 200, "result": answer})

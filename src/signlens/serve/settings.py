@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from signlens.data.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
@@ -28,7 +28,6 @@ class Settings:
     max_frame_pixels: int = 1920 * 1080
     max_fps: float = 30.0  # frames faster than this are skipped, not queued
     preload: bool = True  # load the model at start-up (tests may set False and call load themselves)
-    extra: dict = field(default_factory=dict)
 
     def to_env(self) -> None:
         os.environ[ENV] = json.dumps(asdict(self))
