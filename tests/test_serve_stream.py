@@ -43,6 +43,15 @@ def receive(ws) -> dict:
     return json.loads(ws.recv(timeout=60))
 
 
+def frame(ws, data: bytes) -> dict:
+    """Send a frame until it is processed (this server takes one frame a second)."""
+    while True:
+        ws.send(data)
+        answer = receive(ws)
+        if answer["type"] != "skipped":
+            return answer
+
+
 def test_stream_spells_a_word_and_obeys_controls(url):
     with connect(ws_url(url), open_timeout=30) as ws:
         ready = receive(ws)
@@ -56,16 +65,18 @@ def test_stream_spells_a_word_and_obeys_controls(url):
         answers = []
         for letter, user in (("L", "user_5"), ("I", "user_5")):
             for i in range(2):
-                ws.send(photo(user, f"{letter}{i}").read_bytes())
-                answer = receive(ws)
-                while answer["type"] == "skipped":  # one frame a second here: send it again
-                    ws.send(photo(user, f"{letter}{i}").read_bytes())
-                    answer = receive(ws)
-                answers.append(answer)
+                answers.append(frame(ws, photo(user, f"{letter}{i}").read_bytes()))
         assert [a["raw"] for a in answers] == ["L", "L", "I", "I"]
         assert answers[-1]["text"] == "LI" and answers[1]["written"] == "L"
         first = answers[0]
         assert len(first["landmarks"]) == 21 and first["width"] == 320 and first["hand"] is not None
+        with connect(ws_url(url), open_timeout=30) as other:  # a second session: its own tracker and text
+            assert receive(other)["type"] == "ready"
+            other.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
+            receive(other)
+            texts = [frame(other, photo("user_5", f"A{i}").read_bytes())["text"] for i in range(2)]
+            assert texts == ["", "A"]
+        assert frame(ws, photo("user_5", "I2").read_bytes())["text"] == "LI"  # untouched by the other
         ws.send(json.dumps({"type": "reset"}))
         assert receive(ws) == {"type": "reset", "text": ""}
 
