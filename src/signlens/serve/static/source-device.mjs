@@ -22,6 +22,17 @@ export async function deviceAvailable() {
   }
 }
 
+let blank = null;
+function blankFrame() {
+  if (!blank) {
+    blank = document.createElement("canvas");
+    blank.width = 320;
+    blank.height = 240;
+    blank.getContext("2d").fillRect(0, 0, blank.width, blank.height);
+  }
+  return blank;
+}
+
 function loadScript(src) {
   return new Promise((resolve, reject) => {
     const script = document.createElement("script");
@@ -52,12 +63,8 @@ export async function loadModels(onStatus = () => {}) {
   await hands.initialize();
   // Warm up on a blank frame: the first frame compiles MediaPipe's GPU programs (seconds), and better
   // now, while the person gets ready, than on their first sign.
-  const blank = document.createElement("canvas");
-  blank.width = 320;
-  blank.height = 240;
-  blank.getContext("2d").fillRect(0, 0, blank.width, blank.height);
-  await hands.send({ image: blank });
-  hands.reset();
+  // (No hands.reset() after it: that rebuilds the WebGL context and compiles everything again.)
+  await hands.send({ image: blankFrame() });
   models = { hands, session, meta, ort };
   stats.loadMs = performance.now() - t0;
   onStatus("Ready to recognise on this device.");
@@ -100,9 +107,9 @@ function handBox(points, width, height, margin = 0.15) {
 export function deviceStats() { return stats; }
 
 // MediaPipe Hands on one image or video frame: its results ({multiHandLandmarks, multiHandWorldLandmarks,
-// multiHandedness}). `fresh` forgets the tracked hand first (unrelated photos, not video).
+// multiHandedness}). `fresh`: an unrelated photo, not the next video frame (a blank frame first ends tracking).
 export async function landmarks(image, fresh = false) {
-  if (fresh) models.hands.reset();
+  if (fresh) await models.hands.send({ image: blankFrame() }); // no hand: the tracker lets go
   handsResults = null;
   await models.hands.send({ image });
   return handsResults;

@@ -1,0 +1,60 @@
+// Wires the "on this device" mode into the page through app.js's SOURCES hook: a mode choice beside
+// the camera buttons (on this device by default wherever WebAssembly runs and the server has the
+// on-device files; the server otherwise), the models loaded as soon as the mode is chosen (not at the
+// first sign), and the service worker that keeps the page working offline. The chosen mode is the
+// page's ?source= parameter, which app.js reads when the camera starts.
+import { SOURCES } from "./app.js";
+import { registerOffline } from "./offline.mjs";
+import { createDeviceSource, deviceAvailable, loadModels } from "./source-device.mjs";
+
+SOURCES.device = createDeviceSource;
+const $ = (id) => document.getElementById(id);
+const status = (message) => { $("status").textContent = message; };
+
+function modeChoice(available) {
+  const wrap = document.createElement("div");
+  wrap.className = "controls";
+  wrap.innerHTML = `<label for="mode">Recognise</label>
+    <select id="mode">
+      <option value="device">on this device (the video stays here)</option>
+      <option value="server">on the server</option>
+    </select>`;
+  $("start").parentElement.before(wrap);
+  const select = $("mode");
+  if (!available) {
+    select.querySelector('option[value="device"]').disabled = true;
+    select.title = "This browser or server cannot run the on-device mode";
+  }
+  return select;
+}
+
+async function choose(mode) {
+  const params = new URLSearchParams(location.search);
+  params.set("source", mode);
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+  if (mode !== "device") return;
+  try {
+    await loadModels(status);
+  } catch (error) {
+    status(`Cannot run on this device (${error.message}); recognising on the server.`);
+    $("mode").value = "server";
+    await choose("server");
+  }
+}
+
+async function init() {
+  const available = await deviceAvailable();
+  const select = modeChoice(available);
+  const asked = new URLSearchParams(location.search).get("source");
+  select.value = asked === "server" || !available ? "server" : "device";
+  select.addEventListener("change", async () => {
+    const running = $("start").textContent.startsWith("Stop");
+    if (running) $("start").click(); // a new mode starts a new session
+    await choose(select.value);
+    if (running) $("start").click();
+  });
+  await choose(select.value);
+  registerOffline().catch(() => {}); // no service worker (old browser, plain http off localhost): online only
+}
+
+init();
