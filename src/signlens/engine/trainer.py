@@ -124,6 +124,7 @@ class Trainer:
         self.inputs = input_adapter(bundle.kind, c.img_size, c.in_chans, c.augment, c.landmarks, self.device)
         self.class_names = bundle.class_names
         self.bundle, self.test_set = bundle, test
+        self.val_set = val  # calibration fits its temperature here (evaluation.finish_run)
         require_samples(bundle.name, train, val, test)  # cross-validation folds come here unchecked
         self.train = self.prepare(train)
         self.val = self.prepare(val)

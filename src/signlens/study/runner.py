@@ -219,7 +219,12 @@ def run_protocol(config, run_dir: Path, spec: StudySpec, trial=None) -> dict:
                     raise optuna.TrialPruned()
         summary = trainer.summary()
         metrics = finish_run(
-            run_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official
+            run_dir,
+            summary,
+            trainer.state.history,
+            trainer.test_set,
+            trainer.bundle.test_is_official,
+            val=trainer.val_set,
         )
         if p.metric not in metrics["test"]:
             raise SignlensError(f"protocol.metric {p.metric!r} is not among the test metrics")
