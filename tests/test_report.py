@@ -1,4 +1,4 @@
-"""signlens report on a run, a cross-validation and a study: every section is on the page that headless
+"""signlens report on a study (whose best run it analyses) and a cross-validation: every section is on the page that headless
 Chromium renders, and its numbers are the ones in the directory's own files."""
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def check_page(dom: str, accuracy: float) -> None:
     assert len(re.findall(r"<tr><td>(1|32)</td>", section(dom, "latency"))) == 2
 
 
-def test_report_on_a_study_a_run_and_a_cv(tiny_csv_dir, tmp_path, monkeypatch, capsys):
+def test_report_on_a_study_and_a_cv(tiny_csv_dir, tmp_path, monkeypatch, capsys):
     design = tmp_path / "s.yaml"
     design.write_text(yaml.safe_dump({
         "name": "s", "seeds": [0], "space": {"optimizer": ["adam", "sgd"]},
@@ -78,13 +78,14 @@ def test_report_on_a_study_a_run_and_a_cv(tiny_csv_dir, tmp_path, monkeypatch, c
     markdown = (study / "report.md").read_text()
     assert "## Reliability and calibration" in markdown and (study / "report_files" / "gradcam.png").is_file()
 
-    run = study / rows[-1]["run_dirs"][0]  # every trial is an ordinary run directory
-    code, _, err = run_cli(["report", run, "--out", tmp_path / "run.html"], monkeypatch, capsys)
-    assert code == 0, err
+    # The analysed model is the best configuration's run directory: its own metrics, the same page.
+    run = study / rows[0]["run_dirs"][0]
+    assert f"Model analysed: {run}" in section(dom, "comparison")
+    from signlens.study.report import describe
+
+    alone = describe(run)  # the same directory given alone: a run report's comparison row
     metrics = json.loads((run / "metrics.json").read_text())
-    dom = render(tmp_path / "run.html", tmp_path)
-    check_page(dom, metrics["test"]["accuracy"])
-    assert f"<td>{100 * metrics['test']['accuracy']:.2f}%</td>" in section(dom, "comparison")
+    assert alone["kind"] == "run" and alone["rows"][0][2] == f"{100 * metrics['test']['accuracy']:.2f}%"
 
     cv = tmp_path / "cv"
     common = ["--model", "baseline-cnn", "--epochs", "2", "--batch-size", "32", "--threads", "1", "--quiet"]
