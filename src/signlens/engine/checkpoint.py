@@ -124,6 +124,8 @@ def _validate_preprocess(pre: Any, args: dict, bad) -> None:
     for key in ("img_size", "in_chans"):
         if not _is_int(pre.get(key)) or pre[key] < 1:
             raise bad(f"preprocess.{key}", f"must be a positive integer, got {pre.get(key)!r}")
+    if pre["img_size"] > 1024:  # as TrainConfig allows; a bigger one only ever asks for terabytes
+        raise bad("preprocess.img_size", f"must be at most 1024, got {pre['img_size']}")
     if pre["in_chans"] not in (1, 3):
         raise bad("preprocess.in_chans", f"must be 1 or 3, got {pre['in_chans']}")
     for key in ("mean", "std"):
