@@ -9,7 +9,6 @@ import typer
 from signlens.cli import options as o
 from signlens.cli.app import app, console, progress_wanted, quote, stderr_console
 from signlens.errors import SignlensError
-from signlens.pipeline.thresholds import LIVE_THRESHOLD
 
 landmarks_app = typer.Typer(
     no_args_is_help=True, help="Hand-landmark data sets (MediaPipe Hands, 21 x 3 points per hand)."
@@ -23,18 +22,10 @@ def landmarks_extract(
         ...,
         "--data",
         "-d",
-        help="Named data set (asl-dataset, sign-mnist) or a path to class folders or a CSV.",
+        help="Named data set (asl-dataset, sign-mnist-source, sign-mnist) or a path to class folders or a CSV.",
     ),
     out: Path = typer.Option(
         ..., "--out", "-o", help="Output .npz landmark file (train on it with --data landmarks:FILE)."
-    ),
-    pad: float = typer.Option(
-        0.5,
-        "--pad",
-        help="On a miss, retry with a black border of this fraction of the image size (0: never).",
-    ),
-    min_confidence: float = typer.Option(
-        0.3, "--min-confidence", help="MediaPipe minimum detection confidence."
     ),
     show_failures: int = typer.Option(10, "--show-failures", help="How many undetected files to list."),
     views: str = typer.Option(
@@ -43,13 +34,11 @@ def landmarks_extract(
         help="photo, or photo,mirrored: also read each hand from the mirrored image (a second, independent landmark estimate; one row per view).",
     ),
 ):
-    """Detect one hand per image and save its landmarks with label, handedness, source file and group; misses are counted and listed."""
+    """Detect one hand per image as `predict` does (the same search of views and detector settings) and save its landmarks with label, handedness, source file and group; misses are counted and listed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from signlens.pipeline.extract import extract_landmarks
 
-    o.check("--pad", pad, 0, 10)
-    o.check("--min-confidence", min_confidence, 0, 1)
     o.check("--show-failures", show_failures, 0)
     o.output_file("--out", out)
     columns = (TextColumn("detecting hands"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -58,8 +47,6 @@ def landmarks_extract(
         report = extract_landmarks(
             data,
             out,
-            pad=pad,
-            min_confidence=min_confidence,
             progress=lambda: bar.advance(task),
             views=tuple(v.strip() for v in views.split(",") if v.strip()),
             on_total=lambda total: bar.update(task, total=total),
@@ -91,7 +78,10 @@ def live(
         help="Write one JSON line per frame: frame, time, raw and smoothed label, confidence, hand box, text.",
     ),
     threshold: float = typer.Option(
-        LIVE_THRESHOLD, "--threshold", help="Calibrated confidence below which a frame votes 'unsure'."
+        None,
+        "--threshold",
+        help="Calibrated confidence below which a frame votes 'unsure' [default: the recogniser's own live "
+        "threshold, chosen on held-out signers and recorded in its checkpoint].",
     ),
     window: int = typer.Option(7, "--window", help="Frames in the majority vote."),
     min_share: float = typer.Option(0.6, "--min-share", help="Share of the window the winning letter needs."),
@@ -111,7 +101,8 @@ def live(
     from signlens.pipeline.live import run_live
     from signlens.pipeline.recognizer import Recognizer
 
-    o.check("--threshold", threshold, 0, 1)
+    if threshold is not None:
+        o.check("--threshold", threshold, 0, 1)
     o.check("--window", window, 1, 1000)
     o.check("--min-share", min_share, 0, 1, low_open=True)
     o.check("--hold", hold, 0, 3600)

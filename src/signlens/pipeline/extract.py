@@ -1,7 +1,13 @@
-"""Build a landmark data set from any labelled image set: `signlens landmarks extract`."""
+"""Build a landmark data set from any labelled image set: `signlens landmarks extract`.
+
+Photos are read exactly as `predict` reads them (pipeline.reading): the hand found by the same search of
+views, and, with the "mirrored" view, the same second reading. A model trained on these rows therefore
+sees the landmarks it will be given, and a score computed from them is the score of `predict`.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,23 +15,41 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data.folders import list_image_folder, take_of
-from signlens.data.landmarks import save_landmark_file
+from signlens.data.landmarks import load_landmark_file, save_landmark_file
+from signlens.data.photo_sets import LETTERS, PHOTO_SETS, list_photo_set
 from signlens.data.sources import NAMED_SETS, data_root, load_data
 from signlens.errors import SignlensError
-from signlens.pipeline.hands import HandDetector, read_rgb
+from signlens.io import md5_file
+from signlens.pipeline.hands import read_rgb
+from signlens.pipeline.reading import PhotoReader, ReadSettings, is_gray
+
+VIEWS = ("photo", "mirrored")  # the first reading, and the mirrored second reading of the same hand
 
 
-def labelled_images(spec: str) -> tuple[list[str], Iterator[tuple[np.ndarray, int, str]], int, dict]:
-    """(class names, iterator of (rgb, label, source), count, checksums) for a folder tree or a CSV set."""
+def labelled_images(
+    spec: str,
+) -> tuple[list[str], Iterator[tuple[np.ndarray, int, str]], int, dict]:
+    """(class names, iterator of (rgb, label, source), count, checksums) for a named photo set, a folder
+    tree or a CSV set. Photo files are checksummed one by one (so a cache can tell them apart)."""
+    if spec == "sign-mnist-source":
+        photos = list_photo_set(spec, data_root())
+        checksums = {p.source: md5_file(p.path) for p in photos}
+
+        def photo_items():
+            for p in photos:
+                yield read_rgb(p.path), LETTERS.index(p.label), p.source
+
+        return LETTERS, photo_items(), len(photos), checksums
     path = data_root() / NAMED_SETS[spec] if spec in NAMED_SETS else Path(spec)
     if path.is_dir() and not any(path.glob("*.csv")) and not any(path.glob("*.zip")):
         files, labels, class_names = list_image_folder(path)
+        checksums = {str(f.relative_to(path)): md5_file(f) for f in files}
 
         def folder_items():
             for f, label in zip(files, labels, strict=True):
                 yield read_rgb(f), label, str(f.relative_to(path))
 
-        return class_names, folder_items(), len(files), {}
+        return class_names, folder_items(), len(files), checksums
     # CSV sets (Sign MNIST): tiny 28 px crops, upscaled so the detector has pixels to work with.
     bundle = load_data(spec)
     parts = [p for p in (bundle.train, bundle.test) if p is not None]
@@ -41,77 +65,97 @@ def labelled_images(spec: str) -> tuple[list[str], Iterator[tuple[np.ndarray, in
     return bundle.class_names, csv_items(), sum(len(p) for p in parts), bundle.checksums
 
 
-VIEWS = ("photo", "mirrored")
+def digest(checksums: dict, settings: ReadSettings, views) -> str:
+    """One name for these photos read with these settings and views (a cache key)."""
+    text = "\n".join(f"{k} {v}" for k, v in sorted(checksums.items()))
+    return hashlib.sha1(f"{text}\n{settings.key()}\n{','.join(views)}".encode()).hexdigest()[:16]
 
 
-def photo_views(rgb: np.ndarray, views: tuple[str, ...]) -> Iterator[tuple[str, np.ndarray]]:
-    """The photo as it is and/or mirrored left-right. MediaPipe reads a mirrored photo afresh, as the
-    other hand: its landmarks are a second, independent estimate of the same handshape, not a copy."""
-    for view in views:
-        yield view, rgb if view == "photo" else np.ascontiguousarray(rgb[:, ::-1])
+def group_of(source: str) -> str:
+    """The take a photo belongs to: ayuraj's hand and view, or a sign-mnist-source signer's letter (its
+    ten frames are one take)."""
+    name = Path(source).name
+    if Path(source).parent.name.startswith("user_"):
+        return f"{Path(source).parent.name}_{name[0]}"
+    return take_of(name) or ""
 
 
 def extract_landmarks(
     spec: str,
     out: str | Path,
-    pad: float = 0.5,
-    min_confidence: float = 0.3,
     progress: Callable | None = None,
     views: tuple[str, ...] = ("photo",),
     on_total: Callable[[int], None] | None = None,
+    settings: ReadSettings | None = None,
+    reuse: bool = False,
 ) -> dict:
-    """Detect one hand per image (in each of `views`) and save its landmarks, one row per view with a
-    hand; images where no view shows a hand are listed."""
+    """Read one hand per image as `predict` does (in each of `views`) and save its landmarks, one row per
+    view with a hand; images where the search finds no hand are listed. With `reuse`, an existing `out`
+    made from the same photo bytes, settings and views is kept as it is."""
+    settings = settings or ReadSettings()
     unknown = sorted(set(views) - set(VIEWS))
-    if unknown or not views:
-        raise SignlensError(f"unknown view(s) {unknown}; choose from {', '.join(VIEWS)}")
+    if unknown or not views or views[0] != "photo":
+        raise SignlensError(f"views must be photo or photo,mirrored, got {','.join(views)}")
     class_names, items, total, checksums = labelled_images(spec)
     if total == 0:
         raise SignlensError(f"no images found in {spec}")
+    key = digest(checksums, settings, views)
+    earlier = {}
+    if reuse and Path(out).is_file():
+        meta = load_landmark_file(out)["meta"]
+        if meta.get("digest") == key:
+            return {**meta, "failures": [], "detection_rate": meta["num_detected"] / meta["num_images"]}
+        earlier = reusable_rows(out, checksums, settings, views)
     if on_total:
         on_total(total)
-    rows: dict[str, list] = {
-        k: []
-        for k in (
-            "image_points",
-            "world_points",
-            "labels",
-            "handedness",
-            "scores",
-            "sources",
-            "groups",
-            "bboxes",
-            "image_sizes",
-            "views",
-        )
-    }
+    names = ("image_points", "world_points", "labels", "handedness", "scores", "sources", "groups",
+             "bboxes", "image_sizes", "views", "found_by")  # fmt: skip
+    rows: dict[str, list] = {k: [] for k in names}
     failures, failure_labels = [], []
     found_per_view = dict.fromkeys(views, 0)
+    found_by: dict[str, int] = {}
     start = time.perf_counter()
-    with HandDetector(static_image_mode=True, pad=pad, min_detection_confidence=min_confidence) as detector:
+    reader = PhotoReader(settings)
+    try:
         for rgb, label, source in items:
-            found = 0
-            for view, image in photo_views(rgb, views):
-                hand = detector.detect(image)
-                if hand is None:
-                    continue
-                found += 1
-                found_per_view[view] += 1
-                rows["image_points"].append(hand.image_points)
-                rows["world_points"].append(hand.world_points)
-                rows["labels"].append(label)
-                rows["handedness"].append(hand.handedness)
-                rows["scores"].append(hand.score)
-                rows["sources"].append(source)
-                rows["groups"].append(take_of(Path(source).name) or "")
-                rows["bboxes"].append(hand.bbox)
-                rows["image_sizes"].append(rgb.shape[1::-1])
-                rows["views"].append(view)
+            if source in earlier and not is_gray(rgb):
+                for row in earlier[source]:
+                    for k in names:
+                        rows[k].append(row[k])
+                found_by[row["found_by"]] = found_by.get(row["found_by"], 0) + 1
+                for row in earlier[source]:
+                    found_per_view[row["views"]] += 1
+                if progress:
+                    progress()
+                continue
+            hand = reader.find(rgb)
             if progress:
                 progress()
-            if not found:
+            if hand is None:
                 failures.append(source)
                 failure_labels.append(label)
+                continue
+            found_by[reader.last_view] = found_by.get(reader.last_view, 0) + 1
+            readings = [("photo", hand)]
+            if "mirrored" in views:
+                readings.append(("mirrored", reader.reread(rgb, hand)))
+            for view, reading in readings:
+                if reading is None:
+                    continue
+                found_per_view[view] += 1
+                rows["image_points"].append(reading.image_points)
+                rows["world_points"].append(reading.world_points)
+                rows["labels"].append(label)
+                rows["handedness"].append(reading.handedness)
+                rows["scores"].append(reading.score)
+                rows["sources"].append(source)
+                rows["groups"].append(group_of(source))
+                rows["bboxes"].append(reading.bbox)
+                rows["image_sizes"].append(rgb.shape[1::-1])
+                rows["views"].append(view)
+                rows["found_by"].append(reader.last_view)
+    finally:
+        reader.close()
     seconds = time.perf_counter() - start
     if not rows["labels"]:
         raise SignlensError(f"no hand was detected in any of the {total} images of {spec}")
@@ -127,18 +171,56 @@ def extract_landmarks(
         "bboxes": np.asarray(rows["bboxes"], dtype=np.int32),
         "image_sizes": np.asarray(rows["image_sizes"], dtype=np.int32),
         "views": np.asarray(rows["views"]),
+        "found_by": np.asarray(rows["found_by"]),
         "failure_sources": np.asarray(failures, dtype=str),
         "failure_labels": np.asarray(failure_labels, dtype=np.int64),
     }
     meta = {
         "data": spec,
-        "checksums": checksums,
-        "detector": {"pad": pad, "min_detection_confidence": min_confidence, "static_image_mode": True},
+        "checksums": checksums if len(checksums) <= 5000 else {},
+        "digest": key,
+        "reading": settings.to_json(),  # predict's own settings: the file is what predict would read
         "num_images": total,
-        "num_detected": total - len(failures),  # photos with a hand in at least one view
+        "num_detected": total - len(failures),
         "views": list(views),
         "detected_per_view": found_per_view,
+        "found_by": found_by,
         "seconds": round(seconds, 2),
     }
     save_landmark_file(out, arrays, meta)
     return {**meta, "failures": failures, "detection_rate": meta["num_detected"] / total}
+
+
+def reusable_rows(out: Path, checksums: dict, settings: ReadSettings, views) -> dict[str, list[dict]]:
+    """Rows of an earlier file that these settings would read the same: the same photo bytes, detector
+    and views, found by a view both searches try first in the same order (a later change of the search
+    leaves them as they were). Gray photos are always read again (their search changed with version 2),
+    and so are photos found by the tiles (only large photos are tiled since version 3)."""
+    data = load_landmark_file(out)
+    meta = data["meta"]
+    before = meta.get("reading") or {}
+    same = all(before.get(k) == v for k, v in settings.to_json().items() if k not in ("search", "version"))
+    if not same or list(meta.get("views", [])) != list(views) or "found_by" not in data:
+        return {}
+    prefix = []
+    for a, b in zip(before.get("search", []), settings.search, strict=False):
+        if a != b or a == "tiles":  # (tiles: only large photos since version 3)
+            break
+        prefix.append(a)
+    old = meta.get("checksums") or {}
+    rows: dict[str, list[dict]] = {}
+    for i, source in enumerate(data["sources"]):
+        source = str(source)
+        if (
+            str(data["found_by"][i]) in prefix
+            and old.get(source)
+            and old.get(source) == checksums.get(source)
+        ):
+            rows.setdefault(source, []).append(
+                {k: data[k][i] for k in ("image_points", "world_points", "labels", "handedness", "scores",
+                                         "sources", "groups", "bboxes", "image_sizes", "views", "found_by")}
+            )  # fmt: skip
+    return rows
+
+
+__all__ = ["PHOTO_SETS", "VIEWS", "extract_landmarks", "labelled_images"]

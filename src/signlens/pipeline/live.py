@@ -2,7 +2,7 @@
 
 Per frame: track the hand (MediaPipe tracking mode), classify its landmarks with mirrored test-time
 augmentation, threshold the calibrated confidence, smooth by majority vote, and spell letters into
-text. Headless by default; `--show` opens a window, `--save` writes the annotated video, `--jsonl`
+text; J and Z come from the fingertip's path (pipeline.motion). Headless by default; `--show` opens a window, `--save` writes the annotated video, `--jsonl`
 one JSON line per processed frame.
 """
 
@@ -20,7 +20,7 @@ from signlens.data.images import IMAGE_SUFFIXES, decode_image, is_regular_file
 from signlens.errors import SignlensError
 from signlens.io import native_stderr_silenced, prepare_parent
 from signlens.pipeline.recognizer import Recognition, Recognizer
-from signlens.pipeline.smoothing import MajorityVote, Speller
+from signlens.pipeline.smoothing import Spelling
 
 MAX_CAMERA = 63  # camera indices beyond this are not cameras but typos
 
@@ -134,7 +134,7 @@ def run_live(
         if tmp_of is not None:
             prepare_parent(Path(tmp_of))
     frames, fps = open_source(source)
-    vote, speller = MajorityVote(window, min_share), Speller(hold_seconds, pause_seconds)
+    spelling = Spelling(window, min_share, hold_seconds, pause_seconds)
     records, timings = [], {"detect": [], "classify": [], "total": []}
     writer = None
     tmp_save = save.with_name(f".{save.stem}.tmp{save.suffix}") if save else None
@@ -152,10 +152,9 @@ def run_live(
             t1 = time.perf_counter()
             result = recognizer.classify(hand)
             t2 = time.perf_counter()
-            smoothed = vote.update(result.label)
-            if hand is None:
-                vote.reset()
-            written = speller.update(smoothed, hand is not None, frame.time)
+            smoothed, written = spelling.update(
+                result.label, None if hand is None else hand.image_points, frame.time
+            )
             timings["detect"].append(t1 - t0)
             timings["classify"].append(t2 - t1)
             timings["total"].append(t2 - t0)
@@ -169,13 +168,13 @@ def run_live(
                 "smoothed": smoothed,
                 "written": written,
                 "hand": None if hand is None else list(hand.bbox),
-                "text": speller.text,
+                "text": spelling.text,
             }
             records.append(record)
             if log:
                 log.write(json.dumps(record) + "\n")
             if save or show:
-                annotated = draw_overlay(frame.bgr, result, smoothed, speller.text, shown_fps)
+                annotated = draw_overlay(frame.bgr, result, smoothed, spelling.text, shown_fps)
                 if save:
                     if writer is None:
                         with native_stderr_silenced():
@@ -204,7 +203,7 @@ def run_live(
     ms = {k: np.array(v) * 1000 for k, v in timings.items()}
     return {
         "frames": len(records),
-        "text": speller.text.strip(),
+        "text": spelling.text.strip(),
         "latency_ms": {
             k: {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
             for k, v in ms.items()

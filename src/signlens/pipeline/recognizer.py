@@ -7,6 +7,10 @@ where a pixel CNN trained on one studio's photos does not.
 
 from __future__ import annotations
 
+import queue
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -14,10 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data.landmarks import to_canonical
+from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.inference import Classifier, load_classifier
-from signlens.pipeline.hands import Hand, HandDetector, mirrored, moved
-from signlens.pipeline.thresholds import PHOTO_THRESHOLD
+from signlens.pipeline.hands import Hand, HandDetector
+from signlens.pipeline.reading import PhotoReader, ReadSettings
+from signlens.pipeline.thresholds import recorded_defaults
 
 
 def bundled_recognizer_path() -> Path:
@@ -52,31 +58,49 @@ class Recognizer:
         self,
         classifier: Classifier,
         detector: HandDetector | None,
-        threshold: float = PHOTO_THRESHOLD,
+        threshold: float | None = None,
         mirror_tta: bool | None = None,
         top_k: int = 3,
         views: tuple[str, ...] | None = None,
+        reader: PhotoReader | None = None,
+        calibration: dict | None = None,
+        second_below: float | None = None,
     ):
-        self.classifier, self.detector = classifier, detector
+        self.classifier, self.detector, self.reader = classifier, detector, reader
         # Photos are read in each view the model was built for (the mirrored photo too: a second,
         # independent landmark estimate of the same hand); video frames only as they are.
-        self.views = tuple(views or classifier.views)
+        self.views = tuple(views or getattr(classifier, "views", ("photo",)))
         # None: each model averages with the mirrored hand only if it saw mirrored hands in training.
         self.mirror_tta = mirror_tta
-        self.threshold, self.top_k = threshold, top_k
+        # Defaults from the model's own calibration record (chosen on held-out signers by the build).
+        defaults = recorded_defaults(calibration or {})
+        self.threshold = defaults["photo"] if threshold is None else threshold
+        # The second reading costs a detector pass: it is made only when the first leaves the answer
+        # below this confidence (where the build measured that it changes answers).
+        self.second_below = defaults["second_below"] if second_below is None else second_below
+        self.top_k = top_k
 
     @classmethod
     def load(cls, weights: str | Path | None = None, video: bool = False, **options) -> Recognizer:
         """A landmark model reads the hand it finds; an image classifier (whole photos in training) reads
-        the whole photo, with no hand detection."""
-        classifier = load_classifier(weights or bundled_recognizer_path())
+        the whole photo, with no hand detection. Photos are read by predict's one reading path; video
+        frames by MediaPipe's tracker."""
+        path = weights or bundled_recognizer_path()
+        classifier = load_classifier(path)
         complexity = options.pop("model_complexity", 1)
-        detector = None
+        detector, reader, calibration = None, None, {}
         if classifier.kind == "landmarks":
-            detector = HandDetector(static_image_mode=not video, model_complexity=complexity)
+            calibration = recorded_calibration(path)
+            if video:
+                detector = HandDetector(static_image_mode=False, model_complexity=complexity)
+            else:
+                reader = PhotoReader(ReadSettings(model_complexity=complexity))
+                detector = reader.detector
         if video:  # a second, mirrored read would reset the tracker's frame-to-frame state
             options["views"] = ("photo",)
-        return cls(classifier, detector, **options)
+            if options.get("threshold") is None:
+                options["threshold"] = recorded_defaults(calibration)["live"]
+        return cls(classifier, detector, reader=reader, calibration=calibration, **options)
 
     def canonical(self, hand: Hand) -> np.ndarray:
         return to_canonical(
@@ -102,35 +126,76 @@ class Recognizer:
         return Recognition(best if confidence >= self.threshold else None, confidence, top, hand, best)
 
     def recognize(self, rgb: np.ndarray) -> Recognition:
-        """A photo: find the hand; with the "mirrored" view, read it a second time from the mirrored
-        region around it, and classify both estimates together. No hand in the photo, no letter: the
-        mirrored view only ever re-reads a hand already found, so it cannot invent one. An image
-        classifier reads the whole photo instead."""
+        """A photo: find the hand (pipeline.reading's search of views); when the answer is below
+        `second_below` and the model reads the "mirrored" view, read the hand a second time from the
+        mirrored region around it, and classify both readings together. No hand found, no letter: the
+        second reading only re-reads a hand already found, so it cannot invent one. An image classifier
+        reads the whole photo instead."""
+        return self._recognize(self.reader, rgb)
+
+    def _recognize(self, reader: PhotoReader | None, rgb: np.ndarray) -> Recognition:
         if self.detector is None:
             return self.answer(self.classifier.logits(rgb[None]), None)
-        hand = self.detector.detect(rgb)
+        hand = reader.find(rgb) if reader is not None else self.detector.detect(rgb)
         if hand is None:
             return self.classify_views([])
-        hands = [hand]
-        if "mirrored" in self.views:
-            second = self.mirrored_estimate(rgb, hand)
-            if second is not None:
-                hands.append(second)
-        return self.classify_views(hands)
+        logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
+        first = self.answer(logits, hand)
+        if "mirrored" not in self.views or reader is None or first.confidence >= self.second_below:
+            return first
+        second = reader.reread(rgb, hand)
+        if second is None:
+            return first
+        more = self.classifier.logits(self.canonical(second), mirror_tta=self.mirror_tta)
+        return self.answer(np.concatenate([logits, more]), hand)
 
-    def mirrored_estimate(self, rgb: np.ndarray, hand: Hand) -> Hand | None:
-        """Landmarks of `hand` read again from its surroundings mirrored left-right, in photo pixels."""
-        height, width = rgb.shape[:2]
-        x0, y0, x1, y1 = hand.bbox
-        margin = 0.5 * max(x1 - x0, y1 - y0)
-        x0, y0 = int(max(0, x0 - margin)), int(max(0, y0 - margin))
-        x1, y1 = int(min(width, x1 + margin)), int(min(height, y1 + margin))
-        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1][:, ::-1])
-        found = self.detector.detect(crop, zoom=False)  # the crop already frames the hand
-        if found is None:
-            return None
-        return moved(mirrored(found, x1 - x0), 1.0, x0, y0, width, height)
+    def recognize_all(self, items: Iterable, load: Callable | None = None, workers: int = 2) -> Iterator:
+        """(rgb, Recognition) for each photo of `items` (arrays, or anything `load` decodes), in order.
+        MediaPipe releases the interpreter lock while it runs, so `workers` threads, each with its own
+        reader, keep as many cores busy; at most 2 x workers photos are in memory at once."""
+        load = load or (lambda item: item)
+        if workers <= 1 or self.reader is None:
+            for item in items:
+                rgb = load(item)
+                yield rgb, self.recognize(rgb)
+            return
+        readers: queue.SimpleQueue = queue.SimpleQueue()
+        made = [PhotoReader(self.reader.settings) for _ in range(workers - 1)]
+        for reader in (self.reader, *made):
+            readers.put(reader)
+
+        def one(item):
+            rgb = load(item)
+            reader = readers.get()
+            try:
+                return rgb, self._recognize(reader, rgb)
+            finally:
+                readers.put(reader)
+
+        pending: deque = deque()
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                for item in items:
+                    pending.append(pool.submit(one, item))
+                    if len(pending) >= 2 * workers:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+            for reader in made:
+                reader.close()
 
     def close(self) -> None:
-        if self.detector is not None:
+        if self.reader is not None:
+            self.reader.close()
+        elif self.detector is not None:
             self.detector.close()
+
+
+def recorded_calibration(path: str | Path) -> dict:
+    """The calibration record a recogniser's build wrote into its checkpoint ({} for a plain run)."""
+    if str(path).endswith((".onnx", ".ts", ".pt2")):
+        return {}
+    return dict(load_checkpoint(path).get("calibration") or {})

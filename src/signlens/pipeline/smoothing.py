@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
+from signlens.pipeline.motion import MotionLetters
+
 
 class MajorityVote:
     """The most frequent label over the last `window` frames, if it has at least `min_share` of them.
@@ -66,3 +68,40 @@ class Speller:
         self.text += label
         self._last_written = label
         return label
+
+
+class Spelling:
+    """One frame at a time, from the recogniser's answer to text: the majority vote and the speller for
+    the static letters, and J and Z from the fingertip's path (pipeline.motion). A motion letter replaces
+    a static letter written during its path (the I that J starts from, say), and the handshape held on
+    afterwards is not written again until it changes. `signlens live` and the web stream share it."""
+
+    def __init__(self, window=7, min_share=0.6, hold_seconds=0.5, pause_seconds=1.0, motion_seconds=1.2):
+        self.vote = MajorityVote(window, min_share)
+        self.speller = Speller(hold_seconds, pause_seconds)
+        self.motion = MotionLetters(motion_seconds)
+        self._written_at: float | None = None
+
+    @property
+    def text(self) -> str:
+        return self.speller.text
+
+    def update(self, label: str | None, image_points, now: float) -> tuple[str | None, str | None]:
+        """(smoothed static letter, letter written at this frame) for one frame; `image_points` is the
+        hand's (21, 3) landmarks in pixels, or None when there is no hand."""
+        smoothed = self.vote.update(label)
+        if image_points is None:
+            self.vote.reset()
+        written = self.speller.update(smoothed, image_points is not None, now)
+        if written is not None:
+            self._written_at = now
+        moved = self.motion.update(image_points, now)
+        if moved is None:
+            return smoothed, written
+        s = self.speller
+        if self._written_at is not None and now - self._written_at <= self.motion.seconds and s.text:
+            s.text = s.text[:-1]  # the static letter the path started from was the motion letter's start
+        s.text += moved
+        s._last_written, s._candidate, s._since = smoothed, smoothed, now
+        self._written_at = None
+        return smoothed, moved

@@ -1,11 +1,23 @@
-"""Default confidence thresholds, chosen on out-of-fold predictions for unseen signers (leave-one-
-signer-out on the ayuraj photos, calibrated probabilities; docs/benchmarks.md has the table).
+"""Default confidence thresholds and the second-reading rule of the recogniser, read from the one place
+that measured them: the calibration record its build wrote into the checkpoint (scripts/
+build_recognizer.py chooses them on the answered-vs-right curve of held-out signers, through predict's
+own reading path). No figure is copied here.
 
-A single photo answers once, so its threshold keeps a letter whenever it is more likely right than
-wrong (0.5: 97% of photos answered, 93% of those right). Live video votes over frames and writes
-letters into text, where a wrong letter costs more than a late one, so it keeps the seed's 0.7
-(90% of photos answered, 96% of those right).
+A single photo answers once, so its threshold is chosen for right answers among those given; live video
+votes over frames and writes letters into text, where a wrong letter costs more than a late one, so its
+threshold is stricter. A model with no record (a plain `signlens train` run) gets the fallbacks below.
 """
 
-PHOTO_THRESHOLD = 0.5
-LIVE_THRESHOLD = 0.7
+PHOTO_THRESHOLD = 0.5  # fallback: the letter more likely right than wrong
+LIVE_THRESHOLD = 0.7  # fallback for video
+SECOND_BELOW = 1.01  # fallback: always read a photo's hand twice when the model reads both views
+
+
+def recorded_defaults(calibration: dict) -> dict:
+    """{"photo", "live", "second_below"} from a calibration record, with the fallbacks where it has none."""
+    chosen = calibration.get("defaults", {})
+    return {
+        "photo": float(chosen.get("photo_threshold", PHOTO_THRESHOLD)),
+        "live": float(chosen.get("live_threshold", LIVE_THRESHOLD)),
+        "second_below": float(chosen.get("second_below", SECOND_BELOW)),
+    }

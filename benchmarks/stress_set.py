@@ -1,0 +1,164 @@
+"""A stress set for the recogniser, made from the shared photos with everyday changes, and its report:
+hands found and letters right per kind of change, through `predict`'s own code path; and hand-free
+images (photo regions away from the hand, synthetic backgrounds) where any letter is a false detection.
+
+Changes: `as-taken`; `fill` (cropped so the hand fills the frame); `cut` (cropped so an edge cuts the
+hand); `gray`; `blur` (Gaussian, sigma 1.5 px at 320 px); `shear` (0.2); `mirror` (left-right). The
+sign-mnist-source photos (with their hand boxes) give all seven; ayuraj's photos are tight crops on
+black already, so they give `as-taken`, `cut`, `gray`, `blur`, `shear` and `mirror`.
+
+    SIGNLENS_DATA=../shared/data .venv/bin/python benchmarks/stress_set.py [--weights CKPT] [--per-letter 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from signlens.data.photo_sets import list_photo_set
+from signlens.pipeline.hands import read_rgb
+
+CHANGES = ("as-taken", "fill", "cut", "gray", "blur", "shear", "mirror")
+
+
+def _square(rgb: np.ndarray, cx: float, cy: float, side: float, size: int = 416) -> np.ndarray:
+    """The square of `side` pixels centred at (cx, cy), edge pixels replicated where it leaves the
+    photo, resized to `size`."""
+    k = size / side
+    matrix = np.float32([[k, 0, size / 2 - cx * k], [0, k, size / 2 - cy * k]])
+    return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+
+
+def changed(rgb: np.ndarray, change: str, box, rng: np.random.Generator) -> np.ndarray | None:
+    """`rgb` with one change; None where the change needs a hand box the photo does not have."""
+    height, width = rgb.shape[:2]
+    if box is None:  # a tight crop already: its whole frame is the hand
+        box = (0, 0, width, height)
+    x0, y0, x1, y1 = box
+    cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
+    if change == "as-taken":
+        return rgb
+    if change == "fill":
+        return None if side >= 0.9 * min(width, height) else _square(rgb, cx, cy, side * 1.1)
+    if change == "cut":  # a frame the hand's size, moved so a quarter of the hand is outside it
+        dx, dy = [(0.25, 0), (-0.25, 0), (0, 0.25), (0, -0.25)][rng.integers(4)]
+        return _square(rgb, cx + dx * side, cy + dy * side, side)
+    if change == "gray":
+        return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+    if change == "blur":
+        return cv2.GaussianBlur(rgb, (0, 0), 1.5 * max(width, height) / 320)
+    if change == "shear":
+        s = 0.2 * (1 if rng.random() < 0.5 else -1)
+        matrix = np.float32([[1, s, -s * height / 2], [0, 1, 0]])
+        return cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    if change == "mirror":
+        return np.ascontiguousarray(rgb[:, ::-1])
+    raise ValueError(change)
+
+
+def stress_items(root: Path, per_letter: int = 1, seed: int = 0):
+    """(change, signer, letter, rgb) for `per_letter` photos of each letter and signer of both sets."""
+    rng = np.random.default_rng(seed)
+    for name in ("sign-mnist-source", "asl-dataset"):
+        by_key = defaultdict(list)
+        for photo in list_photo_set(name, root):
+            by_key[(photo.signer, photo.label)].append(photo)
+        for (signer, letter), photos in sorted(by_key.items()):
+            for k in rng.permutation(len(photos))[:per_letter]:
+                rgb = read_rgb(photos[k].path)
+                for change in CHANGES:
+                    image = changed(rgb, change, photos[k].box, rng)
+                    if image is not None:
+                        yield change, signer, letter, np.ascontiguousarray(image)
+
+
+def hand_free_items(root: Path, seed: int = 0, count: int = 60):
+    """(kind, rgb) images with no hand: sign-mnist-source regions clear of the hand box (the frame's
+    upper corners and sides where the box leaves room, at least 100 px), and synthetic backgrounds."""
+    rng = np.random.default_rng(seed)
+    photos = [p for p in list_photo_set("sign-mnist-source", root) if p.box is not None]
+    for k in rng.permutation(len(photos))[:count]:
+        photo = photos[k]
+        rgb = read_rgb(photo.path)
+        x0, y0, x1, y1 = photo.box
+        margin = 0.2 * max(x1 - x0, y1 - y0)
+        height, width = rgb.shape[:2]
+        for region in ((0, 0, int(x0 - margin), height), (int(x1 + margin), 0, width, height)):
+            a, b, c, d = region
+            if c - a >= 100 and d - b >= 100:
+                yield "room region", np.ascontiguousarray(rgb[b:d, max(0, a) : c])
+    for _ in range(count // 3):
+        size = (416, 416, 3)
+        yield "noise", rng.integers(0, 256, size, dtype=np.uint8)
+        ramp = np.linspace(0, 255, 416, dtype=np.float32)
+        colour = rng.uniform(0.3, 1.0, 3)
+        yield "gradient", (ramp[None, :, None] * colour[None, None, :]).repeat(416, 0).astype(np.uint8)
+        skin = np.array([rng.uniform(150, 230), rng.uniform(100, 170), rng.uniform(80, 140)])
+        yield "skin-coloured", np.broadcast_to(skin, size).astype(np.uint8).copy()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", type=Path, default=None, help="recogniser [default: bundled]")
+    parser.add_argument("--per-letter", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threshold", type=float, default=None, help="[default: the recogniser's own]")
+    parser.add_argument("--signers", default="", help="only these signers (say, ones --weights never saw)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args()
+    from signlens.pipeline.recognizer import Recognizer
+
+    root = Path(os.environ.get("SIGNLENS_DATA", "../shared/data"))
+    options = {} if args.threshold is None else {"threshold": args.threshold}
+    recognizer = Recognizer.load(args.weights, **options)
+    rows = defaultdict(lambda: {"images": 0, "found": 0, "right": 0, "answered": 0})
+    start, n = time.perf_counter(), 0
+    for change, signer, letter, rgb in stress_items(root, args.per_letter, args.seed):
+        if args.signers and signer not in args.signers.split(","):
+            continue
+        result = recognizer.recognize(rgb)
+        for key in (change, "all"):
+            row = rows[key]
+            row["images"] += 1
+            row["found"] += result.hand is not None
+            row["answered"] += result.label is not None
+            row["right"] += result.label == letter
+        n += 1
+    free = defaultdict(lambda: {"images": 0, "hand": 0, "letter": 0})
+    for kind, rgb in hand_free_items(root, args.seed):
+        result = recognizer.recognize(rgb)
+        for key in (kind, "all hand-free"):
+            free[key]["images"] += 1
+            free[key]["hand"] += result.hand is not None
+            free[key]["letter"] += result.label is not None
+    seconds = time.perf_counter() - start
+    print(f"stress set: {n} images ({args.per_letter} photo per letter and signer, seed {args.seed})")
+    print(f"{'change':<12} {'images':>6} {'found':>7} {'right':>7} {'answered':>8} {'right|answered':>14}")
+    for key in (*CHANGES, "all"):
+        r = rows[key]
+        if r["images"]:
+            print(
+                f"{key:<12} {r['images']:>6} {100 * r['found'] / r['images']:>6.1f}% "
+                f"{100 * r['right'] / r['images']:>6.1f}% {100 * r['answered'] / r['images']:>7.1f}% "
+                f"{100 * r['right'] / max(1, r['answered']):>13.1f}%"
+            )
+    print(
+        "hand-free: "
+        + ", ".join(
+            f"{k} {v['hand']} hands / {v['letter']} letters of {v['images']}" for k, v in free.items()
+        )
+    )
+    print(f"{seconds:.0f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"changes": rows, "hand_free": free}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Named photo sets for the recogniser, listed photo by photo with their signer (and hand box, where the
+set records one): `asl-dataset` (ayuraj, five signers `hand1`..`hand5`, hands on black) and
+`sign-mnist-source` (the webcam photos Sign MNIST was cut from, seven signers `user_3`..`user_10`, an
+office room). Every split of these is grouped by signer: frames of one letter are near-duplicates.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from signlens.errors import SignlensError
+
+LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in "JZ"]  # the 24 static letters
+PHOTO_SETS = {"asl-dataset": "asl_dataset", "sign-mnist-source": "sign-mnist-source"}
+_AYURAJ = re.compile(r"(hand\d+)_([0-9a-z])_")
+_SMS = re.compile(r"([A-Z])(\d)\.jpg$")
+
+
+@dataclass(frozen=True)
+class Photo:
+    path: Path
+    label: str  # uppercase letter (or digit for ayuraj's digits)
+    signer: str  # hand1..hand5, user_3..user_10
+    box: tuple[int, int, int, int] | None = None  # the hand: x0, y0, x1, y1 in pixels, when recorded
+
+    @property
+    def source(self) -> str:
+        """A stable name: set folder / file (what landmark files record as the photo's source)."""
+        return f"{self.path.parent.name}/{self.path.name}"
+
+
+def list_photo_set(name: str, root: Path, letters_only: bool = True) -> list[Photo]:
+    """Every photo of a named set under `root` (SIGNLENS_DATA), sorted by path."""
+    if name not in PHOTO_SETS:
+        raise SignlensError(f"unknown photo set {name!r}; choose from {', '.join(PHOTO_SETS)}")
+    folder = Path(root) / PHOTO_SETS[name]
+    if not folder.is_dir():
+        raise SignlensError(f"photo set {name} not found at {folder} (set SIGNLENS_DATA)")
+    photos = _ayuraj(folder) if name == "asl-dataset" else _sign_mnist_source(folder)
+    if letters_only:
+        photos = [p for p in photos if p.label in LETTERS]
+    return sorted(photos, key=lambda p: str(p.path))
+
+
+def _ayuraj(folder: Path) -> list[Photo]:
+    photos = []
+    for path in folder.glob("*/*.jpeg"):
+        match = _AYURAJ.match(path.name)
+        if match:
+            photos.append(Photo(path, match.group(2).upper(), match.group(1)))
+    return photos
+
+
+def _sign_mnist_source(folder: Path) -> list[Photo]:
+    """Photos `user_N/<LETTER><frame>.jpg` with the boxes of `user_N/user_N_loc.csv` (the extra frame
+    `user_3/A.jpg` has neither a frame number nor a box, and is left out)."""
+    photos = []
+    for user in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith("user_")):
+        boxes = {}
+        table = user / f"{user.name}_loc.csv"
+        if table.is_file():
+            with open(table, newline="") as f:
+                for row in csv.DictReader(f):
+                    try:
+                        boxes[Path(row["image"]).name] = tuple(
+                            int(row[k])
+                            for k in ("top_left_x", "top_left_y", "bottom_right_x", "bottom_right_y")
+                        )
+                    except (TypeError, ValueError):
+                        continue  # a row without a box
+        for path in user.glob("*.jpg"):
+            match = _SMS.match(path.name)
+            if match:
+                photos.append(Photo(path, match.group(1), user.name, boxes.get(path.name)))
+    return photos

@@ -1,0 +1,167 @@
+"""How a photo is read: the one code path that `predict`, the recogniser's build script and its
+benchmarks share, so every figure they report is about the command users run.
+
+1. Find the hand: views of the photo in order of cost, stopping at the first that shows one. The photo
+   as it is; shrunk into a padded canvas (a hand filling or cut by the frame is too big for the palm
+   detector); the photo and the canvas for the lite palm detector (which finds large and blurred hands
+   the full one misses); the canvas turned 25 degrees either way (the detector's anchors favour upright
+   palms); last, in large photos, five zoomed tiles (a hand far from the camera). A gray photo is searched tinted to a
+   skin tone: the palm detector, trained on colour, misses most gray hands, and finds them tinted. No
+   view lowers the detector's confidence: that finds hands in bare walls.
+2. Read it again, on request, from its surroundings mirrored left-right: MediaPipe takes the mirror image
+   for the other hand and estimates its landmarks afresh, so the two readings err differently. The second
+   reading only re-reads a hand already found, so it cannot invent one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from signlens.pipeline.hands import Hand, HandDetector, hand_box, mirrored, moved
+
+SEARCH = ("photo", "padded", "lite", "lite-padded", "turned-left", "turned-right", "tiles")
+SKIN = np.array([1.0, 0.78, 0.62], np.float32)  # a gray photo is searched tinted by these channel gains
+PAD = 0.5  # the padded canvas: a border of half the photo's longer side on every side
+TURN = 25.0  # degrees, for the turned views
+TILES_FROM = 800  # px on the longer side: in smaller photos the tiles found faces and shoulders, not hands
+READING_VERSION = 3  # bump when the code below changes what a reading gives (caches key on it)
+
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """Everything that decides which landmarks a photo gives."""
+
+    min_confidence: float = 0.5
+    model_complexity: int = 1
+    search: tuple[str, ...] = SEARCH
+
+    def key(self) -> str:
+        """A short name for these settings and this code, for caches of readings."""
+        text = json.dumps({**asdict(self), "version": READING_VERSION}, sort_keys=True)
+        return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+    def to_json(self) -> dict:
+        return {**asdict(self), "search": list(self.search), "version": READING_VERSION}
+
+
+class PhotoReader:
+    """Finds one hand in a photo and reads its landmarks, once or twice (see the module doc)."""
+
+    def __init__(self, settings: ReadSettings | None = None):
+        self.settings = settings or ReadSettings()
+        unknown = sorted(set(self.settings.search) - set(SEARCH))
+        if unknown:
+            raise ValueError(f"unknown search view(s) {unknown}; choose from {', '.join(SEARCH)}")
+        self.detector = HandDetector(
+            static_image_mode=True,
+            pad=0.0,  # the padded view is a step of the search, not a retry inside detect
+            min_detection_confidence=self.settings.min_confidence,
+            model_complexity=self.settings.model_complexity,
+        )
+        self._lite: HandDetector | None = None  # built on first need: most photos never need it
+        self.last_view: str | None = None  # the view that found the last hand (for reports)
+
+    @property
+    def lite(self) -> HandDetector:
+        if self._lite is None:
+            self._lite = HandDetector(
+                static_image_mode=True, pad=0.0, min_detection_confidence=self.settings.min_confidence,
+                model_complexity=0,
+            )  # fmt: skip
+        return self._lite
+
+    def find(self, rgb: np.ndarray) -> Hand | None:
+        """The hand in the first view of the search that shows one, in the photo's pixels."""
+        self.last_view = None
+        rgb = tinted_if_gray(rgb)
+        for view in self.settings.search:
+            hand = self._look(view, rgb)
+            if hand is not None:
+                self.last_view = view
+                return hand
+        return None
+
+    def _look(self, view: str, rgb: np.ndarray) -> Hand | None:
+        if view == "photo":
+            return self.detector.detect(rgb, zoom=False)
+        if view == "lite":
+            return self.lite.detect(rgb, zoom=False)
+        if view == "tiles":  # zoomed views only where a hand can be small for the detector's 192 px
+            return self.detector._search_tiles(rgb) if max(rgb.shape[:2]) >= TILES_FROM else None
+        detector = self.lite if view == "lite-padded" else self.detector
+        angle = {"turned-left": TURN, "turned-right": -TURN}.get(view, 0.0)
+        return _in_canvas(detector, rgb, angle)
+
+    def reread(self, rgb: np.ndarray, hand: Hand) -> Hand | None:
+        """Landmarks of `hand` read again from its surroundings mirrored left-right, in photo pixels."""
+        rgb = tinted_if_gray(rgb)
+        height, width = rgb.shape[:2]
+        x0, y0, x1, y1 = hand.bbox
+        margin = 0.5 * max(x1 - x0, y1 - y0)
+        x0, y0 = int(max(0, x0 - margin)), int(max(0, y0 - margin))
+        x1, y1 = int(min(width, x1 + margin)), int(min(height, y1 + margin))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        crop = np.ascontiguousarray(rgb[y0:y1, x0:x1][:, ::-1])
+        # The crop frames the hand, but it may fill it: the padded canvas as the one fallback.
+        found = self.detector.detect(crop, zoom=False) or _in_canvas(self.detector, crop, 0.0)
+        if found is None:
+            return None
+        return moved(mirrored(found, x1 - x0), 1.0, x0, y0, width, height)
+
+    def close(self) -> None:
+        self.detector.close()
+        if self._lite is not None:
+            self._lite.close()
+
+
+def is_gray(rgb: np.ndarray) -> bool:
+    """A gray photo (saved as colour or not): its channels agree everywhere, up to JPEG's noise."""
+    if rgb.ndim != 3 or rgb.shape[2] < 3:
+        return True
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 40000)))  # about 40,000 pixels suffice
+    sample = rgb[::step, ::step, :3].astype(np.int16)
+    spread = np.abs(sample - sample.mean(axis=2, keepdims=True)).max(axis=2)
+    return bool(np.percentile(spread, 99) <= 6)
+
+
+def tinted_if_gray(rgb: np.ndarray) -> np.ndarray:
+    if not is_gray(rgb):
+        return rgb
+    gray = rgb[..., :1].astype(np.float32) if rgb.ndim == 3 else rgb[..., None].astype(np.float32)
+    return np.clip(gray * SKIN, 0, 255).astype(np.uint8)
+
+
+def _in_canvas(detector: HandDetector, rgb: np.ndarray, angle: float) -> Hand | None:
+    """The photo shrunk into a padded square canvas (turned by `angle` degrees), searched at the palm
+    detector's own scale; the hand found, in the photo's pixels."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    side = int(round(max(height, width) * (1 + 2 * PAD)))
+    scale = min(1.0, 640 / side)  # the detector sees 192 px: a bigger canvas costs time, not recall
+    centre = np.array([width / 2, height / 2])
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, scale)
+    size = max(1, int(round(side * scale)))
+    matrix[:, 2] += size / 2 - centre  # the photo's centre to the canvas's centre
+    canvas = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_AREA, borderValue=(0, 0, 0))
+    hand = detector._run(np.ascontiguousarray(canvas), border=0)
+    if hand is None:
+        return None
+    back = cv2.invertAffineTransform(matrix)
+    xy = hand.image_points[:, :2] @ back[:, :2].T + back[:, 2]
+    points = hand.image_points.copy()
+    points[:, :2] = xy
+    points[:, 2] /= scale
+    world = hand.world_points.copy()
+    if angle:  # the world points turned with the canvas: turn them back (about the camera's axis)
+        t = np.deg2rad(angle)
+        c, s = np.cos(t), np.sin(t)
+        x, y = world[:, 0].copy(), world[:, 1].copy()
+        world[:, 0], world[:, 1] = c * x - s * y, s * x + c * y
+    return Hand(points.astype(np.float32), world.astype(np.float32), hand.handedness, hand.score,
+                hand_box(points, width, height))  # fmt: skip
