@@ -28,6 +28,24 @@ from signlens.io import write_yaml
 from signlens.models import create_model, resolved_arguments
 from signlens.models.pretrained import imagenet_stats
 
+MAX_PARAMETERS = 500_000_000  # 2 GB of fp32 weights: ResNet18 has 11M; more is a typo in --model-arg
+
+
+def check_model_size(name: str, num_classes: int, args: dict) -> None:
+    """Count the parameters on the meta device (no memory) before building for real: a model arg like
+    widths=[100000,100000] would otherwise ask for hundreds of gigabytes (or be killed for it)."""
+    try:
+        with torch.device("meta"):
+            count = sum(p.numel() for p in create_model(name, num_classes, **args).parameters())
+    except SignlensError:
+        raise
+    except Exception:  # noqa: BLE001 - a builder that cannot run on meta is checked by the real build
+        return
+    if count > MAX_PARAMETERS:
+        raise SignlensError(
+            f"model {name!r} with {args} would have {count:,} parameters (the limit is {MAX_PARAMETERS:,})"
+        )
+
 
 def make_ema(model: torch.nn.Module, decay: float):
     """An exponential moving average of the weights (and batch-norm statistics), updated every step;
@@ -147,6 +165,7 @@ class Trainer:
     def _build(self) -> None:
         c = self.config
         self.model_args = {**self.inputs.model_shape(), **c.model_args}
+        check_model_size(c.model, len(self.class_names), self.model_args)
         self.model = create_model(c.model, len(self.class_names), **self.model_args).to(self.device)
         if c.channels_last and self.inputs.channels_last_ok:
             # NHWC weights let oneDNN's convolutions skip layout conversions: ~12% faster on CPU here.
