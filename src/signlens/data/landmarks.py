@@ -26,6 +26,7 @@ BONES = [(WRIST if i == 0 else f[i - 1], f[i]) for f in FINGERS for i in range(4
 BONE_PARENTS, BONE_CHILDREN = (list(side) for side in zip(*BONES, strict=True))
 PAIRS = np.triu_indices(NUM_POINTS, k=1)
 LANDMARK_FILE_VERSION = 1
+MAX_UNPACKED = 2 * 1024**3  # a landmark file's arrays: 100,000 hands take about 60 MB
 
 
 @dataclass
@@ -59,6 +60,10 @@ def load_landmark_file(path: str | Path) -> dict:
         loaded = np.load(path, allow_pickle=False)  # no pickled objects: nothing in the file runs
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise ValueError("not an .npz archive")
+        unpacked = sum(info.file_size for info in loaded.zip.infolist())
+        if unpacked > MAX_UNPACKED:  # checked before any array is read: a small file can claim a lot
+            loaded.close()
+            raise ValueError(f"its arrays unpack to {unpacked:,} bytes, over the {MAX_UNPACKED:,}-byte limit")
         with loaded as z:
             data = {k: z[k] for k in z.files}
         meta = json.loads(str(data.get("meta", "{}")))
