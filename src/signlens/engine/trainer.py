@@ -374,9 +374,13 @@ class Trainer:
         return f"epoch {self.state.epoch}/{self.config.epochs} val acc {val['accuracy']:.4f} loss {val['loss']:.4f}"
 
     def _progress(self):
+        import sys
+
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        # On stderr, and only when a person watches it: piped output stays the results alone.
         return Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            disable=not self.progress, transient=False,
+            console=Console(stderr=True), disable=not (self.progress and sys.stderr.isatty()), transient=False,
         )  # fmt: skip
