@@ -4,7 +4,7 @@
 // onnxruntime-web's WebAssembly backend. The graph takes MediaPipe's landmarks as they are, so this
 // file does no feature arithmetic: it copies numbers into tensors and reads probabilities out. The
 // vote and the speller are speller.mjs, which spells exactly as the Python one.
-// Same interface as source-server.js: createDeviceSource({onResult, onStatus}) -> {start, stop, reset, configure}.
+// Same interface as source-server.js: createDeviceSource({onResult, onStatus, onClosed}) -> {start, stop, reset, configure}.
 import { LiveSpeller, decide } from "./speller.mjs";
 
 const BASE = "/static/ondevice/";
@@ -121,7 +121,7 @@ export async function classifyHand(results, width, height) {
   return classify(feeds(models, marks, world, results.multiHandedness[0].label, width, height));
 }
 
-export function createDeviceSource({ onResult, onStatus }) {
+export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) {
   const live = new LiveSpeller();
   let running = false, video = null, frame = 0, started = 0;
 
@@ -159,8 +159,8 @@ export function createDeviceSource({ onResult, onStatus }) {
         try {
           await step();
         } catch (error) {
-          onStatus(`On-device recognition failed: ${error.message}`);
           running = false;
+          onClosed(`On-device recognition failed: ${error.message}`);
           return;
         }
       }
@@ -176,7 +176,7 @@ export function createDeviceSource({ onResult, onStatus }) {
       try {
         await loadModels(onStatus);
       } catch (error) {
-        onStatus(`Cannot run on this device (${error.message}); choose the server mode.`);
+        onClosed(`Cannot run on this device (${error.message}); choose the server mode.`);
         return;
       }
       running = true;
