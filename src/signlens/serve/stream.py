@@ -10,15 +10,18 @@ Frames sent faster than the frame-rate bound are answered {"type": "skipped"} an
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 
 import anyio
+import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from signlens.data.images import ImageError, decode_image
 from signlens.pipeline.recognizer import Recognizer
-from signlens.pipeline.smoothing import MajorityVote, Speller
+from signlens.pipeline.smoothing import Spelling
 from signlens.serve.settings import Settings
 
 router = APIRouter()
@@ -32,6 +35,9 @@ LIMITS = {
 }
 
 
+STILL = np.zeros((21, 3), np.float32)  # landmarks that never move, for models without a hand detector
+
+
 class Streams:
     """Counts live sessions, to refuse one past the bound rather than slow every session down."""
 
@@ -40,7 +46,7 @@ class Streams:
 
 
 class Session:
-    """One connection's recogniser, vote and speller."""
+    """One connection's tracking recogniser and spelling (vote, speller, J/Z motion: `signlens live`'s)."""
 
     def __init__(self, recognizer: Recognizer):
         self.recognizer = recognizer
@@ -57,8 +63,7 @@ class Session:
 
     def reset(self) -> None:
         s = self.settings
-        self.vote = MajorityVote(int(s["window"]), s["min_share"])
-        self.speller = Speller(s["hold"], s["pause"])
+        self.spelling = Spelling(int(s["window"]), s["min_share"], s["hold"], s["pause"])
 
     def configure(self, message: dict) -> None:
         for key, value in message.items():
@@ -69,23 +74,21 @@ class Session:
             low, high = LIMITS[key]
             if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
                 raise ValueError(f"{key} must be a number from {low} to {high}")
-        text = self.speller.text
+        text = self.spelling.text
         self.settings.update({k: v for k, v in message.items() if k != "type"})
         self.recognizer.threshold = float(self.settings["threshold"])
         self.reset()
-        self.speller.text = text  # new timings apply from here on; the text so far stays
+        self.spelling.speller.text = text  # new timings apply from here on; the text so far stays
 
     def step(self, rgb) -> dict:
         """One frame through the tracker, classifier, vote and speller (as `signlens live` does)."""
         t0 = time.perf_counter()
         result = self.recognizer.recognize(rgb)  # video mode: the tracker's one reading of the frame
         hand = result.hand
-        # An image classifier reads whole frames: there is always "a hand" for the speller.
-        present = hand is not None or self.recognizer.detector is None
-        smoothed = self.vote.update(result.label)
-        if not present:
-            self.vote.reset()
-        written = self.speller.update(smoothed, present, time.monotonic() - self.start)
+        points = None if hand is None else hand.image_points
+        if self.recognizer.detector is None:  # an image classifier reads whole frames: "a hand" that stays
+            points = STILL
+        smoothed, written = self.spelling.update(result.label, points, time.monotonic() - self.start)
         self.frames += 1
         return {
             "type": "result",
@@ -100,7 +103,7 @@ class Session:
             "landmarks": None
             if hand is None
             else [[round(float(x), 1), round(float(y), 1)] for x, y, _ in hand.image_points],
-            "text": self.speller.text,
+            "text": self.spelling.text,
             "ms": round(1000 * (time.perf_counter() - t0), 1),
         }
 
@@ -125,6 +128,11 @@ async def stream(ws: WebSocket):
         await serve_session(ws, session, settings)
     except WebSocketDisconnect:
         pass
+    except Exception as exc:  # a bug: say so to the page and close cleanly, without echoing any frame
+        print(f"signlens serve: internal error {exc.__class__.__name__} in /v1/stream", file=sys.stderr)
+        with contextlib.suppress(Exception):
+            await ws.send_json(error("internal error; the session has ended"))
+            await ws.close(code=1011, reason="internal error")
     finally:
         streams.active -= 1
         if recognizer is not None:
@@ -183,7 +191,7 @@ def control(session: Session, text: str) -> dict:
             session.configure(message)
         except ValueError as exc:
             return error(str(exc))
-        return {"type": "settings", "settings": session.settings, "text": session.speller.text}
+        return {"type": "settings", "settings": session.settings, "text": session.spelling.text}
     return error('unknown control message; send {"type": "reset"} or {"type": "settings", ...}')
 
 
