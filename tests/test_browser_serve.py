@@ -3,6 +3,7 @@ playing a clip made here from real photos of one signer spelling a word."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -117,6 +118,13 @@ def test_camera_spells_the_word(browser, url):
     assert set(WORD) <= seen, f"letters shown: {sorted(seen)}"
     assert WORD in spelled.split(), f"spelled {spelled!r}, status {text(driver, 'status')!r}"
     assert text(driver, "start") == "Stop camera"
+    # The sliders show the server's own live settings (the model's recorded threshold), not page defaults.
+    from websockets.sync.client import connect
+
+    with connect(url.replace("http://", "ws://") + "/v1/stream", open_timeout=30) as ws:
+        served = json.loads(ws.recv(timeout=60))["settings"]
+    shown = driver.find_element("id", "threshold").get_attribute("value")
+    assert float(shown) == pytest.approx(served["threshold"], abs=0.025)  # the slider's step is 0.05
 
 
 def test_page_fits_a_phone_and_names_its_controls(browser, url):

@@ -7,7 +7,8 @@ import { createServerSource } from "./source-server.js";
 const $ = (id) => document.getElementById(id);
 const SOURCES = { server: createServerSource };
 
-const state = { stream: null, facing: "user", source: null, text: "" };
+// `touched`: the user moved a setting; until then the source's own defaults (the model's) stand.
+const state = { stream: null, facing: "user", source: null, text: "", touched: false };
 
 function status(message) { $("status").textContent = message; }
 
@@ -20,7 +21,14 @@ function showSettings() {
   for (const id of ["threshold", "hold", "pause", "window"]) $(`${id}-value`).textContent = $(id).value;
 }
 
+function adoptSettings(values) {
+  if (state.touched || !values) return;
+  for (const id of ["threshold", "hold", "pause", "window"]) if (id in values) $(id).value = values[id];
+  showSettings();
+}
+
 function showResult(result) {
+  adoptSettings(result.settings);
   if (!result.settingsOnly) {
     const mirror = state.facing === "user";
     drawResult($("overlay"), result, mirror);
@@ -63,7 +71,7 @@ async function start() {
   }
   const make = SOURCES[new URLSearchParams(location.search).get("source") || "server"] || createServerSource;
   state.source = make({ onResult: showResult, onStatus: status, onClosed: (why) => { stop(); status(why); } });
-  state.source.configure(settings());
+  if (state.touched) state.source.configure(settings());
   await state.source.start($("video"));
   $("start").textContent = "Stop camera";
   $("switch").disabled = false;
@@ -130,6 +138,7 @@ function init() {
   $("copy").addEventListener("click", copyText);
   $("speak").addEventListener("click", speak);
   $("settings").addEventListener("input", () => {
+    state.touched = true;
     showSettings();
     if (state.source) state.source.configure(settings());
   });

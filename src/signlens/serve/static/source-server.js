@@ -44,6 +44,7 @@ export function createServerSource({ onResult, onStatus, onClosed = () => {} }) 
     if (message.type === "ready") {
       minGap = 1000 / message.max_fps;
       if (settings) send({ type: "settings", ...settings });
+      else onResult({ type: "settings", settings: message.settings, text: "", settingsOnly: true });
       onStatus("Recognising on the server.");
       nextFrame();
     } else if (message.type === "result" || message.type === "skipped" || message.type === "error") {
