@@ -125,11 +125,7 @@ def test_onnxruntime_web_gives_the_python_probabilities(exported, ayuraj_landmar
     needs_node(web=True)
     from signlens.data.landmarks import load_landmark_file
     from signlens.export.recognizer_graph import graph_inputs
-
-    try:  # model loading is moving into signlens.inference (issue 14)
-        from signlens.inference import LandmarkClassifier
-    except ImportError:
-        from signlens.engine.landmark_predictor import LandmarkClassifier
+    from signlens.inference import LandmarkClassifier
     from signlens.pipeline.recognizer import bundled_recognizer_path
 
     out, report = exported

@@ -249,10 +249,7 @@ def export_recognizer(
     needs). A graph that fails the parity bounds is still written, and the report says FAILED."""
     import onnx
 
-    try:  # model loading is moving into signlens.inference (issue 14)
-        from signlens.inference import LandmarkClassifier
-    except ImportError:
-        from signlens.engine.landmark_predictor import LandmarkClassifier
+    from signlens.inference import LandmarkClassifier
 
     if fmt != "onnx" or int8:
         raise SignlensError("a landmark recogniser exports to fp32 ONNX only (--format onnx, no --int8)")
