@@ -34,6 +34,17 @@ def _pm(mean: float | None, std: float | None) -> str:
 
 def describe(target: Path) -> dict:
     """What kind of directory this is, its comparison table, and the run (and fold) to analyse."""
+    try:
+        return _describe(target)
+    except (KeyError, TypeError, IndexError, AttributeError, ValueError) as exc:
+        # A hand-edited or truncated study.json / cv.json / metrics.json: one line naming the folder.
+        raise SignlensError(
+            f"{target}: its records (study.json, cv.json or metrics.json) are damaged: "
+            f"{exc.__class__.__name__}: {exc}"
+        ) from None
+
+
+def _describe(target: Path) -> dict:
     if (target / "study.json").is_file():
         study = _load(target / "study.json")
         if not study.get("rows"):
@@ -45,7 +56,7 @@ def describe(target: Path) -> dict:
                 for r in study["rows"]]  # fmt: skip
         best = target / study["rows"][0]["run_dirs"][0]
         title = f"Study {study['name']}: {len(rows)} configurations, wall {study['wall_seconds']:.0f} s"
-        inner = describe(best)  # the best configuration's first seed: a run or a cross-validation
+        inner = _describe(best)  # the best configuration's first seed: a run or a cross-validation
         return {"kind": "study", "title": title, "header": header, "rows": rows} | {
             k: inner[k] for k in ("run", "cv", "fold", "curves", "confusion", "test_accuracy")
         }
