@@ -154,15 +154,18 @@ def model_info(recognizer: Recognizer, weights: str | None) -> dict:
 
     path = Path(weights) if weights else bundled_recognizer_path()
     classifier = recognizer.classifier
-    config = classifier.config
+    config = getattr(classifier, "config", None)
     return {
         "name": "bundled recogniser" if weights is None else path.name,
         "kind": getattr(classifier, "kind", "landmarks"),
         "classes": list(classifier.class_names),
         "input": {
             "image": "one photo or camera frame (JPEG, PNG, BMP, WebP, GIF or TIFF, sniffed from the bytes)",
-            "landmarks": "21 MediaPipe hand landmarks",
-            "points": getattr(config, "points", None),
+            **(
+                {"landmarks": "21 MediaPipe hand landmarks", "points": getattr(config, "points", None)}
+                if recognizer.detector is not None
+                else {"whole_image": True, "size": getattr(classifier, "img_size", None)}
+            ),
             "views": list(recognizer.views),
         },
         "calibration": calibration_record(classifier, path),
