@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 import threading
 
 import httpx
@@ -13,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import run_cli
 from serve_helpers import needs_photos, photo, running_server
 from signlens.serve.settings import Settings
 
@@ -47,13 +46,11 @@ def test_health_and_model(url):
     assert {"/v1/recognize", "/v1/recognize/batch", "/v1/health", "/v1/model"} <= set(schema["paths"])
 
 
-def test_recognize_equals_predict(url):
+def test_recognize_equals_predict(url, monkeypatch, capsys):
     """The API's answer for a photo is exactly what `signlens predict --json` prints for it."""
-    out = subprocess.run(
-        [sys.executable, "-m", "signlens", "predict", "--json", *map(str, PHOTOS)],
-        capture_output=True, text=True, timeout=300, check=True,
-    )  # fmt: skip
-    printed = [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+    code, out, err = run_cli(["predict", "--json", *PHOTOS], monkeypatch, capsys)
+    assert code == 0, err
+    printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     assert len(printed) == len(PHOTOS)
     for path, expected in zip(PHOTOS, printed, strict=True):
         expected = {k: v for k, v in expected.items() if k != "path"}
