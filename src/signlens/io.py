@@ -170,6 +170,7 @@ def native_stderr_silenced() -> Iterator[None]:
         yield
         return
     with _quiet_lock:
+        _detach_python_stderr()
         if _quiet_depth == 0:
             try:
                 sys.stderr.flush()
@@ -190,3 +191,23 @@ def native_stderr_silenced() -> Iterator[None]:
                 os.dup2(_saved_stderr, 2)
                 os.close(_saved_stderr)
                 _saved_stderr = None
+
+
+def _detach_python_stderr() -> None:
+    """Python's own stderr moves, once, to a duplicate of descriptor 2: the same terminal or file, but
+    untouched by the silencing, so an error line printed while another thread runs MediaPipe still
+    shows. (A captured sys.stderr, as in tests, is left alone.)"""
+    stream = sys.stderr
+    if stream is not sys.__stderr__ or getattr(stream, "_signlens_detached", False):
+        return
+    try:
+        if stream.fileno() != 2:
+            return
+        stream.flush()
+        detached = open(  # noqa: SIM115 - lives as long as the process, as sys.stderr does
+            os.dup(2), "w", buffering=1, encoding=stream.encoding, errors="backslashreplace"
+        )
+    except (OSError, ValueError, AttributeError):
+        return
+    detached._signlens_detached = True
+    sys.stderr = sys.__stderr__ = detached
