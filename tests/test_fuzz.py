@@ -189,6 +189,11 @@ def option_cases(w) -> list[tuple[str, list, str]]:
     cases += [
         ("audit threshold", ["audit", "--data", d, "--threshold", "300"], "error"),
         ("audit out file", ["audit", "--data", d, "--out", a_file], "error"),
+        (
+            "live image model",
+            ["live", "--weights", k, "--source", w["folders"]["tiny_classes"] / "a"],
+            "error",
+        ),
         ("unknown verb", ["nope"], "error"),
         ("explain bad weights", ["explain", "--weights", a_file, p, "--out", t / "ex"], "error"),
         ("explain limit", ["explain", "--weights", k, p, "--limit", "-1", "--out", t / "ex"], "error"),

@@ -124,6 +124,9 @@ def live(
         mirror_tta=False if no_mirror else None,
         model_complexity=model_complexity,
     )
+    if recognizer.detector is None:  # an image classifier: live tracks a hand and spells its letters
+        recognizer.close()
+        raise SignlensError(f"{weights} is an image classifier; live needs a landmark model (the recogniser)")
     try:
         summary = run_live(
             recognizer, source, jsonl=jsonl, save=save, show=show, window=window, min_share=min_share,
