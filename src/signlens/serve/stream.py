@@ -20,6 +20,7 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from signlens.data.images import ImageError, decode_image
+from signlens.errors import SignlensError
 from signlens.pipeline.recognizer import Recognizer
 from signlens.pipeline.smoothing import Spelling
 from signlens.serve.settings import Settings
@@ -128,6 +129,10 @@ async def stream(ws: WebSocket):
         await serve_session(ws, session, settings)
     except WebSocketDisconnect:
         pass
+    except SignlensError as exc:  # the model cannot be loaded: the page shows why
+        with contextlib.suppress(Exception):
+            await ws.send_json(error(str(exc)))
+            await ws.close(code=1011, reason="the recogniser could not be loaded")
     except Exception as exc:  # a bug: say so to the page and close cleanly, without echoing any frame
         print(f"signlens serve: internal error {exc.__class__.__name__} in /v1/stream", file=sys.stderr)
         with contextlib.suppress(Exception):
