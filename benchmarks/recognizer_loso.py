@@ -66,6 +66,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/recognizer"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--start",
+        type=int,
+        default=0,
+        help="train folds from this signer on (-1: backwards); "
+        "processes started with different values share the work",
+    )
+    parser.add_argument(
         "--details", action="store_true", help="per letter, confusions, rule and threshold curves"
     )
     args = parser.parse_args()
@@ -78,7 +85,9 @@ def main() -> None:
         if args.train_on:
             tags = tuple(f"{t}:" for t in args.train_on.split(","))
             train_rows = np.array([s.startswith(tags) for s in readings.sources])
-        folds, misses = run_loso(readings, members, args.work / "loso", args.threads, train_rows)
+        folds, misses = run_loso(
+            readings, members, args.work / "loso", args.threads, train_rows, start=args.start
+        )
         name = spec + (f" (trained on {args.train_on} only)" if args.train_on else "")
         show(name, calibration_record(folds, misses, members), args.details)
 

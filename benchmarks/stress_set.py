@@ -110,20 +110,36 @@ def main() -> None:
     parser.add_argument("--per-letter", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threshold", type=float, default=None, help="[default: the recogniser's own]")
+    parser.add_argument(
+        "--loso", type=Path, default=None, help="read each signer with the LOSO fold models that never saw it"
+    )
     parser.add_argument("--signers", default="", help="only these signers (say, ones --weights never saw)")
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
+    from signlens.engine.ensemble import ensemble_checkpoint
+    from signlens.inference import LandmarkClassifier
     from signlens.pipeline.recognizer import Recognizer
 
     root = Path(os.environ.get("SIGNLENS_DATA", "../shared/data"))
     options = {} if args.threshold is None else {"threshold": args.threshold}
     recognizer = Recognizer.load(args.weights, **options)
+    held_out = {}
+    if args.loso:  # each signer's photos read by the fold models that never saw that signer
+        folds = json.loads((args.loso / "folds.json").read_text())
+        for signer, dirs in folds.items():
+            members = ensemble_checkpoint([Path(d) / "best.pt" for d in dirs])
+            classifier = LandmarkClassifier.from_checkpoint(members)
+            classifier.temperature = recognizer.classifier.temperature  # fitted on these folds' answers
+            held_out[signer] = Recognizer(
+                classifier, recognizer.detector, reader=recognizer.reader, threshold=recognizer.threshold,
+                second_below=recognizer.second_below, views=recognizer.views,
+            )  # fmt: skip
     rows = defaultdict(lambda: {"images": 0, "found": 0, "right": 0, "answered": 0})
     start, n = time.perf_counter(), 0
     for change, signer, letter, rgb in stress_items(root, args.per_letter, args.seed):
         if args.signers and signer not in args.signers.split(","):
             continue
-        result = recognizer.recognize(rgb)
+        result = held_out.get(signer, recognizer).recognize(rgb)
         for key in (change, "all"):
             row = rows[key]
             row["images"] += 1
@@ -139,7 +155,8 @@ def main() -> None:
             free[key]["hand"] += result.hand is not None
             free[key]["letter"] += result.label is not None
     seconds = time.perf_counter() - start
-    print(f"stress set: {n} images ({args.per_letter} photo per letter and signer, seed {args.seed})")
+    who = "each signer read by models that never saw it" if held_out else "the recogniser as given"
+    print(f"stress set: {n} images ({args.per_letter} photo per letter and signer, seed {args.seed}); {who}")
     print(f"{'change':<12} {'images':>6} {'found':>7} {'right':>7} {'answered':>8} {'right|answered':>14}")
     for key in (*CHANGES, "all"):
         r = rows[key]

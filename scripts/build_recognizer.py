@@ -91,6 +91,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
         "seconds": round(time.perf_counter() - start),
     }
+    # Plain Python values only (numpy scalars would not load under weights_only).
+    record = json.loads(json.dumps(record, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
     payload["calibration"] = record
     payload["views"] = ["photo", "mirrored"]
     save_checkpoint(args.out, payload)

@@ -61,14 +61,10 @@ def predict(
     show = progress_wanted(as_json=as_json) and len(files) > 1
     try:
         with progress_bar(show, len(files)) as advance:
-            for path in files:
-                try:
-                    result = reader.answer(path, annotate)
-                except SignlensError as exc:
-                    if reader.fatal:  # the model itself is unusable: no photo can be answered
-                        raise
+            for path, result in reader.answers(files, annotate):
+                if isinstance(result, SignlensError):
                     failed += 1
-                    report_error(path, str(exc), as_json)
+                    report_error(path, str(result), as_json)
                 else:
                     print_result(result, as_json)
                 advance()
@@ -128,6 +124,46 @@ class LazyRecognizer:
             self.written.add(name)
             write_annotated(annotate / name, path, rgb, result)
         return {"path": str(path), **result.to_json()}
+
+    def answers(self, files: list[Path], annotate: Path | None):
+        """(path, answer dict or SignlensError) per photo, in order. Photos are decoded one by one until
+        the first good one loads the model; the rest go through the recogniser's threads (two readers
+        on two cores), in order."""
+        from signlens.pipeline.hands import read_rgb
+
+        rest = iter(files)
+        for path in rest:
+            try:
+                rgb = read_rgb(path)
+            except SignlensError as exc:
+                yield path, exc
+                continue
+            recognizer = self.recognizer or self.load()
+
+            def decoded(first=(path, rgb)):
+                yield first
+                for other in rest:
+                    yield other, None
+
+            def load(item):
+                return item[1] if item[1] is not None else read_rgb(item[0])
+
+            for (p, _), image, result in recognizer.recognize_all(decoded(), load=load):
+                if isinstance(result, SignlensError):
+                    yield p, result
+                    continue
+                if annotate is not None:
+                    self.annotate(annotate, p, image, result)
+                yield p, {"path": str(p), **result.to_json()}
+            return
+
+    def annotate(self, annotate: Path, path: Path, rgb, result) -> None:
+        name = f"{path.stem}.jpg"
+        n = 2
+        while name in self.written:
+            name, n = f"{path.stem}_{n}.jpg", n + 1
+        self.written.add(name)
+        write_annotated(annotate / name, path, rgb, result)
 
     def close(self) -> None:
         if self.recognizer is not None:

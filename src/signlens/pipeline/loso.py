@@ -10,7 +10,9 @@ only when the first is below `second_below`. A photo where the search found no h
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
 from signlens.inference import LandmarkClassifier
 from signlens.inference.protocol import softmax
+from signlens.io import write_json
 
 SIGNER = re.compile(r"(hand\d+|user_\d+)")
 
@@ -95,12 +98,20 @@ def member_config(member: str, threads: int, data: str = "landmarks:readings"):
     return apply_overrides(config, VARIANTS[variant], variant) if variant else config
 
 
-def train_member(member: str, readings: Readings, index: np.ndarray, out: Path, threads: int) -> Path:
+def train_member(
+    member: str, readings: Readings, index: np.ndarray, out: Path, threads: int, claim: bool = False
+) -> Path | None:
     """Train one member on the rows `index` (validation: whole takes of the same signers); its best.pt.
-    A finished run (fold.done) is reused."""
+    A finished run (fold.done) is reused; with `claim`, a run another process claimed gives None."""
     done = out / "fold.done"
     if done.exists():
         return out / "best.pt"
+    if claim:  # several processes may share the folds: each trains the ones it claims first
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            os.close(os.open(out / "fold.claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return None
     config = member_config(member, threads)
     rest = readings.samples(index)
     keep, val = stratified_split(rest.labels, config.val_fraction, config.split_seed, rest.groups)
@@ -141,7 +152,7 @@ def as_predict(first: np.ndarray, second: np.ndarray, temperature: float, second
 
 
 SECOND_GRID = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)
-THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.0, 0.96, 0.05))
+THRESHOLD_GRID = tuple(round(0.05 * k, 2) for k in range(20))
 
 
 def calibration_record(folds: list[dict], misses: dict[str, int], members: list[str]) -> dict:
@@ -166,7 +177,8 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
         b for b in SECOND_GRID if rule[f"{b:.2f}"]["right"] >= best - 0.001
     )  # least work within 0.1 pt
     final, twice = as_predict(first, second, temperature, second_below)
-    temperature = fit_temperature(final, labels)  # refitted on exactly what predict averages
+    temperature = fit_temperature(final, labels)  # refitted on what predict averages...
+    final, twice = as_predict(first, second, temperature, second_below)  # ...and replayed with it
     probs = softmax(final / temperature)
     confidence, predicted = probs.max(1), probs.argmax(1)
     right = predicted == labels
@@ -178,16 +190,19 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
             "right": float((right & answered).sum() / photos),
             "right_when_answered": float(right[answered].mean()) if answered.any() else 1.0,
         }
+
     # A photo answers when its letter is more often right than wrong there: the threshold that maximises
-    # right minus wrong answers. Live writes text, where a wrong letter costs two late ones.
-    photo_t = max(
-        THRESHOLD_GRID,
-        key=lambda t: ((right & (confidence >= t)).sum() - (~right & (confidence >= t)).sum(), -t),
-    )
-    live_t = max(
-        THRESHOLD_GRID,
-        key=lambda t: ((right & (confidence >= t)).sum() - 2 * (~right & (confidence >= t)).sum(), -t),
-    )
+    # right minus wrong answers; live writes text, where a wrong letter costs two late ones. Differences
+    # under a quarter of a percent of the photos are noise: the lowest threshold within them answers most.
+    def lowest_near_best(cost: float) -> float:
+        score = {
+            t: (right & (confidence >= t)).sum() - cost * (~right & (confidence >= t)).sum()
+            for t in THRESHOLD_GRID
+        }
+        best = max(score.values())
+        return min(t for t in THRESHOLD_GRID if score[t] >= best - 0.0025 * photos)
+
+    photo_t, live_t = lowest_near_best(1.0), lowest_near_best(2.0)
     per_signer = []
     for f in folds:
         mask = signer == f["signer"]
@@ -241,22 +256,42 @@ VARIANTS = {
 
 
 def run_loso(
-    readings: Readings, members: list[str], work: Path, threads: int = 2, train_rows=None, log=print
+    readings: Readings,
+    members: list[str],
+    work: Path,
+    threads: int = 2,
+    train_rows=None,
+    log=print,
+    start: int = 0,
 ) -> tuple[list, dict]:
     """Train every member once per held-out signer (on the other signers' rows, within `train_rows` when
     given) and collect the ensemble's readings of that signer's photos: (folds, misses per signer).
-    Runs live under `work`, named by member and training rows, and finished ones are reused."""
+    Runs live under `work`, named by member and training rows, and finished ones are reused; several
+    processes can share the work (each from another `start` signer; -1: from the last)."""
     allowed = np.ones(len(readings.labels), bool) if train_rows is None else np.asarray(train_rows, bool)
-    folds = []
-    for signer in sorted(set(readings.signers)):
-        held = np.flatnonzero(readings.signers == signer)
+    signers = sorted(set(readings.signers))
+    signers = signers[start:] + signers[:start] if start >= 0 else signers[::-1]
+    plans = {}
+    for signer in signers:  # train what no other process has claimed
         rest = np.flatnonzero((readings.signers != signer) & allowed)
         rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in rest))
         tag = hashlib.sha1(rows.encode()).hexdigest()[:8]  # the training rows by name, not position
-        runs = [
-            train_member(m, readings, rest, work / f"{m.replace(':', '-')}-{tag}", threads) for m in members
-        ]
-        classifier = LandmarkClassifier.from_checkpoint(ensemble_checkpoint(runs))
+        dirs = [work / f"{m.replace(':', '-')}-{tag}" for m in members]
+        for m, d in zip(members, dirs, strict=True):
+            train_member(m, readings, rest, d, threads, claim=True)
+        plans[signer] = dirs
+    write_json(work / "folds.json", {s: [str(d) for d in dirs] for s, dirs in plans.items()})  # who saw whom
+    deadline = time.monotonic() + 4 * 3600
+    folds = []
+    for signer in sorted(plans):
+        while not all((d / "fold.done").exists() for d in plans[signer]):  # another process's folds
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"folds of {signer} never finished: {plans[signer]}")
+            time.sleep(10)
+        held = np.flatnonzero(readings.signers == signer)
+        classifier = LandmarkClassifier.from_checkpoint(
+            ensemble_checkpoint([d / "best.pt" for d in plans[signer]])
+        )
         first, second, labels, sources = photo_logits(classifier, readings, held)
         folds.append(
             {"signer": signer, "first": first, "second": second, "labels": labels, "sources": sources}

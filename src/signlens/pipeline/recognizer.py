@@ -150,25 +150,33 @@ class Recognizer:
         return self.answer(np.concatenate([logits, more]), hand)
 
     def recognize_all(self, items: Iterable, load: Callable | None = None, workers: int = 2) -> Iterator:
-        """(rgb, Recognition) for each photo of `items` (arrays, or anything `load` decodes), in order.
-        MediaPipe releases the interpreter lock while it runs, so `workers` threads, each with its own
-        reader, keep as many cores busy; at most 2 x workers photos are in memory at once."""
+        """(item, rgb, Recognition) for each of `items` (arrays, or anything `load` decodes), in order; a
+        SignlensError while decoding or reading one item comes back in place of its Recognition (rgb
+        None), and the others go on. MediaPipe releases the interpreter lock while it runs, so `workers`
+        threads, each with its own reader, keep as many cores busy; at most 2 x workers photos are in
+        flight at once."""
         load = load or (lambda item: item)
+
+        def one(item, reader):
+            try:
+                rgb = load(item)
+                return item, rgb, self._recognize(reader, rgb)
+            except SignlensError as exc:
+                return item, None, exc
+
         if workers <= 1 or self.reader is None:
             for item in items:
-                rgb = load(item)
-                yield rgb, self.recognize(rgb)
+                yield one(item, self.reader)
             return
         readers: queue.SimpleQueue = queue.SimpleQueue()
         made = [PhotoReader(self.reader.settings) for _ in range(workers - 1)]
         for reader in (self.reader, *made):
             readers.put(reader)
 
-        def one(item):
-            rgb = load(item)
+        def pooled(item):
             reader = readers.get()
             try:
-                return rgb, self._recognize(reader, rgb)
+                return one(item, reader)
             finally:
                 readers.put(reader)
 
@@ -176,7 +184,7 @@ class Recognizer:
         try:
             with ThreadPoolExecutor(workers) as pool:
                 for item in items:
-                    pending.append(pool.submit(one, item))
+                    pending.append(pool.submit(pooled, item))
                     if len(pending) >= 2 * workers:
                         yield pending.popleft().result()
                 while pending:
