@@ -362,13 +362,16 @@ def test_fuzz_every_verb(world):
     gc.collect()
     gc.freeze()  # verbs that call gc.collect() would otherwise walk this process's whole heap each time
     problems = []
-    for name, argv, expect in cases:
-        try:
-            problem = check(name, expect, *run_in_process(argv, seconds=30))
-        except CaseTimeout as exc:
-            problem = f"{name}: {exc}"
-        if problem:
-            problems.append(problem)
+    try:
+        for name, argv, expect in cases:
+            try:
+                problem = check(name, expect, *run_in_process(argv, seconds=30))
+            except CaseTimeout as exc:
+                problem = f"{name}: {exc}"
+            if problem:
+                problems.append(problem)
+    finally:
+        gc.unfreeze()
     assert not (world["ckpts"]["evil_pickle.pt"].parent / fz.SENTINEL).exists(), "a pickle ran"
     assert not problems, f"{len(problems)} of {len(cases)} cases broke the contract:\n" + "\n".join(problems)
 
