@@ -18,6 +18,7 @@ from signlens.serve.settings import Settings
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 WORD, SIGNER = "LIVE", "user_5"  # letters this signer's photos give reliably, none repeated
 FPS, HOLD_FRAMES, GAP_FRAMES = 10, 20, 16  # 2 s a letter (slow machines too), then 1.6 s of no hand
+PAGE = "/?source=server"  # recognition on the server (the on-device mode has its own tests)
 DOCS_SHOT = Path(__file__).resolve().parents[1] / "docs" / "serve-screenshot.png"
 
 if not (CHROMIUM.exists() and DRIVER.exists()):
@@ -77,7 +78,7 @@ def text(driver, element_id: str) -> str:
 
 def test_photo_flow_shows_the_label(browser, url):
     driver, tmp = browser
-    driver.get(url + "/")
+    driver.get(url + PAGE)
     files = [photo("user_7", "B2"), photo("user_5", "W4")]
     driver.find_element("id", "files").send_keys("\n".join(str(f) for f in files))
     deadline = time.monotonic() + 30
@@ -96,8 +97,8 @@ def test_photo_flow_shows_the_label(browser, url):
 
 def test_camera_spells_the_word(browser, url):
     driver, tmp = browser
-    if driver.current_url != url + "/":  # after the photo test the page keeps its photos: one picture
-        driver.get(url + "/")
+    if driver.current_url != url + "/?source=server":  # after the photo test the page keeps its photos
+        driver.get(url + "/?source=server")  # the server mode; the on-device mode: test_ondevice_browser.py
     driver.find_element("id", "start").click()
     seen, spelled = set(), ""
     deadline = time.monotonic() + 45  # about four plays of the clip
@@ -131,7 +132,7 @@ def test_page_fits_a_phone_and_names_its_controls(browser, url):
     driver, _ = browser
     driver.set_window_size(390, 844)  # a phone's viewport
     try:
-        driver.get(url + "/")
+        driver.get(url + PAGE)
         overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow} px on a phone"
         unnamed = driver.execute_script(

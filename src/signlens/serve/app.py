@@ -50,6 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(stream.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker():  # at the root, so that it may keep the page itself for offline use
+        return FileResponse(
+            STATIC / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"}
+        )
+
     @app.get("/", include_in_schema=False)
     async def page(request: Request):
         headers = {

@@ -16,10 +16,10 @@ function modeChoice(available) {
   wrap.className = "controls";
   wrap.innerHTML = `<label for="mode">Recognise</label>
     <select id="mode">
-      <option value="device">on this device (the video stays here)</option>
+      <option value="device">on this device</option>
       <option value="server">on the server</option>
     </select>`;
-  $("start").parentElement.before(wrap);
+  $("start").parentElement.after(wrap); // after the camera buttons: Start stays the first control
   const select = $("mode");
   if (!available) {
     select.querySelector('option[value="device"]').disabled = true;

@@ -44,8 +44,13 @@ function loadScript(src) {
   });
 }
 
-export async function loadModels(onStatus = () => {}) {
-  if (models) return models;
+let loading = null; // one load per page, however many callers ask at once
+export function loadModels(onStatus = () => {}) {
+  loading = loading || load(onStatus).catch((error) => { loading = null; throw error; });
+  return loading;
+}
+
+async function load(onStatus) {
   const t0 = performance.now();
   onStatus("Loading the recogniser into this browser…");
   const ort = await import(`${BASE}ort/ort.wasm.min.mjs`);
