@@ -285,8 +285,9 @@ def run_trial(study, trial, spec: StudySpec, out_dir: Path, log) -> None:
     value = sum(r["objective"] for r in runs) / len(runs)
     study.tell(trial, value)
     log(
-        f"trial {trial.number} {params} seeds {seeds}: {spec.protocol.select} {100 * value:.2f}%  "
-        f"test {100 * sum(r['test'] for r in runs) / len(runs):.2f}%  {sum(r['seconds'] for r in runs):.0f}s"
+        f"trial {trial.number} {params} seeds {seeds}: "
+        + (f"val {100 * value:.2f}%  " if spec.protocol.select == "val" else "")
+        + f"test {100 * sum(r['test'] for r in runs) / len(runs):.2f}%  {sum(r['seconds'] for r in runs):.0f}s"
     )
 
 
