@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from signlens.data.landmarks import to_canonical
 from signlens.engine.checkpoint import load_checkpoint
@@ -86,6 +87,10 @@ class Recognizer:
         the whole photo, with no hand detection. Photos are read by predict's one reading path; video
         frames by MediaPipe's tracker."""
         path = weights or bundled_recognizer_path()
+        # One hand at a time is far too small a tensor to split across threads: a second intra-op
+        # thread only spins against MediaPipe's (classify took 6 ms on one thread, 90 ms on two, on the
+        # loaded 2-core box). Parallelism comes from recognize_all's readers instead.
+        torch.set_num_threads(1)
         classifier = load_classifier(path)
         complexity = options.pop("model_complexity", 1)
         detector, reader, calibration = None, None, {}
