@@ -335,3 +335,26 @@ def test_a_model_built_without_a_signer_reads_that_signer_through_predict(tmp_pa
     answers = [json.loads(line)["label"] for line in stdout.strip().splitlines()]
     right = sum(a == letter for a, letter in zip(answers, LETTERS, strict=True))
     assert right >= 0.7 * len(LETTERS), f"{right}/{len(LETTERS)} on the held-out signer: {answers}"
+
+
+def test_the_readme_quotes_the_bundled_recognisers_own_record():
+    """The README's recogniser figures are the build's calibration record, not copies that drift."""
+    from pathlib import Path
+
+    from signlens.pipeline.recognizer import bundled_recognizer_path, recorded_calibration
+
+    record = recorded_calibration(bundled_recognizer_path())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Recognising signs") :]
+    section = " ".join(section[: section.index("\n## ")].split())
+    for figure in (
+        f"**{100 * record['loso_top1']:.1f}%** of {record['photos']:,} photos",
+        f"mean over signers {100 * record['loso_top1_mean_over_signers']:.1f}%",
+        f"sample std {100 * record['loso_top1_std_over_signers']:.1f}",
+        f"default photo threshold {record['defaults']['photo_threshold']:.2f}",
+        f"answers {100 * record['loso_answered']:.1f}% of photos",
+        f"{100 * record['loso_right_when_answered']:.1f}% of its answers are right",
+        f"({100 * record['loso_right']:.1f}% of all photos)",
+    ):
+        assert figure in section, figure
+    assert len(record["signers"]) == 12 and record["measured_through"].startswith("predict's reading path")
