@@ -39,7 +39,10 @@ def results_table(record: dict[str, Any], name: str):
             f"{name}  {model.get('name', '?')}  {record['params'] or 0:,} params  "
             f"{human_count(record['macs'])} MACs/image  {record['threads']} thread(s)  {record['device']}"
         ),
-        caption="p50/p95/p99: latency of one call (one batch); mem: peak RSS (CUDA: allocated) above the RSS before the cell; acc: test accuracy",
+        caption=(
+            "p50/p95/p99: latency of one call (one batch); mem: peak RSS above the RSS before the cell "
+            "(CUDA: torch's allocator peak, torch formats only; '-': unknown); acc: test accuracy"
+        ),
     )
     has_acc = any("accuracy" in r for r in record["results"])
     columns = ["format", "batch", "p50", "p95", "p99", "img/s", "size", "mem"]
