@@ -11,6 +11,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """The temperature T > 0 minimising the NLL of softmax(logits / T) on (logits, labels)."""
@@ -51,7 +53,6 @@ def _labels_for(classifier, samples) -> np.ndarray:
 def calibrate_checkpoint(path, classifier, val, test) -> dict | None:
     """Fit the temperature on `val` (never the test), store it in the checkpoint at `path` (where
     `predict` applies it), and return it with the ECE before and after on validation and on test."""
-    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 
     if val is None or len(val.labels) == 0:
         return None

@@ -8,14 +8,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from signlens.data.images import decode_for_model
+from signlens.data.tensors import to_model_tensor
+from signlens.engine import TrainConfig
+from signlens.engine.rundata import run_splits
 from signlens.errors import SignlensError
+from signlens.evaluation.attributions import PARTS, by_landmark, by_part, integrated_gradients, log_probs
 from signlens.evaluation.gradcam import grad_cam, overlay
+from signlens.inference import LandmarkClassifier, TorchClassifier, load_classifier
 from signlens.io import atomic_write, write_json
 
 
 def _torch_classifier(weights: Path):
-    from signlens.inference import LandmarkClassifier, TorchClassifier, load_classifier
-
     classifier = load_classifier(weights)
     if isinstance(classifier, LandmarkClassifier):
         return classifier
@@ -29,7 +33,6 @@ def _torch_classifier(weights: Path):
 
 def explain_images(classifier, images: np.ndarray, labels=None, batch_size: int = 64) -> dict:
     """Maps (N, H, W), probabilities (N, classes) and the model-size images (N, H, W, C) uint8."""
-    from signlens.data.tensors import to_model_tensor
 
     x = to_model_tensor(np.ascontiguousarray(images), classifier.img_size, classifier.in_chans)
     maps, probs = [], []
@@ -101,8 +104,6 @@ def run_explain(
             for i in index
         ]
     else:
-        from signlens.data.images import decode_for_model
-
         images = np.stack(
             [decode_for_model(p, classifier.img_size, classifier.in_chans) for p in paths[:limit]]
         )
@@ -132,9 +133,6 @@ def run_explain(
 
 
 def _split(classifier, data, split):
-    from signlens.engine import TrainConfig
-    from signlens.engine.rundata import run_splits
-
     config = TrainConfig.from_dict(classifier.train_config)
     bundle, _, val_set, test_set = run_splits(config, data, classifier.img_size, classifier.in_chans)
     samples = {"test": test_set, "val": val_set, "all": bundle.train or bundle.test}.get(split)
@@ -147,7 +145,6 @@ def _split(classifier, data, split):
 
 def explain_landmarks(classifier, weights: Path, data, split: str, out: Path, limit: int) -> dict:
     """Integrated gradients per landmark and finger (from the mean hand of the split), class means."""
-    from signlens.evaluation.attributions import PARTS, by_landmark, by_part, integrated_gradients, log_probs
 
     samples = _split(classifier, data, split)
     index = np.linspace(0, len(samples.labels) - 1, min(limit, len(samples.labels))).round().astype(int)

@@ -7,8 +7,11 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data import ImageSet
+from signlens.engine import TrainConfig
 from signlens.engine.metrics import classification_metrics, confusion_matrix, handshape_accuracy
+from signlens.engine.rundata import run_splits
 from signlens.errors import SignlensError
+from signlens.evaluation.calibration import calibrate_checkpoint
 from signlens.evaluation.plots import plot_confusion, plot_curves
 from signlens.inference import Classifier, load_classifier
 from signlens.io import write_json
@@ -46,16 +49,12 @@ def finish_run(
     """Score the best checkpoint on the test split (the only time training code sees it), calibrate it
     (temperature fitted on `val`, default: the validation split the run's config draws; stored in
     best.pt for predict), then write metrics.json, confusion_matrix.png and curves.png."""
-    from signlens.evaluation.calibration import calibrate_checkpoint
 
     run_dir = Path(run_dir)
     classifier = load_classifier(run_dir / "best.pt")
     test_metrics, confusion = evaluate_images(classifier, test)
     test_metrics["split"] = "official test" if test_is_official else "held-out test (no official split)"
     if val is None:
-        from signlens.engine import TrainConfig
-        from signlens.engine.rundata import run_splits
-
         config = TrainConfig.from_dict(classifier.train_config)
         val = run_splits(
             config, None, getattr(classifier, "img_size", None), getattr(classifier, "in_chans", None)
