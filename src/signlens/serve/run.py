@@ -33,10 +33,7 @@ def check(settings: Settings, host: str, no_auth: bool, certfile: Path | None, k
     if settings.weights is not None:  # refuse a bad model now, not in a worker after start-up
         from signlens.inference import load_classifier
 
-        if load_classifier(settings.weights).kind != "landmarks":
-            raise SignlensError(
-                f"{settings.weights} is an image classifier; the recogniser needs a landmark model"
-            )
+        load_classifier(settings.weights)  # a landmark recogniser or an image classifier both serve
 
 
 def check_port(host: str, port: int) -> None:
