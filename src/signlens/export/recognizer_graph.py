@@ -22,9 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from signlens.data.landmarks import NUM_POINTS, to_canonical
+from signlens import __version__
+from signlens.data.landmarks import NUM_POINTS, load_landmark_file, to_canonical
+from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.export.graph_features import features
+from signlens.inference import LandmarkClassifier
 from signlens.io import atomic_write, md5_file, write_json
 
 GRAPH_FORMAT = "signlens-recognizer-graph"
@@ -194,7 +197,6 @@ def synthetic_hands(n: int, seed: int = 0) -> dict:
 
 def load_parity_data(spec: str | None, samples: int) -> tuple[dict, str]:
     """A landmark file (`landmarks:FILE` or a .npz path) for the parity check, else synthetic hands."""
-    from signlens.data.landmarks import load_landmark_file
 
     if not spec:
         return synthetic_hands(samples), f"{samples} synthetic random landmark sets (no landmark file given)"
@@ -207,8 +209,6 @@ def load_parity_data(spec: str | None, samples: int) -> tuple[dict, str]:
 
 def graph_metadata(classifier, weights: Path, graph: RecognizerGraph) -> dict[str, str]:
     import json
-
-    from signlens import __version__
 
     meta = {
         "signlens_format": GRAPH_FORMAT,
@@ -227,7 +227,6 @@ def graph_metadata(classifier, weights: Path, graph: RecognizerGraph) -> dict[st
 
 def is_landmark_checkpoint(path: str | Path) -> bool:
     """True for a signlens checkpoint of a landmark model or ensemble (what `export` routes here)."""
-    from signlens.engine.checkpoint import load_checkpoint
 
     path = Path(path)
     if path.suffix.lower() != ".pt" or not path.is_file():
@@ -248,8 +247,6 @@ def export_recognizer(
     with ONNX Runtime, and write `<out>.json` (the report, which also carries the class names a page
     needs). A graph that fails the parity bounds is still written, and the report says FAILED."""
     import onnx
-
-    from signlens.inference import LandmarkClassifier
 
     if fmt != "onnx" or int8:
         raise SignlensError("a landmark recogniser exports to fp32 ONNX only (--format onnx, no --int8)")
