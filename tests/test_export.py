@@ -150,6 +150,25 @@ def test_onnx_export_carries_preprocessing_and_matches_torch(trained, tmp_path, 
         results.append(json.loads(stdout))
     assert results[0]["label"] == results[1]["label"] == "K"
     assert results[0]["confidence"] == pytest.approx(results[1]["confidence"], abs=1e-5)
+    # An image classifier answers through the recogniser's one path: threshold and annotation apply.
+    code, stdout, _ = run_cli(
+        [
+            "predict",
+            "-w",
+            out,
+            tmp_path / "k.png",
+            "--json",
+            "--threshold",
+            "1",
+            "--annotate",
+            tmp_path / "ann",
+        ],
+        monkeypatch,
+        capsys,
+    )
+    unsure = json.loads(stdout)
+    assert code == 0 and unsure["label"] is None and unsure["top"][0][0] == "K" and unsure["hand"] is None
+    assert (tmp_path / "ann" / "k.jpg").stat().st_size > 0
 
 
 def test_int8_export_is_qdq_calibrated_and_scored(trained, tmp_path, monkeypatch, capsys):

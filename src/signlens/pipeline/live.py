@@ -87,7 +87,13 @@ def draw_recognition(bgr: np.ndarray, result: Recognition) -> np.ndarray:
 
     out = bgr.copy()
     if result.hand is None:
-        cv2.putText(out, "no hand", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 255), 2)
+        # An image classifier reads the whole photo: an answer without a hand box.
+        colour = (0, 200, 0) if result.label else (0, 170, 255)
+        caption = "no hand" if result.best is None else f"{result.best} {result.confidence:.2f}"
+        caption += "" if result.label or result.best is None else " ?"
+        cv2.putText(
+            out, caption, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, colour if result.best else (0, 0, 255), 2
+        )
         return out
     x0, y0, x1, y1 = result.hand.bbox
     colour = (0, 200, 0) if result.label else (0, 170, 255)
