@@ -35,7 +35,9 @@ def make_clip(path: Path) -> Path:
     frames = []
     for letter in WORD:
         takes = [decode_image(photo(SIGNER, f"{letter}{i}")) for i in range(10)]
-        frames += [takes[i % 10] for i in range(HOLD_FRAMES)]
+        # Forwards then backwards: a loop that jumps from the last frame to the first would be a sudden
+        # finger movement, which the speller may read as J or Z.
+        frames += [(takes + takes[::-1])[i % 20] for i in range(HOLD_FRAMES)]
     frames += [np.full_like(frames[0], 128)] * GAP_FRAMES
     return write_y4m(path, frames, FPS)
 
