@@ -15,15 +15,15 @@ from signlens.engine.rundata import run_splits
 from signlens.errors import SignlensError
 from signlens.evaluation.attributions import PARTS, by_landmark, by_part, integrated_gradients, log_probs
 from signlens.evaluation.gradcam import grad_cam, overlay
-from signlens.inference import LandmarkClassifier, TorchClassifier, load_classifier
+from signlens.inference import load_classifier
 from signlens.io import atomic_write, write_json
 
 
 def _torch_classifier(weights: Path):
     classifier = load_classifier(weights)
-    if isinstance(classifier, LandmarkClassifier):
+    if classifier.kind == "landmarks":
         return classifier
-    if not isinstance(classifier, TorchClassifier):
+    if classifier.backend != "torch":  # Grad-CAM needs the network's gradients
         raise SignlensError(
             f"{weights}: Grad-CAM needs a signlens image checkpoint (.pt), not a {classifier.kind} "
             f"model on {getattr(classifier, 'backend', 'another')} backend"
