@@ -313,8 +313,10 @@ def _short(value: Any) -> str:
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():  # a FIFO or device is not a file: reading it could block for ever
+    if not path.exists():
         raise SignlensError(f"config file not found: {path}")
+    if not path.is_file():  # a FIFO or device: reading it could block for ever
+        raise SignlensError(f"cannot read config file {path}: not a regular file")
     if path.stat().st_size > 1024 * 1024:
         raise SignlensError(f"{path}: over 1 MiB; a config file is a few lines of YAML")
     try:
