@@ -169,3 +169,10 @@ def test_page_and_static_files(url):
     for name in ("app.js", "source-server.js", "overlay.js", "photos.js", "style.css"):
         assert httpx.get(f"{url}/static/{name}").status_code == 200
     assert httpx.get(url + "/static/../pool.py").status_code == 404
+
+
+def test_nothing_served_loads_from_a_third_party_host(url):
+    # FastAPI's Swagger/ReDoc pages pull scripts from a CDN: they are off, the schema stays.
+    assert httpx.get(url + "/docs").status_code == 404 and httpx.get(url + "/redoc").status_code == 404
+    page = httpx.get(url + "/").text
+    assert "https://" not in page and "http://" not in page.replace("http://www.w3.org", "")

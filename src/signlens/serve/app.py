@@ -43,6 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=signlens.__version__,
         description="Recognise static ASL hand signs in photos and live camera frames.",
         lifespan=lifespan,
+        # FastAPI's Swagger and ReDoc pages load their scripts from a CDN; nothing here may be fetched
+        # from a third-party host, so only the schema itself is served.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings, app.state.pool = settings, pool
     app.state.streams = stream.Streams(settings.max_streams)
