@@ -24,7 +24,17 @@ LAYERS = [
     {"__main__"},
 ]
 RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
-MODULE_LEVEL_ONLY = {"signlens", "errors", "io", "data", "models", "engine", "inference", "evaluation", "export"}
+MODULE_LEVEL_ONLY = {
+    "signlens",
+    "errors",
+    "io",
+    "data",
+    "models",
+    "engine",
+    "inference",
+    "evaluation",
+    "export",
+}
 MAX_LINES = 400
 
 
