@@ -132,11 +132,9 @@ def benchmark(
         "--cooldown",
         help="Idle seconds before each cell, so the last cell's worker threads stop spinning.",
     ),
-    json_out: Path = typer.Option(
-        None,
-        "--json-out",
-        "--json",
-        help="Write the full results to this JSON file (--json: the old spelling).",
+    json_out: Path = typer.Option(None, "--json-out", help="Also write the full results to this JSON file."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the full results as JSON instead of the table (as val and export do)."
     ),
 ):
     """Latency (p50/p95/p99), images/s, params, MACs, file size and peak memory per format and batch."""
@@ -155,14 +153,19 @@ def benchmark(
     if device not in ("cpu", "cuda"):
         raise SignlensError(f"--device must be cpu or cuda, got {device!r}")
     o.output_file("--json-out", json_out)
+    log = (lambda msg: None) if as_json else (lambda msg: console.print(f"[dim]{quote(msg)}[/dim]"))
     record = run_benchmark(
         weights, fmt_list, _int_list(batch_sizes, "--batch-sizes"), threads, device, data, accuracy,
-        min_time, log=lambda msg: console.print(f"[dim]{quote(msg)}[/dim]"), cooldown_s=max(0.0, cooldown),
+        min_time, log=log, cooldown_s=max(0.0, cooldown),
     )  # fmt: skip
+    if json_out:
+        write_json(json_out, record)
+    if as_json:
+        print(json.dumps(record, indent=2))
+        return
     console.print(results_table(record, quote(weights)))
     load = record["load_avg_before"]
     if load:
         console.print(f"load average before: {load[0]:.2f} (1 min) on {record['machine']['cores']} cores")
     if json_out:
-        write_json(json_out, record)
-        console.print(f"wrote {json_out}")
+        console.print(f"wrote {quote(json_out)}")
