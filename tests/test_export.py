@@ -217,7 +217,7 @@ def test_benchmark_reports_every_cell(trained, tmp_path, monkeypatch, capsys):
     out = tmp_path / "bench.json"
     code, stdout, _ = run_cli(
         ["benchmark", "-w", trained, "--formats", "torch,torchscript,onnx,onnx-int8", "--batch-sizes", "1,4",
-         "--threads", 1, "--min-time", 0.02, "--cooldown", 0, "--accuracy", "--json", out],
+         "--threads", 1, "--min-time", 0.02, "--cooldown", 0, "--accuracy", "--json-out", out],
         monkeypatch, capsys,
     )  # fmt: skip
     assert code == 0 and "onnx-int8" in stdout and "p99" in stdout
@@ -254,7 +254,7 @@ def test_benchmark_reports_every_cell(trained, tmp_path, monkeypatch, capsys):
     assert run_cli(["export", "-w", trained, "-o", onnx_path], monkeypatch, capsys)[0] == 0
     code, _, _ = run_cli(
         ["benchmark", "-w", onnx_path, "--formats", "onnx", "--batch-sizes", 2, "--min-time", 0.01, "--cooldown", 0,
-         "--json", tmp_path / "b2.json"],
+         "--json-out", tmp_path / "b2.json"],
         monkeypatch, capsys,
     )  # fmt: skip
     assert code == 0
