@@ -145,3 +145,42 @@ def test_onnxruntime_web_gives_the_python_probabilities(exported, ayuraj_landmar
     assert web.shape == reference.shape
     assert (web.argmax(1) == reference.argmax(1)).mean() >= 0.995
     assert np.abs(web - reference).max() <= 1e-3
+
+
+def test_graph_of_a_mixed_ensemble_matches_python():
+    """Members of every kind the recogniser has shipped (an MLP, and a CNN over the drawn skeleton mask,
+    with and without the mirrored reading, image and world points): the graph draws the masks itself."""
+    from signlens.data.landmarks import LandmarkConfig
+    from signlens.export.recognizer_graph import (
+        RecognizerGraph,
+        graph_inputs,
+        onnx_session,
+        parity,
+        python_probabilities,
+        run_session,
+        synthetic_hands,
+        to_onnx_bytes,
+    )
+    from signlens.inference import LandmarkClassifier
+    from signlens.models.registry import create_model
+
+    torch.manual_seed(0)
+    for points in ("world", "both"):
+        vector, mask = LandmarkConfig(points=points, mirror=0.5), LandmarkConfig(points=points, form="mask")
+        dim = vector.features().dim
+        members = [
+            (create_model("landmark-mlp", 5, in_features=dim), vector),
+            (create_model("fast-cnn", 5, in_chans=mask.features().mask_channels, img_size=32), mask),
+        ]
+        for model, _ in members:  # random, not-yet-trained statistics so BatchNorm does something
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.5, 0.5)
+                    m.running_var.uniform_(0.5, 2.0)
+        classifier = LandmarkClassifier(members, list("ABCDE"), temperature=0.7)
+        graph = RecognizerGraph(classifier)
+        session = onnx_session(to_onnx_bytes(graph))
+        data = synthetic_hands(64, seed=1)
+        probs = run_session(session, graph_inputs(data, graph.input_names))
+        result = parity(python_probabilities(classifier, data), probs)
+        assert result["passed"] and result["max_abs_prob_diff"] < 1e-4, (points, result)
