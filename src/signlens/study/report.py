@@ -88,7 +88,7 @@ def _describe(target: Path) -> dict:
 
 
 _ROW_FIELDS = {"seeds", "test_mean", "test_std", "val_mean", "val_std", "objective_mean", "objective_std",
-               "seconds_per_run", "seed_list", "trials", "run_dirs"}  # fmt: skip
+               "seconds_per_run", "seed_list", "trials", "run_dirs", "fold_std"}  # fmt: skip
 
 
 def _table_html(header, rows) -> str:

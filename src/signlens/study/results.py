@@ -52,6 +52,8 @@ def collect(study, spec) -> tuple[list[dict], dict]:
             if values:
                 row[f"{name}_mean"], row[f"{name}_std"] = _mean_std(values)
         row["seconds_per_run"] = round(sum(r["seconds"] for r in runs) / len(runs), 1)
+        if all(r.get("fold_std") is not None for r in runs):  # CV: the spread over folds, seed by seed
+            row["fold_std"] = sum(r["fold_std"] for r in runs) / len(runs)
         row["seed_list"] = [r["seed"] for r in runs]
         row["trials"] = group["trials"]
         row["run_dirs"] = [r["run_dir"] for r in runs]
@@ -81,6 +83,7 @@ def markdown(spec, rows: list[dict], counts: dict, wall: float, storage: str) ->
     split = "the data's test split" if p.split == "test" else f"{p.folds}-fold CV ({p.split}), mean of folds"
     select = "best-epoch validation accuracy" if p.select == "val" else f"test {p.metric}"
     dims = [d.name for d in spec.space]
+    cv_head = ["std over folds"] if p.split != "test" else []
     lines = [
         f"# Study {spec.name}",
         "",
@@ -89,8 +92,8 @@ def markdown(spec, rows: list[dict], counts: dict, wall: float, storage: str) ->
         f"Seeds {spec.seeds}; sampler {spec.sampler}. Mean +- sample std over seeds (in %).",
         f"Trials: {', '.join(f'{v} {k}' for k, v in counts.items() if v)}; wall {wall:.0f} s; storage {storage}.",
         "",
-        "| " + " | ".join([*dims, "seeds", f"test {p.metric}", "selection", "s/run"]) + " |",
-        "| " + " | ".join(["---"] * len(dims) + ["---:"] * 4) + " |",
+        "| " + " | ".join([*dims, "seeds", f"test {p.metric}", "selection", *cv_head, "s/run"]) + " |",
+        "| " + " | ".join(["---"] * len(dims) + ["---:"] * (4 + len(cv_head))) + " |",
     ]
     for row in rows:
         cells = [f"{row[d]:.4g}" if isinstance(row.get(d), float) else str(row.get(d, "")) for d in dims]
@@ -98,6 +101,7 @@ def markdown(spec, rows: list[dict], counts: dict, wall: float, storage: str) ->
             str(row["seeds"]),
             _pct(row, "test"),
             _pct(row, "objective"),
+            *([f"{100 * row['fold_std']:.2f}" if "fold_std" in row else "-"] if cv_head else []),
             f"{row['seconds_per_run']:.0f}",
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -116,7 +120,7 @@ def write_results(study, spec, out_dir: Path, storage: str) -> dict:
     dims = [d.name for d in spec.space]
     buffer = io.StringIO()
     fields = [*dims, "seeds", "test_mean", "test_std", "val_mean", "val_std", "objective_mean", "objective_std",
-              "seconds_per_run", "trials"]  # fmt: skip
+              "fold_std", "seconds_per_run", "trials"]  # fmt: skip
     writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
