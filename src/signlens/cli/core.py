@@ -90,8 +90,9 @@ def train(
             console.print(quote(report.summary()), highlight=False)
         summary = trainer.fit()
     metrics = finish_run(
-        out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official
-    )
+        out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official,
+        val=trainer.val_set,  # the temperature is fitted here, without reloading the data
+    )  # fmt: skip
     test = metrics["test"]
     console.print(
         f"[bold]{quote(out_dir)}[/bold]  model {trainer.config.model} ({summary['parameters']:,} params)  "
