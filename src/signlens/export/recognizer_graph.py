@@ -286,6 +286,8 @@ def export_recognizer(
             for m, s, v in zip(graph.models, graph.specs, graph.views, strict=True)
         ],
         "temperature": graph.temperature,
+        # The thresholds the build chose on held-out signers (pipeline/thresholds.py reads the same record).
+        "defaults": load_checkpoint(weights).get("calibration", {}).get("defaults", {}),
         "params": int(sum(p.numel() for p in graph.parameters())),
         "parity_data": note,
         "parity": parity(reference, probs),

@@ -128,7 +128,7 @@ export async function classifyHand(results, width, height) {
 
 export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) {
   const live = new LiveSpeller();
-  let running = false, video = null, frame = 0, started = 0;
+  let running = false, video = null, frame = 0, started = 0, configured = false;
 
   async function step() {
     const width = video.videoWidth, height = video.videoHeight;
@@ -184,6 +184,10 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
         onClosed(`Cannot run on this device (${error.message}); choose the server mode.`);
         return;
       }
+      if (!configured) { // the model's own live threshold, as the server mode uses (else the fallback 0.7)
+        live.configure({ threshold: models.meta.defaults?.live_threshold ?? 0.7 });
+        onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
+      }
       running = true;
       started = performance.now();
       onStatus("Recognising on this device: no frame leaves it.");
@@ -195,6 +199,7 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
       onResult({ type: "reset", text: "", settingsOnly: true });
     },
     configure(values) {
+      configured = true;
       live.configure(values);
       onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
     },
