@@ -162,3 +162,12 @@ def test_piped_output_is_not_wrapped():
     recipes = [line for line in out.splitlines() if line.startswith("recipe ")]
     assert code == 0 and recipes and all("model=" in line for line in recipes)
     assert max(len(line) for line in recipes) > 80
+
+
+def test_an_empty_image_argument_is_refused_not_read_as_the_current_folder(tmp_path, monkeypatch):
+    # Path("") is "."; predict "" once walked whatever folder it was started in.
+    Image.new("RGB", (32, 32)).save(tmp_path / "stray.png")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run_in_process(["predict", "", "--json"])
+    assert code == 2 and "stray.png" not in out
+    assert err.strip().splitlines() == ["signlens: error: an image path is empty"]

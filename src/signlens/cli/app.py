@@ -143,16 +143,19 @@ def config_from_flags(data, model, recipe, config, model_arg: list[str], no_augm
     return build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=flags)
 
 
-def expand_images(paths: list[Path], errors: list[tuple[Path, str]] | None = None) -> list[Path]:
+def expand_images(paths: list[str | Path], errors: list[tuple[Path, str]] | None = None) -> list[Path]:
     """The image files named, and those under the folders named (regular files only: a FIFO named
     `x.jpg` in a folder would block the walk). With `errors`, a missing path or an empty folder is
     recorded there and the rest go on; without it, it is raised."""
     from signlens.data.images import IMAGE_SUFFIXES, is_regular_file
 
     files = []
-    for path in paths:
-        problem = None
-        if path.is_dir():
+    for name in paths:
+        # Arguments arrive as text: Path("") would silently become "." and walk the current folder.
+        path, problem = Path(name), None
+        if str(name) == "":
+            problem = "an image path is empty"
+        elif path.is_dir():
             try:
                 found = sorted(
                     p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and is_regular_file(p)

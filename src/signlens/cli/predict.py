@@ -21,7 +21,7 @@ from signlens.errors import SignlensError
 
 @app.command()
 def predict(
-    images: list[Path] = typer.Argument(..., help="Photos (any size) or folders of photos."),
+    images: list[str] = typer.Argument(..., help="Photos (any size) or folders of photos."),
     weights: Path = typer.Option(
         None,
         "--weights",

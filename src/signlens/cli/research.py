@@ -78,7 +78,7 @@ def study(
 
 @app.command()
 def explain(
-    images: list[Path] = typer.Argument(None, help="Photos or folders of photos to explain."),
+    images: list[str] = typer.Argument(None, help="Photos or folders of photos to explain."),
     weights: Path = typer.Option(..., "--weights", "-w", help="An image model's checkpoint (best.pt)."),
     data: str = typer.Option(
         None, "--data", "-d", help="Explain a split of this data set instead of photos."
