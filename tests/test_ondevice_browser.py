@@ -155,7 +155,7 @@ def test_page_recognises_offline_after_one_visit(site):
     open_device_page(driver, url)  # served by the service worker now
     driver.find_element("id", "start").click()
     seen = wait_for(
-        lambda: text(driver, "current") if text(driver, "current") in set(WORD) else None,
+        lambda: (lambda shown: shown if shown in set(WORD) else None)(text(driver, "current")),  # read once
         60,
         "a letter of the clip recognised offline",
         driver,
