@@ -33,7 +33,7 @@ def serve(
     ssl_certfile: Path = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM), for phones."),
     ssl_keyfile: Path = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM)."),
 ):
-    """Serve the REST API (/v1/recognize, /v1/stream, /docs) and the camera web page at /."""
+    """Serve the REST API (/v1/recognize, /v1/stream, /openapi.json) and the camera web page at /."""
     from signlens.serve.run import serve as run_server
     from signlens.serve.settings import Settings
 

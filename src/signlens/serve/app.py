@@ -103,7 +103,7 @@ def install_errors(app: FastAPI) -> None:
     async def http_error(request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404:
-            message = f"no such route {request.url.path}; see /docs"
+            message = f"no such route {request.url.path}; see /openapi.json"
         return error_response(exc.status_code, message, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)

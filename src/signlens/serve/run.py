@@ -68,7 +68,7 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else shown
     url = f"{scheme}://{shown}:{port}/" + (f"?token={settings.token}" if settings.token else "")
-    print(f"signlens serve: open {url}  (API docs at /docs; Ctrl+C stops)", flush=True)
+    print(f"signlens serve: open {url}  (API schema at /openapi.json; Ctrl+C stops)", flush=True)
     uvicorn.run(
         "signlens.serve.app:create_app",
         factory=True,
