@@ -11,11 +11,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serve_helpers import needs_photos, photo, running_server, write_y4m
+from serve_helpers import (
+    CHROMIUM,
+    DRIVER,
+    chromium_with_fake_camera,
+    needs_photos,
+    photo,
+    running_server,
+    write_y4m,
+)
 from signlens.data.images import decode_image
 from signlens.serve.settings import Settings
 
-CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 WORD, SIGNER = "LIVE", "user_5"  # letters this signer's photos give reliably, none repeated
 FPS, HOLD_FRAMES, GAP_FRAMES = 10, 20, 16  # 2 s a letter (slow machines too), then 1.6 s of no hand
 PAGE = "/?source=server"  # recognition on the server (the on-device mode has its own tests)
@@ -44,24 +51,9 @@ def make_clip(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     tmp = tmp_path_factory.mktemp("browser")
     clip = make_clip(tmp / "clip.y4m")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={tmp / 'profile'}", "--window-size=1100,1100",
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
-    driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
-    driver.set_page_load_timeout(60)
+    driver = chromium_with_fake_camera(tmp / "profile", clip, "1100,1100")
     try:
         yield driver, tmp
     finally:

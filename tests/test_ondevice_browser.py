@@ -13,12 +13,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serve_helpers import needs_photos, photo, running_server, write_y4m
+from serve_helpers import (
+    CHROMIUM,
+    DRIVER,
+    chromium_with_fake_camera,
+    needs_photos,
+    photo,
+    running_server,
+    write_y4m,
+)
 from signlens.data.images import decode_image
 from signlens.serve.settings import Settings
 from test_ondevice import needs
 
-CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "static" / "ondevice"
 WORD, SIGNER = "LIE", "user_5"
 # 5 s a letter and 5 s away: MediaPipe's WebGL runs in software here, 0.7-2 s a frame with the load.
@@ -41,27 +48,13 @@ def site(tmp_path_factory):
     """A server, and Chromium with a fake camera playing the clip; `stop()` ends the server."""
     needs("Chromium", CHROMIUM.exists() and DRIVER.exists(), "apt-get install chromium chromium-driver")
     needs("the on-device build", (BUILD / "files.json").is_file(), "run `make install` (needs npm)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     tmp = tmp_path_factory.mktemp("ondevice-browser")
     frames = clip_frames()
     clip = write_y4m(tmp / "clip.y4m", frames, FPS)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", f"--user-data-dir={tmp / 'profile'}", "--window-size=1000,900",
-        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-video-capture={clip}",
-    ):  # fmt: skip
-        options.add_argument(flag)
     server = contextlib.ExitStack()
     url = server.enter_context(running_server(Settings()))
-    driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
+    driver = chromium_with_fake_camera(tmp / "profile", clip, "1000,900")
     try:
-        driver.set_page_load_timeout(60)
         driver.set_script_timeout(60)
         yield driver, url, frames, server.close, tmp
     finally:

@@ -110,21 +110,6 @@ class LazyRecognizer:
         self.fatal = False
         return self.recognizer
 
-    def answer(self, path: Path, annotate: Path | None) -> dict:
-        from signlens.pipeline.hands import read_rgb
-
-        rgb = read_rgb(path)
-        recognizer = self.recognizer or self.load()
-        result = recognizer.recognize(rgb)
-        if annotate is not None:
-            name = f"{path.stem}.jpg"
-            n = 2
-            while name in self.written:
-                name, n = f"{path.stem}_{n}.jpg", n + 1
-            self.written.add(name)
-            write_annotated(annotate / name, path, rgb, result)
-        return {"path": str(path), **result.to_json()}
-
     def answers(self, files: list[Path], annotate: Path | None):
         """(path, answer dict or SignlensError) per photo, in order. Photos are decoded one by one until
         the first good one loads the model; the rest go through the recogniser's threads (two readers
