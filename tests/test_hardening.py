@@ -155,6 +155,8 @@ def test_val_matches_classes_ignoring_case_and_keeps_the_split_in_the_title(tiny
     )
     assert code == 0, err
     assert "[all]" in out and "12" in out
+    code, _, err = run_in_process(["val", "--weights", run, "--data", photos, "--split", "all"])
+    assert code == 2 and len(err.splitlines()) == 1 and "folder" in err and "best.pt" in err
 
 
 def test_piped_output_is_not_wrapped():

@@ -33,6 +33,9 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        hint = f"; did you mean {path / 'best.pt'}?" if (path / "best.pt").is_file() else ""
+        raise SignlensError(f"{path} is a folder, not a checkpoint file{hint}")
     if not path.is_file():
         raise SignlensError(f"checkpoint not found: {path}")
     payload = torch_load_safely(path, f"{path} is not a signlens checkpoint: cannot be loaded safely")
