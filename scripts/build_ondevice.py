@@ -1,7 +1,10 @@
 """Put the on-device mode's files where `signlens serve` serves them (run by `make install`).
 
 - the browser packages pinned in web/package-lock.json (installed there by `npm ci`): @mediapipe/hands
-  (its models and WebAssembly) and onnxruntime-web's WebAssembly build;
+  (its models and WebAssembly: the landmark stage on a GPU), @mediapipe/tasks-vision's WebAssembly (the
+  landmark stage on the CPU) and onnxruntime-web's WebAssembly build;
+- hand_landmarker.task for tasks-vision, assembled from the mediapipe Python package's own palm detector
+  and landmark model (the ones the Python pipeline runs), so both paths read hands with the same weights;
 - the bundled recogniser exported as one ONNX graph (signlens export), with its report (class names).
 
 All go to src/signlens/serve/static/ondevice/ (generated, not committed), so a page loads nothing from
@@ -11,9 +14,11 @@ any other host. Usage: .venv/bin/python scripts/build_ondevice.py [--weights CKP
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,11 +41,48 @@ FILES = {
             "hand_landmark_full.tflite",  # model_complexity=1, as the Python recogniser
         )
     ],
+    # tasks-vision: its module and WebAssembly (the SIMD build; the other only where SIMD is missing).
+    "tasks": [
+        (MODULES / "@mediapipe" / "tasks-vision", "vision_bundle.mjs"),
+        *[
+            (MODULES / "@mediapipe" / "tasks-vision" / "wasm", name)
+            for name in (
+                "vision_wasm_internal.js",
+                "vision_wasm_internal.wasm",
+                "vision_wasm_nosimd_internal.js",
+                "vision_wasm_nosimd_internal.wasm",
+            )
+        ],
+    ],
     "ort": [
         (MODULES / "onnxruntime-web" / "dist", name)
         for name in ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
     ],
 }
+
+PACKAGES = ("@mediapipe/hands", "@mediapipe/tasks-vision", "onnxruntime-web")
+# Which files each landmark path loads (the page caches those it used for offline; static/offline.mjs).
+PATHS = {"cpu": "tasks/", "webgl": "mediapipe/"}
+
+
+def hand_landmarker_task(out: Path) -> dict[str, str]:
+    """tasks-vision's model bundle (a zip of hand_detector.tflite and hand_landmarks_detector.tflite) from
+    the pip mediapipe's palm_detection_full and hand_landmark_full: the models the Python pipeline runs
+    with model_complexity=1, with their TFLite metadata (input normalisation) as they ship."""
+    import mediapipe
+
+    modules = Path(mediapipe.__file__).parent / "modules"
+    members = {
+        "hand_detector.tflite": modules / "palm_detection" / "palm_detection_full.tflite",
+        "hand_landmarks_detector.tflite": modules / "hand_landmark" / "hand_landmark_full.tflite",
+    }
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as bundle:  # stored: tasks-vision reads it in place
+        for name, source in members.items():
+            bundle.write(source, name)
+    return {
+        "mediapipe": mediapipe.__version__,
+        **{f"{n} (md5)": hashlib.md5(p.read_bytes()).hexdigest() for n, p in members.items()},
+    }
 
 
 def main() -> int:
@@ -65,6 +107,7 @@ def main() -> int:
         (staging / sub).mkdir(parents=True)
         for folder, name in files:
             shutil.copy2(folder / name, staging / sub / name)
+    models = hand_landmarker_task(staging / "tasks" / "hand_landmarker.task")
     report = export_recognizer(args.weights or bundled_recognizer_path(), staging / "recognizer.onnx")
     if not report["parity"]["passed"]:
         print(
@@ -72,18 +115,27 @@ def main() -> int:
         )
         return 1
     versions = {
-        name: json.loads((MODULES / name / "package.json").read_text())["version"]
-        for name in ("@mediapipe/hands", "onnxruntime-web")
+        name: json.loads((MODULES / name / "package.json").read_text())["version"] for name in PACKAGES
     }
-    (staging / "versions.json").write_text(json.dumps(versions, indent=2) + "\n")
-    # What the service worker caches at install (static/sw.js): all but the non-SIMD WebAssembly, which
-    # only browsers without WebAssembly SIMD load (and then cache as they fetch it).
-    offline = sorted(
-        str(f.relative_to(staging))
-        for f in staging.rglob("*")
-        if f.is_file() and "_solution_wasm_bin" not in f.name
+    (staging / "versions.json").write_text(
+        json.dumps({**versions, "hand_landmarker.task": models}, indent=2) + "\n"
     )
-    (staging / "files.json").write_text(json.dumps(offline, indent=1) + "\n")
+    # What the service worker caches at install (static/sw.js): the files every visit needs. Each
+    # landmark path's files are cached by the page once it has loaded them (a visit loads one path, so
+    # it downloads one), and the non-SIMD WebAssembly only where a browser without SIMD fetches it.
+    everything = sorted(str(f.relative_to(staging)) for f in staging.rglob("*") if f.is_file())
+    files = {
+        "common": [f for f in everything if not f.startswith(tuple(PATHS.values()))],
+        **{
+            path: [
+                f
+                for f in everything
+                if f.startswith(folder) and "_solution_wasm_bin" not in f and "nosimd" not in f
+            ]
+            for path, folder in PATHS.items()
+        },
+    }
+    (staging / "files.json").write_text(json.dumps(files, indent=1) + "\n")
     # Swap the folder in whole, so a server never serves a half-copied set.
     old = OUT.with_name(".ondevice-old")
     shutil.rmtree(old, ignore_errors=True)
@@ -92,7 +144,9 @@ def main() -> int:
     staging.rename(OUT)
     shutil.rmtree(old, ignore_errors=True)
     size = sum(f.stat().st_size for f in OUT.rglob("*") if f.is_file())
-    print(f"on-device files in {OUT.relative_to(ROOT)}: {size / 1e6:.1f} MB ({versions})")
+    print(
+        f"on-device files in {OUT.relative_to(ROOT)}: {size / 1e6:.1f} MB ({versions}, mediapipe {models['mediapipe']})"
+    )
     return 0
 
 

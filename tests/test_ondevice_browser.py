@@ -134,7 +134,7 @@ def test_device_mode_spells_the_same_word_as_the_server_mode(site):
 def test_page_recognises_offline_after_one_visit(site):
     driver, url, _, stop_server, _ = site
     driver.get(url + "/?source=device")
-    cached = """const cache = await caches.open('signlens-offline-v1');
+    cached = """const cache = await caches.open('signlens-offline-v2');
                 const keys = (await cache.keys()).map((r) => new URL(r.url).pathname);
                 return keys.includes('/') && keys.includes('/static/app.js')
                   && keys.includes('/static/ondevice/recognizer.onnx') && !!navigator.serviceWorker.controller;"""

@@ -4,6 +4,7 @@
 // first sign), and the service worker that keeps the page working offline. The chosen mode is the
 // page's ?source= parameter, which app.js reads when the camera starts.
 import { SOURCES } from "./app.js";
+import { chooseLandmarkPath } from "./hand-landmarks.mjs";
 import { registerOffline } from "./offline.mjs";
 import { createDeviceSource, deviceAvailable, loadModels } from "./source-device.mjs";
 
@@ -54,7 +55,15 @@ async function init() {
     if (running) $("start").click();
   });
   await choose(select.value);
-  registerOffline().catch(() => {}); // no service worker (old browser, plain http off localhost): online only
+  let extra = []; // this browser's landmark path, cached even while the page recognises on the server
+  if (available) {
+    try {
+      extra = (await (await fetch("/static/ondevice/files.json")).json())[chooseLandmarkPath()].map((f) => `/static/ondevice/${f}`);
+    } catch {
+      extra = [];
+    }
+  }
+  registerOffline(extra).catch(() => {}); // no service worker (old browser, plain http off localhost): online only
 }
 
 init();

@@ -1,16 +1,17 @@
 // Recognition source "device": the whole recogniser runs in this browser and no frame leaves it.
-// Landmarks come from @mediapipe/hands (its models and WebAssembly, served from /static/ondevice/);
-// the classifier is the recogniser exported as one ONNX graph (signlens export), run by
-// onnxruntime-web's WebAssembly backend. The graph takes MediaPipe's landmarks as they are, so this
-// file does no feature arithmetic: it copies numbers into tensors and reads probabilities out. The
-// vote and the speller are speller.mjs, which spells exactly as the Python one.
+// Landmarks come from MediaPipe in the browser (hand-landmarks.mjs: tasks-vision on the CPU, or
+// @mediapipe/hands on WebGL; served from /static/ondevice/); the classifier is the recogniser exported
+// as one ONNX graph (signlens export), run by onnxruntime-web's WebAssembly backend. The graph takes
+// MediaPipe's landmarks as they are, so this file does no feature arithmetic: it copies numbers into
+// tensors and reads probabilities out. The vote and the speller are speller.mjs, which spells exactly as
+// the Python one.
 // Same interface as source-server.js: createDeviceSource({onResult, onStatus, onClosed}) -> {start, stop, reset, configure}.
+import { blankFrame, chooseLandmarkPath, loadLandmarks } from "./hand-landmarks.mjs";
 import { LiveSpeller, decide } from "./speller.mjs";
 
 const BASE = "/static/ondevice/";
-const stats = { loadMs: null, firstAnswerMs: null, frames: 0, landmarkMs: [], classifyMs: [] };
-let models = null; // one load per page: {hands, session, meta, ort}
-let handsResults = null;
+const stats = { loadMs: null, firstAnswerMs: null, frames: 0, landmarkMs: [], classifyMs: [], path: null };
+let models = null; // one load per page: {stage, session, meta, ort}
 
 // Whether this browser can run the on-device mode and the server has its files.
 export async function deviceAvailable() {
@@ -22,28 +23,6 @@ export async function deviceAvailable() {
   }
 }
 
-let blank = null;
-function blankFrame() {
-  if (!blank) {
-    blank = document.createElement("canvas");
-    blank.width = 320;
-    blank.height = 240;
-    blank.getContext("2d").fillRect(0, 0, blank.width, blank.height);
-  }
-  return blank;
-}
-
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const script = document.createElement("script");
-    script.src = src;
-    script.crossOrigin = "anonymous";
-    script.onload = resolve;
-    script.onerror = () => reject(new Error(`cannot load ${src}`));
-    document.head.appendChild(script);
-  });
-}
-
 let loading = null; // one load per page, however many callers ask at once
 export function loadModels(onStatus = () => {}) {
   loading = loading || load(onStatus).catch((error) => { loading = null; throw error; });
@@ -52,26 +31,17 @@ export function loadModels(onStatus = () => {}) {
 
 async function load(onStatus) {
   const t0 = performance.now();
-  onStatus("Loading the recogniser into this browser…");
+  const path = chooseLandmarkPath();
+  onStatus(`Loading the recogniser into this browser (hand landmarks on the ${path === "cpu" ? "CPU" : "GPU"})…`);
   const ort = await import(`${BASE}ort/ort.wasm.min.mjs`);
   ort.env.wasm.wasmPaths = `${BASE}ort/`;
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for this graph
   const meta = await (await fetch(`${BASE}recognizer.onnx.json`)).json();
   const session = await ort.InferenceSession.create(`${BASE}recognizer.onnx`, { executionProviders: ["wasm"] });
-  await loadScript(`${BASE}mediapipe/hands.js`);
-  const hands = new window.Hands({ locateFile: (file) => `${BASE}mediapipe/${file}` });
-  // As the Python video recogniser: one hand, full landmark model, tracking between frames.
-  hands.setOptions({
-    maxNumHands: 1, modelComplexity: 1, minDetectionConfidence: 0.5, minTrackingConfidence: 0.5, selfieMode: false,
-  });
-  hands.onResults((results) => { handsResults = results; });
-  await hands.initialize();
-  // Warm up on a blank frame: the first frame compiles MediaPipe's GPU programs (seconds), and better
-  // now, while the person gets ready, than on their first sign.
-  // (No hands.reset() after it: that rebuilds the WebGL context and compiles everything again.)
-  await hands.send({ image: blankFrame() });
-  models = { hands, session, meta, ort };
+  const stage = await loadLandmarks(path);
+  models = { stage, session, meta, ort };
   stats.loadMs = performance.now() - t0;
+  stats.path = stage.name;
   onStatus("Ready to recognise on this device.");
   return models;
 }
@@ -111,13 +81,11 @@ function handBox(points, width, height, margin = 0.15) {
 
 export function deviceStats() { return stats; }
 
-// MediaPipe Hands on one image or video frame: its results ({multiHandLandmarks, multiHandWorldLandmarks,
-// multiHandedness}). `fresh`: an unrelated photo, not the next video frame (a blank frame first ends tracking).
+// MediaPipe on one image or video frame: {multiHandLandmarks, multiHandWorldLandmarks, multiHandedness}.
+// `fresh`: an unrelated photo, not the next video frame (a blank frame first ends tracking).
 export async function landmarks(image, fresh = false) {
-  if (fresh) await models.hands.send({ image: blankFrame() }); // no hand: the tracker lets go
-  handsResults = null;
-  await models.hands.send({ image });
-  return handsResults;
+  if (fresh) await models.stage.detect(blankFrame()); // no hand: the tracker lets go
+  return models.stage.detect(image);
 }
 
 // Probabilities for one MediaPipe hand, as the page computes them (also used by the benchmark).

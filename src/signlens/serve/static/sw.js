@@ -2,7 +2,7 @@
 // its scripts, the models and the WebAssembly are in a cache, so the page opens and recognises on this
 // device with no network. Online, every file still comes from the server first (conditional requests,
 // so unchanged files are not downloaded again) and the cache is refreshed; the API never is cached.
-const CACHE = "signlens-offline-v1";
+const CACHE = "signlens-offline-v2";
 const ONDEVICE = "/static/ondevice/";
 
 function cacheable(url, method = "GET") {
@@ -23,7 +23,8 @@ self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     let files = [];
     try {
-      files = (await (await fetch(`${ONDEVICE}files.json`, { cache: "no-store" })).json()).map((f) => ONDEVICE + f);
+      // The files every visit needs; the landmark path's own files come from the page (offline.mjs).
+      files = (await (await fetch(`${ONDEVICE}files.json`, { cache: "no-store" })).json()).common.map((f) => ONDEVICE + f);
     } catch {
       files = []; // no on-device build on this server: the page alone is cached
     }
