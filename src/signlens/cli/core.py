@@ -57,18 +57,39 @@ def train(
     deterministic: o.Deterministic = None,
     classes: o.Classes = None,
     quiet: o.Quiet = False,
+    dist_backend: str = typer.Option(
+        "auto",
+        "--dist-backend",
+        help="Under torchrun (torchrun --nproc-per-node N -m signlens train ...): auto (nccl on CUDA, "
+        "gloo on CPU) | gloo | nccl. Rank 0 writes the run directory.",
+    ),
 ):
     """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
-    from signlens.engine import Trainer
+    from signlens.engine import distributed
+
+    ctx = distributed.setup(dist_backend, device)
+    try:
+        run_training(ctx, locals())
+    finally:
+        distributed.teardown()
+
+
+def run_training(ctx, a: dict) -> None:
+    """`train`'s work, `a` its options; under torchrun every rank runs it, rank 0 choosing the run
+    directory (and whether it continues a run) for all and alone scoring and writing it."""
+    from signlens.engine import Trainer, distributed
     from signlens.evaluation import finish_run
 
-    flags = dict(
-        seed=seed, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
-        weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, ema_decay=ema_decay,
-        patience=patience, img_size=img_size, in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads,
-        deterministic=deterministic, classes=classes, pretrained=pretrained, init=init, stages=stages,
-        lr_decay=lr_decay, freeze_bn=freeze_bn, normalize=normalize,
-    )  # fmt: skip
+    names = (
+        "seed batch_size lr optimizer scheduler weight_decay label_smoothing grad_clip ema_decay patience "
+        "img_size in_chans val_fraction device threads deterministic classes pretrained init stages "
+        "lr_decay freeze_bn normalize"
+    ).split()
+    flags = {k: a[k] for k in names}
+    data, model, recipe, config, out, resume, epochs = (
+        a[k] for k in ("data", "model", "recipe", "config", "out", "resume", "epochs")
+    )
+    model_arg, no_augment, exist_ok, quiet = a["model_arg"], a["no_augment"], a["exist_ok"], a["quiet"]
     if resume is not None:
         given = {**flags, "data": data, "model": model, "recipe": recipe, "config": config, "out": out}
         extra = [k for k, v in given.items() if v is not None] + (["model_arg"] if model_arg else [])
@@ -81,14 +102,22 @@ def train(
         out_dir, trainer = resume_run(Path(resume), epochs, quiet)
     else:
         cfg = config_from_flags(data, model, recipe, config, model_arg, no_augment, epochs=epochs, **flags)
-        trainer = unfinished_run(out, cfg, exist_ok, quiet)
-        out_dir = trainer.out if trainer is not None else prepare_out_dir(out, exist_ok)
-        with cleanup_on_failure(out_dir):
-            trainer = trainer or Trainer(cfg, out_dir, progress=not quiet)
-    with cleanup_on_failure(out_dir, fresh=resume is None):
-        for report in trainer.init_reports:
+        trainer = unfinished_run(out, cfg, exist_ok, quiet) if ctx.is_main else None
+        out_dir = (
+            trainer.out if trainer is not None else prepare_out_dir(out, exist_ok) if ctx.is_main else None
+        )
+        # The other ranks follow rank 0: the same folder, and continue the run where rank 0 does.
+        out_dir, continued = distributed.broadcast((out_dir, trainer is not None))
+        if continued and trainer is None:
+            trainer = Trainer.resume(out_dir, progress=False)
+        with cleanup_on_failure(out_dir, fresh=ctx.is_main):
+            trainer = trainer or Trainer(cfg, out_dir, progress=not quiet and ctx.is_main)
+    with cleanup_on_failure(out_dir, fresh=resume is None and ctx.is_main):
+        for report in trainer.init_reports if ctx.is_main else ():
             console.print(quote(report.summary()), highlight=False)
         summary = trainer.fit()
+    if not ctx.is_main:
+        return
     metrics = finish_run(
         out_dir, summary, trainer.state.history, trainer.test_set, trainer.bundle.test_is_official,
         val=trainer.val_set,  # the temperature is fitted here, without reloading the data

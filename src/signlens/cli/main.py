@@ -42,7 +42,10 @@ def one_line(text: str) -> str:
 def fail(message: str, code: int = 2) -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
-    print(f"signlens: error: {one_line(message)}", file=sys.stderr, flush=True)
+    # Under torchrun every rank may fail alike; a rank other than 0 says which it is.
+    rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") != "1" else "0"
+    where = f"rank {rank}: " if rank != "0" else ""
+    print(f"signlens: error: {where}{one_line(message)}", file=sys.stderr, flush=True)
     sys.exit(code)
 
 

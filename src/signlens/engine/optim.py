@@ -54,3 +54,14 @@ def build_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=config.gamma, patience=2)
         return sched, "val"
     return None, "none"
+
+
+def make_ema(model: torch.nn.Module, decay: float):
+    """An exponential moving average of the weights (and batch-norm statistics), updated every step;
+    None when decay is 0. Averaging the last few hundred steps of a run smooths out where the final
+    mini-batches happened to leave the weights."""
+    if not decay:
+        return None
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)

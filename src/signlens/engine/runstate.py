@@ -31,6 +31,7 @@ class RunState:
     stage: int = 0  # staged fine-tuning: current stage, its epochs so far, epochs since its best val loss
     stage_epochs: int = 0
     stage_since_best: int = 0
+    rank_samples: list[int] = field(default_factory=list)  # training samples seen by each rank
 
     def to_dict(self) -> dict:
         """The counters as last.pt stores them (the history is stored beside them)."""
@@ -69,3 +70,17 @@ def batch_starts(n: int, batch_size: int) -> list[int]:
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
     return starts
+
+
+def progress_bar(show: bool):
+    """A rich progress bar on stderr, shown only when a person watches it: piped output stays the
+    results alone."""
+    import sys
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), disable=not (show and sys.stderr.isatty()), transient=False,
+    )  # fmt: skip

@@ -6,6 +6,7 @@ The test split is never looked at here; `signlens.evaluation.report` scores it o
 from __future__ import annotations
 
 import time
+from itertools import zip_longest
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,15 @@ import torch.nn.functional as F
 from signlens.data import DataBundle, ImageSet
 from signlens.data.inputs import Stored, input_adapter, samples_kind
 from signlens.data.splits import require_samples
+from signlens.engine import distributed
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
 from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
 from signlens.engine.metrics import classification_metrics, confusion_matrix
-from signlens.engine.optim import build_optimizer, build_scheduler
+from signlens.engine.optim import build_optimizer, build_scheduler, make_ema
 from signlens.engine.rundata import run_splits
 from signlens.engine.runinfo import pick_device, provenance, seed_everything
-from signlens.engine.runstate import RunState, batch_starts, cpu_state, write_history
+from signlens.engine.runstate import RunState, batch_starts, cpu_state, progress_bar, write_history
 from signlens.errors import SignlensError
 from signlens.io import write_yaml
 from signlens.models import create_model, resolved_arguments
@@ -47,17 +49,6 @@ def check_model_size(name: str, num_classes: int, args: dict) -> None:
         )
 
 
-def make_ema(model: torch.nn.Module, decay: float):
-    """An exponential moving average of the weights (and batch-norm statistics), updated every step;
-    None when decay is 0. Averaging the last few hundred steps of a run smooths out where the final
-    mini-batches happened to leave the weights."""
-    if not decay:
-        return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
-
-
 class Trainer:
     def __init__(
         self, config: TrainConfig, out_dir: str | Path, progress: bool = True, splits: tuple | None = None
@@ -69,7 +60,10 @@ class Trainer:
         self.progress = progress
         self.splits = splits
         self.state = RunState()
-        self.device = pick_device(config.device)
+        self.dist = distributed.context()
+        self.device = distributed.rank_device(pick_device(config.device))
+        if self.dist.backend == "nccl" and self.device.type != "cuda":
+            raise SignlensError("--dist-backend nccl trains on CUDA only; use gloo on the CPU")
         if config.threads:
             torch.set_num_threads(config.threads)
         seed_everything(config.seed, config.deterministic)
@@ -178,7 +172,10 @@ class Trainer:
                 "staged fine-tuning trains only some layers of a network: give it starting weights "
                 "with --pretrained imagenet or --init PATH"
             )
-        self.steps_per_epoch = len(batch_starts(len(self.train.y), c.batch_size))
+        # Under torchrun each rank takes its share of every global batch from its shard of the epoch.
+        self.batch_size = distributed.rank_batch(c.batch_size)
+        self.shard_size = -(-len(self.train.y) // self.dist.world_size)
+        self.steps_per_epoch = len(batch_starts(self.shard_size, self.batch_size))
         self.plan = StagePlan(parse_stages(c.stages)) if c.stages else None
         if c.freeze_bn:
             set_norm_mode(self.model, True)  # before the optimizer is built, so it leaves them out
@@ -194,6 +191,7 @@ class Trainer:
     def rebuild_optimizer(self, config: TrainConfig) -> None:
         """Optimizer and schedule over the parameters that are trainable now (a stage changes them)."""
         self.optimizer = build_optimizer(self.model, config)
+        self.net = distributed.wrap(self.model, self.device)  # what the training forward pass runs
         self.scheduler, self.schedule_when = build_scheduler(self.optimizer, config, self.steps_per_epoch)
 
     def prepare(self, samples: ImageSet) -> Stored:
@@ -217,6 +215,7 @@ class Trainer:
         record = self.config.to_dict()
         record["provenance"] = {
             **provenance(self.device),
+            "distributed": distributed.record(self.config.batch_size),
             "data": self.data_record,
             "model": {
                 "name": self.config.model,
@@ -235,11 +234,12 @@ class Trainer:
     # -- loop -------------------------------------------------------------------------------------
     def fit(self, stop_after: int | None = None) -> dict:
         """Train to the configured epoch count (or only `stop_after` more epochs, as an interrupted run)."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        if self.state.epoch == 0:
-            self.write_config()
+        if self.dist.is_main:  # the other ranks of a torchrun group write nothing
+            self.out.mkdir(parents=True, exist_ok=True)
+            if self.state.epoch == 0:
+                self.write_config()
         c, s = self.config, self.state
-        with self._progress() as bar:
+        with progress_bar(self.progress and self.dist.is_main) as bar:
             task = bar.add_task(
                 "train", total=c.epochs * self.steps_per_epoch, completed=s.epoch * self.steps_per_epoch
             )
@@ -247,27 +247,36 @@ class Trainer:
             while s.epoch < last and not s.stopped_early:
                 start = time.perf_counter()
                 train_metrics = self._train_epoch(bar, task)
-                val_metrics = self.evaluate(self.val)
+                # Rank 0 scores validation and the others take its figures, so every decision agrees.
+                val_metrics = distributed.broadcast(self.evaluate(self.val) if self.dist.is_main else None)
                 seconds = time.perf_counter() - start
                 s.train_seconds += seconds
                 s.epoch += 1
                 self._after_epoch(train_metrics, val_metrics, seconds)
                 bar.update(task, description=self._describe(val_metrics))
+        if self.dist.active:  # proof that the ranks trained one model together
+            self.dist_record = {"rank_weight_spread": distributed.weight_spread(self.model, self.device)}
         return self.summary()
 
     def _train_epoch(self, bar, task) -> dict:
         c = self.config
         self.model.train()
         set_norm_mode(self.model, c.freeze_bn)
-        order = torch.randperm(len(self.train.y), generator=self.generator)
+        if self.dist.active:  # this rank's shard, and its own augmentation and dropout draws
+            seed = distributed.rank_seed(c.seed, self.state.epoch)
+            self.generator.manual_seed(seed)
+            torch.manual_seed(seed)
+            order = distributed.shard_order(len(self.train.y), c.seed, self.state.epoch)
+        else:
+            order = torch.randperm(len(self.train.y), generator=self.generator)
         total_loss, predictions, targets = 0.0, [], []
-        starts = batch_starts(len(order), c.batch_size)
+        starts = batch_starts(len(order), self.batch_size)
         for start, end in zip(starts, [*starts[1:], len(order)], strict=True):
             index = order[start:end]
             x = self.inputs.train_batch(self.train.x[index], self.generator)
             y = self.train.y[index].to(self.device, non_blocking=True)
             with torch.autocast(self.device.type, enabled=self.use_amp):
-                logits = self.model(x)
+                logits = self.net(x)
                 loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
             self.optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(loss).backward()
@@ -284,8 +293,18 @@ class Trainer:
             predictions.append(logits.argmax(1).cpu())
             targets.append(y.cpu())
             bar.advance(task)
-        metrics = self._metrics(torch.cat(targets), torch.cat(predictions))
-        metrics["loss"] = total_loss / len(order)
+        confusion = confusion_matrix(
+            torch.cat(targets).numpy(), torch.cat(predictions).numpy(), len(self.class_names)
+        )
+        # The epoch's figures over every rank's shard; each rank's sample count shows that it trained.
+        confusion, samples, total_loss = distributed.epoch_totals(
+            confusion, len(order), total_loss, self.device
+        )
+        self.state.rank_samples = [
+            a + b for a, b in zip_longest(self.state.rank_samples, samples, fillvalue=0)
+        ]
+        metrics = classification_metrics(confusion, self.class_names)
+        metrics["loss"] = total_loss / sum(samples)
         return metrics
 
     @torch.inference_mode()
@@ -328,14 +347,16 @@ class Trainer:
         improved = val["accuracy"] > s.best_key[0]
         if val["accuracy"] >= s.best_key[0]:
             s.best_key, s.best_epoch = (val["accuracy"], -val["loss"]), s.epoch
-            save_checkpoint(self.out / "best.pt", self._payload(val, with_training_state=False))
+            if self.dist.is_main:
+                save_checkpoint(self.out / "best.pt", self._payload(val, with_training_state=False))
         s.epochs_since_best = 0 if improved else s.epochs_since_best + 1
         s.stopped_early = bool(c.patience and s.epochs_since_best >= c.patience)
         # A stage ending reverts to its best weights and sets up the next before last.pt records the state.
         if self.plan is not None and self.plan.after_epoch(self, val["loss"]):
             self.plan.enter(self)
-        save_checkpoint(self.out / "last.pt", self._payload(val, with_training_state=True))
-        write_history(self.out / "history.csv", self.state.history)
+        if self.dist.is_main:
+            save_checkpoint(self.out / "last.pt", self._payload(val, with_training_state=True))
+            write_history(self.out / "history.csv", self.state.history)
 
     def _payload(self, val: dict, with_training_state: bool) -> dict:
         payload = {
@@ -368,19 +389,10 @@ class Trainer:
             "best_epoch": s.best_epoch,
             "stopped_early": s.stopped_early,
             "parameters": self.num_parameters(),
+            "world_size": self.dist.world_size,
+            "rank_samples": list(s.rank_samples),  # samples each rank trained on, over the run
+            **getattr(self, "dist_record", {}),
         }
 
     def _describe(self, val: dict) -> str:
         return f"epoch {self.state.epoch}/{self.config.epochs} val acc {val['accuracy']:.4f} loss {val['loss']:.4f}"
-
-    def _progress(self):
-        import sys
-
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        # On stderr, and only when a person watches it: piped output stays the results alone.
-        return Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), disable=not (self.progress and sys.stderr.isatty()), transient=False,
-        )  # fmt: skip
