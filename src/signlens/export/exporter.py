@@ -172,6 +172,7 @@ def base_metadata(classifier, weights: Path, model) -> dict[str, Any]:
         "std": classifier.std_values,
         "model": classifier.meta.get("model"),
         "config": classifier.train_config,
+        "calibration": classifier.meta.get("calibration"),  # its temperature, applied by every loader
         "params": count_params(model),
         "macs": count_macs(model, (1, classifier.in_chans, classifier.img_size, classifier.img_size)),
         "source": weights.name,
@@ -251,6 +252,7 @@ def export_model(
         "params": meta["params"],
         "macs": meta["macs"],
         "parity_data": parity_note,
+        "temperature": torch_clf.temperature,
     }
 
     if fmt == "torchscript":

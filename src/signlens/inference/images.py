@@ -16,7 +16,7 @@ import numpy as np
 from signlens.data.tensors import to_model_tensor
 from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
 from signlens.errors import SignlensError
-from signlens.inference.metadata import decode
+from signlens.inference.metadata import decode, temperature
 from signlens.inference.protocol import softmax
 
 
@@ -25,7 +25,6 @@ class ImageClassifier:
 
     kind = "image"
     backend = "base"
-    temperature = 1.0  # exports carry none; a checkpoint its fitted one (from_checkpoint)
     views = ("photo",)  # read the photo as it is
 
     def __init__(self, class_names, img_size, in_chans, mean, std, source: str = "", config=None, meta=None):
@@ -38,6 +37,8 @@ class ImageClassifier:
         self.source = source
         self.train_config: dict[str, Any] = dict(config or {})  # the training config, when known
         self.meta: dict[str, Any] = dict(meta or {})
+        # Fitted on validation when the run finished (evaluation.calibration); exports carry it too.
+        self.temperature = temperature(self.meta, source)
 
     @property
     def num_classes(self) -> int:
@@ -106,7 +107,11 @@ class TorchClassifier(ImageClassifier):
         if pre.get("kind") == "landmarks":
             raise SignlensError(f"{path}: a landmark model (it reads hand points, not images)")
         model = build_model_from_checkpoint(payload)
-        meta = {"model": payload["model"], "epoch": payload.get("epoch")}
+        meta = {
+            "model": payload["model"],
+            "epoch": payload.get("epoch"),
+            "calibration": payload.get("calibration"),
+        }
         classifier = cls(
             model,
             payload["class_names"],
@@ -118,8 +123,6 @@ class TorchClassifier(ImageClassifier):
             config=payload.get("config", {}),
             meta=meta,
         )
-        # The temperature fitted on validation when the run finished (evaluation.calibration).
-        classifier.temperature = float(payload.get("calibration", {}).get("temperature", 1.0))
         return classifier
 
     def normalise(self, x_uint8):

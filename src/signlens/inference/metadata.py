@@ -17,7 +17,17 @@ INPUT_NAME, OUTPUT_NAME = "input", "logits"
 INPUT_DOC = "float32 NCHW (batch, in_chans, img_size, img_size), each pixel (value / 255 - mean) / std"
 
 # Keys whose values are JSON (everything else is a plain string).
-JSON_KEYS = ("class_names", "mean", "std", "model", "config", "parity", "accuracy", "quantization")
+JSON_KEYS = (
+    "class_names",
+    "mean",
+    "std",
+    "model",
+    "config",
+    "parity",
+    "accuracy",
+    "quantization",
+    "calibration",
+)
 INT_KEYS = ("img_size", "in_chans", "params", "macs", "format_version")
 REQUIRED = ("class_names", "img_size", "in_chans", "mean", "std")
 
@@ -54,4 +64,16 @@ def decode(props: dict[str, str], source: str) -> dict[str, Any]:
     missing = [k for k in REQUIRED if k not in meta]
     if missing:
         raise SignlensError(f"{source}: signlens metadata lacks {missing}")
+    temperature(meta, source)
     return meta
+
+
+def temperature(meta: dict[str, Any], source: str) -> float:
+    """The calibration temperature a model carries (its checkpoint's, fitted on validation when the run
+    finished, copied into exports); 1.0 when none was fitted."""
+    calibration = meta.get("calibration") or {}
+    value = calibration.get("temperature", 1.0) if isinstance(calibration, dict) else None
+    # bool is an int to Python, and NaN fails every comparison: both are refused here.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+        raise SignlensError(f"{source}: calibration temperature must be a positive number, got {value!r}")
+    return float(value)
