@@ -1,10 +1,14 @@
 """On-device recognition in headless Chromium: parity, per-stage time, bytes, time to first answer and
 accuracy against the Python recogniser (the figures in docs/benchmarks.md, "On-device recognition").
+Phases: parity (the served graph vs Python), live (the fake camera; --path picks the landmark path),
+loso (fold graphs on held-out signers' photos vs the Python recogniser, and landmark agreement:
+benchmarks/ondevice_loso.py), photos (ayuraj photos, in-sample).
 
 Needs `make install` (the page's on-device files), Debian's chromium and chromium-driver, and the
 shared photos. Every wait is bounded. Prints the figures and writes them as JSON.
 
     SIGNLENS_DATA=../shared/data .venv/bin/python benchmarks/ondevice.py [--landmarks runs/ondevice/ayuraj.npz]
+        [--phases parity,live,loso] [--path cpu|webgl] [--loso-per-letter 1]
 """
 
 from __future__ import annotations
@@ -127,9 +131,9 @@ def graph_parity(driver, data: dict, names: list[str]) -> dict:
     }
 
 
-def live_run(driver, url: str, seconds: float) -> dict:
+def live_run(driver, url: str, seconds: float, path: str) -> dict:
     """The device source on the fake camera for `seconds`: per-stage times, first answer, bytes."""
-    driver.get(url + "/")
+    driver.get(url + (f"/?landmarks={path}" if path != "auto" else "/"))
     return run_js(
         driver,
         """const m = await import('/static/source-device.mjs');
@@ -145,7 +149,7 @@ def live_run(driver, url: str, seconds: float) -> dict:
         const s = m.deviceStats();
         const bytes = performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))
           .reduce((sum, e) => sum + (e.transferSize || 0), 0);
-        return {load_ms: s.loadMs, first_answer_ms: s.firstAnswerMs, start_ms: s.startMs, frames: s.frames,
+        return {load_ms: s.loadMs, first_answer_ms: s.firstAnswerMs, start_ms: s.startMs, frames: s.frames, path: s.path,
                 landmark_ms: s.landmarkMs, classify_ms: s.classifyMs, letters, bytes};""",
         seconds,
     )
@@ -225,12 +229,21 @@ def report(name: str, record: dict, args) -> None:
         live = record["live"]
         lm, cl = np.asarray(live["landmark_ms"]), np.asarray(live["classify_ms"])
         first = live["first_answer_ms"]
-        print(f"live ({args.seconds:.0f} s): models loaded and warmed up in {live['load_ms'] / 1000:.1f} s; "
+        print(f"live ({args.seconds:.0f} s, landmarks on the {live['path']} path): models loaded and warmed up in {live['load_ms'] / 1000:.1f} s; "
               f"landmarks p50 {np.median(lm):.0f} ms/frame ({1000 / np.median(lm):.2f} frames/s); classifier "
               f"p50 {np.median(cl):.1f} ms; {live['frames']} frames; letters {''.join(live['letters'])!r}; first "
               f"answer {first / 1000 if first else float('nan'):.1f} s after opening the page; bytes on first "
-              f"visit {live['bytes'] / 1e6:.1f} MB (service-worker cache {record['precache_bytes'] / 1e6:.1f} MB)",
+              f"visit {live['bytes'] / 1e6:.1f} MB (service-worker cache {record['precache_bytes'][live['path']] / 1e6:.1f} MB)",
               flush=True)  # fmt: skip
+    elif name == "loso":
+        lo = record["loso"]
+        print(f"LOSO ({lo['photos']} photos of {lo['signers']} held-out signers): on the device {100 * lo['accuracy_device']:.1f}% "
+              f"right, Python {100 * lo['accuracy_python_predict']:.1f}% (predict's rule; first reading "
+              f"{100 * lo['accuracy_python_first_reading']:.1f}%); hand found {100 * lo['found_device']:.1f}% vs "
+              f"{100 * lo['found_python']:.1f}%; same letter {100 * lo['same_letter_when_both_found']:.1f}% where both "
+              f"found one; landmarks on {lo['landmarks_compared']} photos: mean |diff| {lo['image_mean_abs_diff']:.4f} "
+              f"of the image (p95 {lo['image_mean_abs_diff_p95']:.4f}), world {1000 * lo['world_mean_abs_diff_m']:.2f} mm, "
+              f"same handedness {100 * lo['same_handedness']:.1f}%; {lo['photo_ms_p50']:.0f} ms a photo", flush=True)  # fmt: skip
     else:
         ph = record["photos"]
         print(f"photos ({ph['photos']}): hand found {100 * ph['found_device']:.1f}% in the browser vs "
@@ -242,7 +255,16 @@ def report(name: str, record: dict, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--landmarks", type=Path, default=ROOT / "runs" / "ondevice" / "ayuraj.npz")
-    parser.add_argument("--phases", default="parity,live,photos", help="any of parity, live, photos")
+    parser.add_argument("--phases", default="parity,live,loso", help="any of parity, live, loso, photos")
+    parser.add_argument(
+        "--path", default="auto", choices=("auto", "cpu", "webgl"), help="landmark path [page's]"
+    )
+    parser.add_argument("--loso-per-letter", type=int, default=1, help="photos per letter and signer (loso)")
+    parser.add_argument("--loso-signers", default="", help="comma-separated held-out signers (loso) [all]")
+    parser.add_argument(
+        "--readings", type=Path, nargs="+", help="the Python readings (loso) [the recogniser build's cache]",
+        default=[ROOT / "runs" / "recognizer" / f"{s}-readings.npz" for s in ("ayuraj", "sms")],
+    )  # fmt: skip
     parser.add_argument("--seconds", type=float, default=60.0, help="live run on the fake camera")
     parser.add_argument("--per-letter", type=int, default=2, help="photos per letter for the accuracy check")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "ondevice" / "benchmark.json")
@@ -262,10 +284,16 @@ def main() -> None:
     clip = clip_of("LIVE", work / "clip.y4m", seconds_per_letter=4.0)
     files = json.loads((STATIC / "ondevice" / "files.json").read_text())
     record = {
+        "command": " ".join(sys.argv),
+        "path": args.path,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.platform()}, {os.cpu_count()} cores",
         "load_avg_before": os.getloadavg(),
-        "precache_bytes": sum((STATIC / "ondevice" / f).stat().st_size for f in files),
+        # What a visit caches for offline use: the common files and one landmark path's.
+        "precache_bytes": {
+            path: sum((STATIC / "ondevice" / f).stat().st_size for f in files["common"] + files[path])
+            for path in ("cpu", "webgl")
+        },
     }
     print(f"load average before: {record['load_avg_before'][0]:.2f}", flush=True)
     meta = json.loads((STATIC / "ondevice" / "recognizer.onnx.json").read_text())
@@ -275,11 +303,17 @@ def main() -> None:
             driver = browser(work / f"profile-{phase}", clip)  # a fresh profile: a first visit
             try:
                 if phase == "live":
-                    record["live"] = live_run(driver, url, args.seconds)
+                    record["live"] = live_run(driver, url, args.seconds, args.path)
                 else:
-                    driver.get(url + "/")
+                    driver.get(url + (f"/?landmarks={args.path}" if args.path != "auto" else "/"))
                     if phase == "parity":
                         record["parity"] = graph_parity(driver, data, meta["inputs"])
+                    elif phase == "loso":
+                        from ondevice_loso import loso_phase
+
+                        record["loso"] = loso_phase(
+                            driver, run_js, args.loso_per_letter, work / "loso", args.readings
+                        )
                     else:
                         record["photos"] = photo_accuracy(driver, data, args.per_letter)
             finally:

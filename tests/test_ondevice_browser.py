@@ -28,8 +28,8 @@ from test_ondevice import needs
 
 BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "static" / "ondevice"
 WORD, SIGNER = "LIE", "user_5"
-# 5 s a letter and 5 s away: MediaPipe's WebGL runs in software here, 0.7-2 s a frame with the load.
-FPS, HOLD_FRAMES, GAP_FRAMES = 10, 50, 50
+# 3 s a letter and 3 s away: the page's CPU landmark path reads 5-20 frames/s here, with the load.
+FPS, HOLD_FRAMES, GAP_FRAMES = 10, 30, 30
 SETTINGS = {"threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 3}
 pytestmark = needs_photos
 
@@ -99,7 +99,7 @@ def server_mode_text(url: str, frames: list[np.ndarray]) -> str:
         ws.send(json.dumps({"type": "settings", **SETTINGS}))
         json.loads(ws.recv(timeout=30))
         answer = {"text": ""}
-        for rgb in frames[::3]:  # every third frame: still over a second a letter at the server's pace
+        for rgb in frames[::2]:  # every other frame: 15 a letter, over the hold at the server's pace
             jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
             for _ in range(20):  # frames over the server's frame-rate bound are skipped: send again
                 ws.send(jpeg)
@@ -129,6 +129,77 @@ def test_device_mode_spells_the_same_word_as_the_server_mode(site):
         "import('/static/source-device.mjs').then((m) => arguments[0](m.deviceStats()))"
     )
     assert stats["frames"] > 0 and len(stats["classifyMs"]) > 0  # the graph ran in this browser
+    assert stats["path"] == "cpu"  # software WebGL here: the page reads hands on the CPU path
+
+
+PHOTOS = [("user_5", f"{letter}0") for letter in "ABLIEY"] + [("user_3", "C0"), ("user_9", "W0")]
+BROWSER_LANDMARKS = """const m = await import('/static/source-device.mjs'); await m.loadModels();
+const out = [];
+for (const uri of args[0]) {
+  const img = new Image(); img.src = uri; await img.decode();
+  const r = await m.landmarks(img, true);
+  out.push(r && r.multiHandLandmarks && r.multiHandLandmarks.length
+    ? {marks: r.multiHandLandmarks[0].map((p) => [p.x, p.y]), hand: r.multiHandedness[0].label} : null);
+}
+return {out, path: m.deviceStats().path};"""
+
+
+def browser_landmarks(driver, url: str, path: str, photos: int = len(PHOTOS)) -> dict:
+    import base64
+
+    driver.get(f"{url}/?source=device&landmarks={path}")
+    uris = [
+        "data:image/jpeg;base64," + base64.b64encode(photo(user, name).read_bytes()).decode()
+        for user, name in PHOTOS[:photos]
+    ]
+    script = f"""const done = arguments[arguments.length - 1];
+    (async (args) => {{ {BROWSER_LANDMARKS} }})([arguments[0]]).then(done, (e) => done({{error: String(e)}}));"""
+    result = driver.execute_async_script(script, uris)
+    assert "error" not in result, result
+    assert result["path"] == path
+    return result
+
+
+@pytest.fixture(scope="module")
+def python_landmarks():
+    """The Python pipeline's reading of each photo (HandDetector, as predict reads a photo's first view)."""
+    from signlens.pipeline.hands import HandDetector
+
+    images = [decode_image(photo(user, name)) for user, name in PHOTOS]
+    with HandDetector(static_image_mode=True) as detector:
+        hands = [detector.detect(image) for image in images]
+    assert all(hands)
+    return [
+        (h.image_points[:, :2] / [image.shape[1], image.shape[0]], h.handedness)
+        for h, image in zip(hands, images, strict=True)
+    ]
+
+
+def test_cpu_landmark_path_reads_hands_as_the_python_pipeline(site, python_landmarks):
+    """tasks-vision on the CPU, with the Python package's own models: the same hands, the same
+    handedness label (the page maps tasks-vision's to the legacy one), points within a few pixels."""
+    driver, url, *_ = site
+    result = browser_landmarks(driver, url, "cpu")
+    for (reference, hand), got, where in zip(python_landmarks, result["out"], PHOTOS, strict=True):
+        assert got is not None, f"no hand in {where} on the CPU path"
+        assert got["hand"] == hand, where
+        diff = np.abs(np.asarray(got["marks"]) - reference).mean()
+        assert diff < 0.03, f"{where}: mean |diff| {diff:.4f} of the image"
+    diffs = [
+        np.abs(np.asarray(g["marks"]) - r).mean()
+        for (r, _), g in zip(python_landmarks, result["out"], strict=True)
+    ]
+    assert np.mean(diffs) < 0.015, diffs
+
+
+def test_webgl_landmark_path_still_finds_the_same_hands(site, python_landmarks):
+    """The GPU path (@mediapipe/hands, software WebGL here, so only a few photos): same hand, same label."""
+    driver, url, *_ = site
+    result = browser_landmarks(driver, url, "webgl", photos=2)
+    assert len(result["out"]) == 2
+    for (reference, hand), got, where in zip(python_landmarks, result["out"], PHOTOS, strict=False):
+        assert got is not None and got["hand"] == hand, where
+        assert np.abs(np.asarray(got["marks"]) - reference).mean() < 0.03, where
 
 
 def test_page_recognises_offline_after_one_visit(site):
@@ -137,7 +208,10 @@ def test_page_recognises_offline_after_one_visit(site):
     cached = """const cache = await caches.open('signlens-offline-v2');
                 const keys = (await cache.keys()).map((r) => new URL(r.url).pathname);
                 return keys.includes('/') && keys.includes('/static/app.js')
-                  && keys.includes('/static/ondevice/recognizer.onnx') && !!navigator.serviceWorker.controller;"""
+                  && keys.includes('/static/ondevice/recognizer.onnx')
+                  && keys.includes('/static/ondevice/tasks/hand_landmarker.task')
+                  && keys.includes('/static/ondevice/tasks/vision_wasm_internal.wasm')
+                  && !!navigator.serviceWorker.controller;"""
     wait_for(
         lambda: driver.execute_async_script(f"(async () => {{ {cached} }})().then(arguments[0])"),
         60,

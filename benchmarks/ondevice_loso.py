@@ -1,0 +1,185 @@
+"""The on-device pipeline on the leave-one-signer-out protocol (benchmarks/ondevice.py's "loso" phase).
+
+For each photo signer, the fold models that never saw that signer (runs/recognizer/loso/folds.json, the
+recogniser build's LOSO) are exported as one graph, as the page's graph is exported from the bundled
+recogniser. A bounded sample of that signer's photos (per letter) goes through headless Chromium: the
+page's landmark stage (the path it picks, or ?landmarks=) and the fold graph in onnxruntime-web. The same
+photos' Python answers come from the same fold models on the Python pipeline's readings (the build's
+cache), through predict's rule (pipeline.loso.as_predict). The same pass compares the browser's landmarks
+with the Python ones on every photo both read in full view.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fold_graph(signer: str, dirs: list[str], work: Path) -> Path:
+    """The fold ensemble that never saw `signer`, exported as the page's graph is (cached by checkpoints)."""
+    from signlens.engine.checkpoint import save_checkpoint
+    from signlens.engine.ensemble import ensemble_checkpoint
+    from signlens.export.recognizer_graph import export_recognizer
+
+    checkpoints = [ROOT / d / "best.pt" for d in dirs]
+    out = work / f"{signer}.onnx"
+    newest = max(c.stat().st_mtime for c in checkpoints)
+    if out.is_file() and out.stat().st_mtime > newest:
+        return out
+    weights = save_checkpoint(work / f"{signer}.pt", ensemble_checkpoint(checkpoints))
+    report = export_recognizer(weights, out, parity_samples=256)
+    if not report["parity"]["passed"]:
+        raise SystemExit(f"the fold graph of {signer} failed its parity check: {report['parity']}")
+    return out
+
+
+def python_answers(readings, dirs: list[str], signer: str, temperature: float, second_below: float):
+    """The fold ensemble's answers on the held-out signer's Python readings: {source: (predict, first)}."""
+    from signlens.engine.ensemble import ensemble_checkpoint
+    from signlens.inference import LandmarkClassifier
+    from signlens.pipeline.loso import as_predict, photo_logits
+
+    classifier = LandmarkClassifier.from_checkpoint(ensemble_checkpoint([ROOT / d / "best.pt" for d in dirs]))
+    held = np.flatnonzero(readings.signers == signer)
+    first, second, _, sources = photo_logits(classifier, readings, held)
+    final, _ = as_predict(first, second, temperature, second_below)
+    return {s: (int(f), int(a)) for s, f, a in zip(sources, final.argmax(1), first.argmax(1), strict=True)}
+
+
+def photo_file(source: str) -> Path:
+    from signlens.data.sources import data_root
+
+    tag, name = source.split(":", 1)
+    return data_root() / ("asl_dataset" if tag == "ayuraj" else "sign-mnist-source") / name
+
+
+BROWSER = """const m = await import('/static/source-device.mjs'); await m.loadModels();
+const ort = await import('/static/ondevice/ort/ort.wasm.min.mjs');
+const [graph, photos, inputs, output] = args;
+const session = await ort.InferenceSession.create(Uint8Array.from(atob(graph), (c) => c.charCodeAt(0)),
+  {executionProviders: ['wasm']});
+const none = (x) => !x || !x.multiHandLandmarks || !x.multiHandLandmarks.length;
+const out = [];
+for (const uri of photos) {
+  const img = new Image(); img.src = uri; await img.decode();
+  let [w, h, border] = [img.naturalWidth, img.naturalHeight, 0];
+  const t0 = performance.now(); let r = await m.landmarks(img, true);
+  if (none(r)) {  // as HandDetector on a miss: again with a black border of half the image size
+    border = Math.round(0.5 * Math.max(w, h)); const c = document.createElement('canvas');
+    c.width = w + 2 * border; c.height = h + 2 * border;
+    const g = c.getContext('2d'); g.fillRect(0, 0, c.width, c.height); g.drawImage(img, border, border);
+    r = await m.landmarks(c, true); [w, h] = [c.width, c.height];
+  }
+  const ms = performance.now() - t0;
+  if (none(r)) { out.push({found: false, ms}); continue; }
+  const xyz = (ps) => Float32Array.from(ps.flatMap((p) => [p.x, p.y, p.z]));
+  const marks = r.multiHandLandmarks[0], world = r.multiHandWorldLandmarks[0], hand = r.multiHandedness[0].label;
+  const all = {world_landmarks: () => new ort.Tensor('float32', xyz(world), [1, 21, 3]),
+    image_landmarks: () => new ort.Tensor('float32', xyz(marks), [1, 21, 3]),
+    image_size: () => new ort.Tensor('float32', Float32Array.from([w, h]), [1, 2]),
+    is_left: () => new ort.Tensor('float32', Float32Array.from([hand === 'Left' ? 1 : 0]), [1])};
+  const probs = (await session.run(Object.fromEntries(inputs.map((n) => [n, all[n]()]))))[output].data;
+  out.push({found: true, ms, border, hand, probs: Array.from(probs), marks: Array.from(xyz(marks)),
+            world: Array.from(xyz(world))});
+}
+return out;"""
+
+
+def loso_phase(driver, run_js, per_letter: int, work: Path, files: list[Path], signers: str = "") -> dict:
+    """The LOSO comparison and the landmark agreement over every signer (see the module docstring)."""
+    from signlens.data.landmarks import load_landmark_file
+    from signlens.engine.checkpoint import load_checkpoint
+    from signlens.pipeline.loso import load_readings
+    from signlens.pipeline.recognizer import bundled_recognizer_path
+
+    folds = json.loads((ROOT / "runs" / "recognizer" / "loso" / "folds.json").read_text())
+    calibration = load_checkpoint(bundled_recognizer_path())["calibration"]
+    readings = load_readings(files)
+    raw = {}  # (set:source) -> the Python full-view reading: normalised image points, world points, hand
+    for file in files:
+        data, tag = load_landmark_file(file), file.stem.split("-")[0]
+        for i, (s, v, by) in enumerate(zip(data["sources"], data["views"], data["found_by"], strict=True)):
+            if v == "photo" and by == "photo":
+                image = data["image_points"][i] / np.r_[data["image_sizes"][i], data["image_sizes"][i][0]]
+                raw[f"{tag}:{s}"] = (image, data["world_points"][i], str(data["handedness"][i]))
+    work.mkdir(parents=True, exist_ok=True)
+    rng, rows, per_signer = np.random.default_rng(0), [], {}
+    for signer, dirs in sorted(folds.items()):
+        if signers and signer not in signers.split(","):
+            continue
+        answers = python_answers(
+            readings, dirs, signer, calibration["temperature"], calibration["defaults"]["second_below"]
+        )
+        held = sorted({s for s, g in zip(readings.sources, readings.signers, strict=True) if g == signer})
+        held += [s for s, _ in readings.missed.get(signer, [])]  # no hand in Python: an error there
+        label_of = dict(zip(readings.sources, readings.labels, strict=True))
+        label_of.update(dict(readings.missed.get(signer, [])))
+        chosen = []
+        for letter in sorted({label_of[s] for s in held}):
+            pool = [s for s in held if label_of[s] == letter]
+            chosen += [pool[i] for i in rng.choice(len(pool), size=min(per_letter, len(pool)), replace=False)]
+        graph = fold_graph(signer, dirs, work)
+        meta = json.loads(graph.with_name(graph.name + ".json").read_text())
+        uris = [
+            f"data:image/jpeg;base64,{base64.b64encode(photo_file(s).read_bytes()).decode()}" for s in chosen
+        ]
+        out = run_js(
+            driver,
+            BROWSER,
+            base64.b64encode(graph.read_bytes()).decode(),
+            uris,
+            meta["inputs"],
+            meta["output"],
+        )
+        for source, o in zip(chosen, out, strict=True):
+            python = answers.get(source, (None, None))
+            row = {"signer": signer, "source": source, "truth": int(label_of[source]), "python": python[0],
+                   "python_first": python[1], "device": int(np.argmax(o["probs"])) if o["found"] else None,
+                   "ms": o["ms"], "border": o.get("border", 0)}  # fmt: skip
+            if o["found"] and not o["border"] and source in raw:
+                image, world, hand = raw[source]
+                row["image_diff"] = float(
+                    np.abs(np.reshape(o["marks"], (21, 3))[:, :2] - image[:, :2]).mean()
+                )
+                row["world_diff"] = float(np.abs(np.reshape(o["world"], (21, 3)) - world).mean())
+                row["same_hand"] = o["hand"] == hand
+            rows.append(row)
+        mine = [r for r in rows if r["signer"] == signer]
+        per_signer[signer] = {
+            "photos": len(mine),
+            "device": sum(r["device"] == r["truth"] for r in mine) / len(mine),
+            "python": sum(r["python"] == r["truth"] for r in mine) / len(mine),
+        }
+        print(f"  {signer}: {per_signer[signer]}", flush=True)
+    return summarise(rows, per_signer)
+
+
+def summarise(rows: list[dict], per_signer: dict) -> dict:
+    n, compared = len(rows), [r for r in rows if "image_diff" in r]
+    rate = lambda key: sum(r[key] == r["truth"] for r in rows) / n  # noqa: E731
+    both = [r for r in rows if r["device"] is not None and r["python"] is not None]
+    return {
+        "photos": n,
+        "signers": len(per_signer),
+        "accuracy_device": rate("device"),
+        "accuracy_python_predict": rate("python"),
+        "accuracy_python_first_reading": rate("python_first"),
+        "found_device": sum(r["device"] is not None for r in rows) / n,
+        "found_python": sum(r["python"] is not None for r in rows) / n,
+        "same_letter_when_both_found": sum(r["device"] == r["python"] for r in both) / max(1, len(both)),
+        "landmarks_compared": len(compared),
+        "image_mean_abs_diff": float(np.mean([r["image_diff"] for r in compared])) if compared else None,
+        "image_mean_abs_diff_p95": float(np.percentile([r["image_diff"] for r in compared], 95))
+        if compared
+        else None,
+        "world_mean_abs_diff_m": float(np.mean([r["world_diff"] for r in compared])) if compared else None,
+        "same_handedness": sum(r["same_hand"] for r in compared) / max(1, len(compared)),
+        "photo_ms_p50": float(np.median([r["ms"] for r in rows[1:]])),
+        "per_signer": per_signer,
+        "rows": rows,
+    }
