@@ -81,7 +81,8 @@ def stress_items(root: Path, per_letter: int = 1, seed: int = 0):
 
 def hand_free_items(root: Path, seed: int = 0, count: int = 60):
     """(kind, rgb) images with no hand: sign-mnist-source regions clear of the hand box (the frame's
-    upper corners and sides where the box leaves room, at least 100 px), and synthetic backgrounds."""
+    upper corners and sides where the box leaves room, at least 100 px), as taken and gray (a gray photo
+    is searched coloured, which must not make hands of walls), and synthetic backgrounds."""
     rng = np.random.default_rng(seed)
     photos = [p for p in list_photo_set("sign-mnist-source", root) if p.box is not None]
     for k in rng.permutation(len(photos))[:count]:
@@ -93,7 +94,9 @@ def hand_free_items(root: Path, seed: int = 0, count: int = 60):
         for region in ((0, 0, int(x0 - margin), height), (int(x1 + margin), 0, width, height)):
             a, b, c, d = region
             if c - a >= 100 and d - b >= 100:
-                yield "room region", np.ascontiguousarray(rgb[b:d, max(0, a) : c])
+                region = np.ascontiguousarray(rgb[b:d, max(0, a) : c])
+                yield "room region", region
+                yield "gray room region", changed(region, "gray", None, rng)
     for _ in range(count // 3):
         size = (416, 416, 3)
         yield "noise", rng.integers(0, 256, size, dtype=np.uint8)
@@ -114,6 +117,7 @@ def main() -> None:
         "--loso", type=Path, default=None, help="read each signer with the LOSO fold models that never saw it"
     )
     parser.add_argument("--signers", default="", help="only these signers (say, ones --weights never saw)")
+    parser.add_argument("--changes", default="", help="only these changes, comma-separated [default: all]")
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
     from signlens.engine.ensemble import ensemble_checkpoint
@@ -138,6 +142,8 @@ def main() -> None:
     start, n = time.perf_counter(), 0
     for change, signer, letter, rgb in stress_items(root, args.per_letter, args.seed):
         if args.signers and signer not in args.signers.split(","):
+            continue
+        if args.changes and change not in args.changes.split(","):
             continue
         result = held_out.get(signer, recognizer).recognize(rgb)
         for key in (change, "all"):

@@ -307,6 +307,27 @@ def test_the_search_invents_no_hand():
         reader.close()
 
 
+@needs_photos
+def test_gray_hands_on_black_are_found_along_the_skin_ramp():
+    """Gray ayuraj hands on black: fixed channel gains (the earlier tint) found 8 of these 24, the ramp 22."""
+    import cv2
+
+    from signlens.pipeline.hands import read_rgb
+    from signlens.pipeline.reading import PhotoReader, is_gray
+
+    paths = [ASL / c / f"hand{h}_{c}_bot_seg_1_cropped.jpeg" for h in (1, 2, 4, 5) for c in "aemost"]
+    reader = PhotoReader()
+    try:
+        found = 0
+        for path in paths:
+            gray = np.repeat(cv2.cvtColor(read_rgb(path), cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+            assert is_gray(gray)
+            found += reader.find(gray) is not None
+    finally:
+        reader.close()
+    assert found >= 20, found
+
+
 @needs_sms
 def test_a_model_built_without_a_signer_reads_that_signer_through_predict(tmp_path, monkeypatch, capsys):
     """The whole path on a signer the graded model never saw: landmarks of three sign-mnist-source signers
