@@ -1,7 +1,8 @@
 """The on-device pipeline on the leave-one-signer-out protocol (benchmarks/ondevice.py's "loso" phase).
 
-For each photo signer, the fold models that never saw that signer (runs/recognizer/loso/folds.json, the
-recogniser build's LOSO) are exported as one graph, as the page's graph is exported from the bundled
+For each photo signer, the fold models of the bundled recogniser's members that never saw that signer
+(the recogniser build's LOSO runs under runs/recognizer/loso, found by the names pipeline.loso gives
+them, not by folds.json, which the latest LOSO run of any recipe rewrites) are exported as one graph, as the page's graph is exported from the bundled
 recogniser. A bounded sample of that signer's photos (per letter) goes through headless Chromium: the
 page's landmark stage (the path it picks, or ?landmarks=) and the fold graph in onnxruntime-web. The same
 photos' Python answers come from the same fold models on the Python pipeline's readings (the build's
@@ -20,6 +21,23 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def bundled_folds(readings, members: list[str], work: Path) -> dict[str, list[str]]:
+    """{signer: fold run folders} of the bundled recogniser's members, named as pipeline.run_loso names
+    them (member and a digest of the training rows: every row of the other signers)."""
+    import hashlib
+
+    folds = {}
+    for signer in sorted(set(readings.signers)):
+        rest = np.flatnonzero(readings.signers != signer)
+        rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in rest))
+        tag = hashlib.sha1(rows.encode()).hexdigest()[:8]
+        folds[signer] = [str(work / f"{m.replace(':', '-')}-{tag}") for m in members]
+        missing = [d for d in folds[signer] if not (ROOT / d / "fold.done").is_file()]
+        if missing:
+            raise SystemExit(f"no finished LOSO fold {missing[0]} (run benchmarks/recognizer_loso.py)")
+    return folds
+
+
 def fold_graph(signer: str, dirs: list[str], work: Path) -> Path:
     """The fold ensemble that never saw `signer`, exported as the page's graph is (cached by checkpoints)."""
     from signlens.engine.checkpoint import save_checkpoint
@@ -27,7 +45,7 @@ def fold_graph(signer: str, dirs: list[str], work: Path) -> Path:
     from signlens.export.recognizer_graph import export_recognizer
 
     checkpoints = [ROOT / d / "best.pt" for d in dirs]
-    out = work / f"{signer}.onnx"
+    out = work / f"{signer}-{'+'.join(Path(d).name for d in dirs)}.onnx"  # by its fold runs
     newest = max(c.stat().st_mtime for c in checkpoints)
     if out.is_file() and out.stat().st_mtime > newest:
         return out
@@ -97,9 +115,10 @@ def loso_phase(driver, run_js, per_letter: int, work: Path, files: list[Path], s
     from signlens.pipeline.loso import load_readings
     from signlens.pipeline.recognizer import bundled_recognizer_path
 
-    folds = json.loads((ROOT / "runs" / "recognizer" / "loso" / "folds.json").read_text())
-    calibration = load_checkpoint(bundled_recognizer_path())["calibration"]
-    readings = load_readings(files)
+    bundled = load_checkpoint(bundled_recognizer_path())
+    calibration = bundled["calibration"]
+    readings = load_readings(files, bundled["preprocess"]["landmarks"]["points"])
+    folds = bundled_folds(readings, calibration["members"], Path("runs") / "recognizer" / "loso")
     raw = {}  # (set:source) -> the Python full-view reading: normalised image points, world points, hand
     for file in files:
         data, tag = load_landmark_file(file), file.stem.split("-")[0]

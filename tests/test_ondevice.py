@@ -184,3 +184,28 @@ def test_graph_of_a_mixed_ensemble_matches_python():
         probs = run_session(session, graph_inputs(data, graph.input_names))
         result = parity(python_probabilities(classifier, data), probs)
         assert result["passed"] and result["max_abs_prob_diff"] < 1e-4, (points, result)
+
+
+def test_cpu_landmark_bundle_holds_the_python_pipelines_models(tmp_path):
+    """hand_landmarker.task (tasks-vision's bundle for the page's CPU path) is built from the mediapipe
+    Python package's full palm and landmark models, byte for byte, under the names tasks-vision reads."""
+    import importlib.util
+    import zipfile
+
+    import mediapipe
+
+    spec = importlib.util.spec_from_file_location("build_ondevice", ROOT / "scripts" / "build_ondevice.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    record = build.hand_landmarker_task(tmp_path / "hand_landmarker.task")
+    modules = Path(mediapipe.__file__).parent / "modules"
+    with zipfile.ZipFile(tmp_path / "hand_landmarker.task") as bundle:
+        assert sorted(bundle.namelist()) == ["hand_detector.tflite", "hand_landmarks_detector.tflite"]
+        assert (
+            bundle.read("hand_detector.tflite")
+            == (modules / "palm_detection" / "palm_detection_full.tflite").read_bytes()
+        )
+        landmarks = (modules / "hand_landmark" / "hand_landmark_full.tflite").read_bytes()
+        assert bundle.read("hand_landmarks_detector.tflite") == landmarks
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in bundle.infolist())
+    assert record["mediapipe"] == mediapipe.__version__
