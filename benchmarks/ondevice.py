@@ -312,7 +312,12 @@ def main() -> None:
                         from ondevice_loso import loso_phase
 
                         record["loso"] = loso_phase(
-                            driver, run_js, args.loso_per_letter, work / "loso", args.readings
+                            driver,
+                            run_js,
+                            args.loso_per_letter,
+                            work / "loso",
+                            args.readings,
+                            args.loso_signers,
                         )
                     else:
                         record["photos"] = photo_accuracy(driver, data, args.per_letter)
