@@ -79,6 +79,7 @@ class Recognizer:
         # The second reading costs a detector pass: it is made only when the first leaves the answer
         # below this confidence (where the build measured that it changes answers).
         self.second_below = defaults["second_below"] if second_below is None else second_below
+        self.min_hand_score = defaults["min_hand_score"]  # below it, the "hand" may be an ear: no letter
         self.top_k = top_k
 
     @classmethod
@@ -128,7 +129,8 @@ class Recognizer:
         order = np.argsort(-probs)[: self.top_k]
         top = [(self.classifier.class_names[i], float(probs[i])) for i in order]
         best, confidence = top[0]
-        return Recognition(best if confidence >= self.threshold else None, confidence, top, hand, best)
+        sure = confidence >= self.threshold and (hand is None or hand.score >= self.min_hand_score)
+        return Recognition(best if sure else None, confidence, top, hand, best)
 
     def recognize(self, rgb: np.ndarray) -> Recognition:
         """A photo: find the hand (pipeline.reading's search of views); when the answer is below
