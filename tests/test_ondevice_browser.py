@@ -193,10 +193,11 @@ def test_cpu_landmark_path_reads_hands_as_the_python_pipeline(site, python_landm
 
 
 def test_webgl_landmark_path_still_finds_the_same_hands(site, python_landmarks):
-    """The GPU path (@mediapipe/hands, software WebGL here, so only a few photos): same hand, same label."""
+    """The GPU path (@mediapipe/hands; software WebGL here, seconds a frame, so one photo): the same
+    hand and label as the Python pipeline, points within a few pixels."""
     driver, url, *_ = site
-    result = browser_landmarks(driver, url, "webgl", photos=2)
-    assert len(result["out"]) == 2
+    result = browser_landmarks(driver, url, "webgl", photos=1)
+    assert len(result["out"]) == 1
     for (reference, hand), got, where in zip(python_landmarks, result["out"], PHOTOS, strict=False):
         assert got is not None and got["hand"] == hand, where
         assert np.abs(np.asarray(got["marks"]) - reference).mean() < 0.03, where
