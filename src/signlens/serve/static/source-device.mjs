@@ -109,6 +109,9 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
       const probs = await classifyHand(results, width, height);
       t2 = performance.now();
       answer = decide(probs, models.meta.class_names, live.settings.threshold);
+      // As the Python recogniser: no letter for a hand whose handedness MediaPipe cannot tell (an ear, say);
+      // the build's rule, carried in the graph's report (defaults.min_hand_score).
+      if (results.multiHandedness[0].score < (models.meta.defaults?.min_hand_score ?? 0)) answer.label = null;
       answer.top = Array.from(probs, (p, i) => [models.meta.class_names[i], p]).sort((a, b) => b[1] - a[1]).slice(0, 3);
       points = results.multiHandLandmarks[0].map((p) => [p.x * width, p.y * height]);
       hand = handBox(points, width, height);
