@@ -157,7 +157,7 @@ def check_range(
 
 
 # The default Sign MNIST recipe: a small, fast CNN that reaches 100.00% on the official test split on
-# every seed checked (0-4, one and two threads), about 40 s on 2 quiet CPU cores (docs/benchmarks.md).
+# every seed checked (0-4, one and two threads), in about a minute on 2 CPU cores (docs/benchmarks.md).
 # `train --data sign-mnist` without --model uses it.
 RECIPES: dict[str, dict[str, Any]] = {
     "sign-mnist-fast": {
