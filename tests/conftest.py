@@ -61,15 +61,21 @@ def write_sign_mnist_csv(path: Path, raw_labels: list[int], seed: int = 0) -> Pa
     return path
 
 
+def write_four_class_csvs(root: Path, train_each: int = 60, test_each: int = 20) -> Path:
+    """Sign MNIST train/test CSVs in `root` with four classes (A, B, C, K: raw labels 0, 1, 2, 10)."""
+    root.mkdir(parents=True, exist_ok=True)
+    classes = [0, 1, 2, 10]
+    write_sign_mnist_csv(
+        root / "sign_mnist_train.csv", [c for c in classes for _ in range(train_each)], seed=1
+    )
+    write_sign_mnist_csv(root / "sign_mnist_test.csv", [c for c in classes for _ in range(test_each)], seed=2)
+    return root
+
+
 @pytest.fixture
 def tiny_csv_dir(tmp_path) -> Path:
-    """Four classes (A, B, C, K: raw labels 0, 1, 2, 10), 60 training rows each, 20 test rows each."""
-    root = tmp_path / "tiny"
-    root.mkdir()
-    classes = [0, 1, 2, 10]
-    write_sign_mnist_csv(root / "sign_mnist_train.csv", [c for c in classes for _ in range(60)], seed=1)
-    write_sign_mnist_csv(root / "sign_mnist_test.csv", [c for c in classes for _ in range(20)], seed=2)
-    return root
+    """Four classes, 60 training rows each, 20 test rows each."""
+    return write_four_class_csvs(tmp_path / "tiny")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import pattern_images, write_sign_mnist_csv
+from conftest import pattern_images, write_four_class_csvs
 from signlens.cli.main import main
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import load_checkpoint
@@ -44,11 +44,7 @@ def one_line_error(code, err):
 def trained(tmp_path_factory):
     """fast-cnn trained for a few epochs on four easy generated classes (A, B, C, K)."""
     root = tmp_path_factory.mktemp("export")
-    data = root / "tiny"
-    data.mkdir()
-    classes = [0, 1, 2, 10]
-    write_sign_mnist_csv(data / "sign_mnist_train.csv", [c for c in classes for _ in range(60)], seed=1)
-    write_sign_mnist_csv(data / "sign_mnist_test.csv", [c for c in classes for _ in range(20)], seed=2)
+    data = write_four_class_csvs(root / "tiny")
     config = build_config(
         str(data), model="fast-cnn",
         overrides={"epochs": 6, "batch_size": 32, "lr": 3e-3, "threads": 1, "seed": 0},

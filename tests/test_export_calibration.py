@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import pattern_images, run_cli
+from conftest import pattern_images, run_cli, write_four_class_csvs
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.errors import SignlensError
@@ -24,14 +24,8 @@ TEMPERATURE = 2.5
 @pytest.fixture(scope="module")
 def calibrated(tmp_path_factory):
     """A few epochs of fast-cnn on the tiny four-class CSVs, its best.pt given a fitted temperature."""
-    from conftest import write_sign_mnist_csv
-
     root = tmp_path_factory.mktemp("calib")
-    data = root / "tiny"
-    data.mkdir()
-    classes = [0, 1, 2, 10]
-    write_sign_mnist_csv(data / "sign_mnist_train.csv", [c for c in classes for _ in range(40)], seed=1)
-    write_sign_mnist_csv(data / "sign_mnist_test.csv", [c for c in classes for _ in range(10)], seed=2)
+    data = write_four_class_csvs(root / "tiny", train_each=40, test_each=10)
     overrides = {"epochs": 2, "batch_size": 32, "lr": 3e-3, "threads": 1, "seed": 0}
     Trainer(
         build_config(str(data), model="fast-cnn", overrides=overrides), root / "run", progress=False

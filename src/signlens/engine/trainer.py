@@ -13,10 +13,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import signlens.engine.distributed as distributed
 from signlens.data import DataBundle, ImageSet
 from signlens.data.inputs import Stored, input_adapter, samples_kind
 from signlens.data.splits import require_samples
-from signlens.engine import distributed
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
 from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
