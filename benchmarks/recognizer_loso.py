@@ -22,7 +22,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from build_recognizer import PHOTO_SETS, SHIPPED_MEMBERS, read_sets  # noqa: E402
-from signlens.pipeline.loso import calibration_record, load_readings, member_config, run_loso  # noqa: E402
+from signlens.pipeline.loso import (  # noqa: E402
+    calibration_record,
+    is_pixel,
+    load_readings,
+    member_config,
+    run_loso,
+)
 
 
 def show(name: str, record: dict, details: bool) -> None:
@@ -37,6 +43,15 @@ def show(name: str, record: dict, details: bool) -> None:
         f"second reading below {d['second_below']:.2f} ({100 * record['read_twice']:.0f}% of photos)\n  [{per}]",
         flush=True,
     )
+    fusion = record.get("fusion")
+    if fusion:
+        print(
+            f"  pixel member fused below {fusion['below']:.2f} at weight {fusion['weight']:.2f} "
+            f"({100 * fusion['fused']:.0f}% of photos); chosen without the scored signer "
+            f"{100 * fusion['right_nested']:.2f}%; landmarks alone {100 * fusion['right_landmarks_only']:.2f}%, "
+            f"pixels alone {100 * fusion['right_pixels_only']:.2f}%",
+            flush=True,
+        )
     if not details:
         return
     letters = "  ".join(f"{k} {100 * v:.0f}" for k, v in record["per_letter"].items() if v is not None)
@@ -80,7 +95,9 @@ def main() -> None:
     print("leave-one-signer-out through predict's reading path; misses count as errors", flush=True)
     for spec in args.ensembles.split(";"):
         members = spec.split(",")
-        readings = load_readings(files, member_config(members[0], args.threads).landmarks.points)
+        landmark = next(m for m in members if not is_pixel(m))
+        pixel = any(is_pixel(m) for m in members)
+        readings = load_readings(files, member_config(landmark, args.threads).landmarks.points, crops=pixel)
         train_rows = None
         if args.train_on:
             tags = tuple(f"{t}:" for t in args.train_on.split(","))

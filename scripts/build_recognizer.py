@@ -23,12 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from signlens.engine.checkpoint import save_checkpoint
+from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.runinfo import git_commit, package_versions
 from signlens.io import write_json
 from signlens.pipeline.extract import extract_landmarks
-from signlens.pipeline.loso import calibration_record, load_readings, member_config, run_loso, train_member
+from signlens.pipeline.loso import (
+    calibration_record,
+    is_pixel,
+    load_readings,
+    member_config,
+    run_loso,
+    train_member,
+)
 from signlens.pipeline.reading import ReadSettings
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "src" / "signlens" / "assets" / "recognizer.pt"
@@ -36,7 +43,7 @@ PHOTO_SETS = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj"}
 # Two seeds of the landmark MLP over world and image points (pipeline.loso.VARIANTS["both-e20"]: 20
 # epochs over both readings of every photo). Chosen by leave-one-signer-out over all twelve photo signers
 # (docs/benchmarks.md): one seed over world points alone 95.35%, over world and image points 96.01%.
-SHIPPED_MEMBERS = ("recognizer:both-e20", "recognizer@1:both-e20")
+SHIPPED_MEMBERS = ("recognizer:both-e20", "recognizer@1:both-e20", "hand-crop")
 
 
 def read_sets(names: list[str], work: Path) -> tuple[list[Path], dict]:
@@ -67,7 +74,9 @@ def main() -> None:
     start = time.perf_counter()
     members = args.members.split(",")
     files, data_record = read_sets(args.sets.split(","), args.work)
-    readings = load_readings(files, member_config(members[0], args.threads).landmarks.points)
+    pixel = [m for m in members if is_pixel(m)]
+    landmark = next(m for m in members if not is_pixel(m))
+    readings = load_readings(files, member_config(landmark, args.threads).landmarks.points, crops=bool(pixel))
 
     print(f"leave-one-signer-out over {len(set(readings.signers))} signers, members {', '.join(members)}")
     folds, misses = run_loso(readings, members, args.work / "loso", args.threads)
@@ -79,7 +88,10 @@ def main() -> None:
         train_member(m, readings, every, args.work / "final" / m.replace(":", "-"), args.threads)
         for m in members
     ]
-    payload = ensemble_checkpoint(finals)
+    payload = ensemble_checkpoint([f for f, m in zip(finals, members, strict=True) if not is_pixel(m)])
+    if pixel:  # one pixel member ships, fused by the record's rule (pipeline.pixels)
+        crop_model = load_checkpoint(finals[members.index(pixel[0])])
+        payload["pixel"] = {k: v for k, v in crop_model.items() if k not in ("format", "format_version")}
     record["build"] = {
         "command": "scripts/build_recognizer.py "
         + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),

@@ -24,6 +24,7 @@ class AugmentConfig:
     contrast: float = 0.20  # multiplicative around the image mean
     color: float = 0.0  # per-channel gain in [1 - c, 1 + c]: skin tone and white balance differ by signer
     hflip: float = 0.0  # probability
+    gray: float = 0.0  # probability of an image turned gray (its luminance in every channel): gray photos
 
 
 class BatchAugment:
@@ -67,4 +68,8 @@ class BatchAugment:
         if c.color and x.shape[1] > 1:
             gain = torch.rand(n, x.shape[1], generator=generator).to(device) * (2 * c.color) + (1 - c.color)
             x = x * gain.to(x.dtype).view(n, -1, 1, 1)
+        if c.gray and x.shape[1] == 3:
+            weights = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype, device=device).view(1, 3, 1, 1)
+            luminance = (x * weights).sum(1, keepdim=True).expand_as(x)
+            x = torch.where((uniform(0, 1) < c.gray).view(n, 1, 1, 1), luminance, x)
         return x.clamp_(0.0, 1.0)

@@ -91,6 +91,7 @@ class TrainConfig:
         for name in ("rotation", "scale", "translate", "shear", "brightness", "contrast", "color"):
             check_range(f"augment.{name}", getattr(self.augment, name), 0, 360)
         check_range("augment.hflip", self.augment.hflip, 0, 1)
+        check_range("augment.gray", self.augment.gray, 0, 1)
         if self.landmarks.points not in ("world", "image", "both"):
             raise SignlensError(
                 f"landmarks.points must be world, image or both, got {self.landmarks.points!r}"
@@ -240,6 +241,34 @@ RECIPES["recognizer-mask"] = {
     **RECIPES["recognizer"],
     "model": "fast-cnn",
     "landmarks": {**RECIPES["recognizer"]["landmarks"], "form": "mask", "mask_size": 32},
+}
+# The recogniser's pixel member (pipeline.pixels): the fast CNN over 64 px hand crops (data.crops), a second
+# opinion where the landmarks are unsure. Colour gains and gray photos because skin, light and cameras
+# differ by signer; shear and scale because crops follow MediaPipe's box, which wanders with the pose.
+RECIPES["hand-crop"] = {
+    "model": "fast-cnn",
+    "model_args": {"widths": [32, 64, 128]},
+    "classes": "letters",
+    "img_size": 64,
+    "in_chans": 3,
+    "epochs": 30,
+    "batch_size": 64,
+    "optimizer": "adamw",
+    "lr": 3e-3,
+    "weight_decay": 1e-4,
+    "scheduler": "onecycle",
+    "label_smoothing": 0.1,
+    "val_fraction": 0.15,
+    "augment": {
+        "rotation": 12.0,
+        "scale": 0.12,
+        "translate": 0.08,
+        "shear": 5.0,
+        "brightness": 0.2,
+        "contrast": 0.25,
+        "color": 0.15,
+        "gray": 0.25,
+    },
 }
 # Members as RECIPE[@SEED]. Trained on two landmark readings of every photo (as it is and mirrored)
 # and read the same way, each member alone reaches 91-93% on held-out signers; two seeds of each kind

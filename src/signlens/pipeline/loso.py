@@ -25,9 +25,10 @@ from signlens.engine import Trainer, build_config
 from signlens.engine.config import apply_overrides
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
-from signlens.inference import LandmarkClassifier
+from signlens.inference import LandmarkClassifier, load_classifier
 from signlens.inference.protocol import softmax
 from signlens.io import write_json
+from signlens.pipeline.pixels import PIXEL_RECIPE, choose_fusion, crops_of, fuse, log_softmax
 from signlens.pipeline.thresholds import MIN_HAND_SCORE, PHOTO_THRESHOLD
 
 SIGNER = re.compile(r"(hand\d+|user_\d+)")
@@ -50,6 +51,7 @@ class Readings:
     signers: np.ndarray  # per row
     missed: dict[str, list[tuple[str, int]]]  # per signer: (photo, label) where no hand was found
     scores: np.ndarray | None = None  # MediaPipe's handedness score of each reading
+    crops: dict[str, np.ndarray] | None = None  # per photo source: the hand crop of its first reading
 
     def samples(self, index: np.ndarray) -> ImageSet:
         return ImageSet(
@@ -57,8 +59,18 @@ class Readings:
             [self.groups[i] for i in index],
         )  # fmt: skip
 
+    def crop_samples(self, index: np.ndarray) -> ImageSet:
+        """The hand crops of the photos whose first reading is among rows `index` (the pixel member's
+        samples: one per photo, the crop predict makes from the hand the search found)."""
+        rows = [i for i in index if self.views[i] == "photo"]
+        return ImageSet(
+            np.stack([self.crops[self.sources[i]] for i in rows]), self.labels[rows], list(LETTERS),
+            [self.sources[i] for i in rows], [self.groups[i] for i in rows],
+        )  # fmt: skip
 
-def load_readings(files: list[Path], points: str = "world") -> Readings:
+
+def load_readings(files: list[Path], points: str = "world", crops: bool = False) -> Readings:
+    """The readings of landmark files (pipeline.extract); with `crops`, each photo's hand crop too."""
     parts, missed = [], {}
     for file in files:
         data = load_landmark_file(file)
@@ -90,13 +102,21 @@ def load_readings(files: list[Path], points: str = "world") -> Readings:
         np.array([signer_of(s) for s in sources]),
         missed,
         np.concatenate([p[5] for p in parts]),
+        {f"{Path(f).stem.split('-')[0]}:{k}": v for f in files for k, v in crops_of(Path(f)).items()}
+        if crops
+        else None,
     )
+
+
+def is_pixel(member: str) -> bool:
+    return member.split("@")[0].split(":")[0] == PIXEL_RECIPE
 
 
 def member_config(member: str, threads: int, data: str = "landmarks:readings"):
     """A member is RECIPE[@SEED][:VARIANT] (the same recipe with another seed is another member)."""
     member, _, variant = member.partition(":")
     recipe, _, seed = member.partition("@")
+    data = "hand-crops:readings" if recipe == PIXEL_RECIPE else data
     overrides = {"classes": "letters", "threads": threads, **({"seed": int(seed)} if seed else {})}
     config = build_config(data, recipe=recipe, overrides=overrides)
     return apply_overrides(config, VARIANTS[variant], variant) if variant else config
@@ -117,7 +137,7 @@ def train_member(
         except FileExistsError:
             return None
     config = member_config(member, threads)
-    rest = readings.samples(index)
+    rest = readings.crop_samples(index) if is_pixel(member) else readings.samples(index)
     keep, val = stratified_split(rest.labels, config.val_fraction, config.split_seed, rest.groups)
     trainer = Trainer(
         config, out, progress=False, splits=(rest.subset(keep), rest.subset(val), rest.subset(val))
@@ -185,7 +205,11 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
     final, twice = as_predict(first, second, temperature, second_below)
     temperature = fit_temperature(final, labels)  # refitted on what predict averages...
     final, twice = as_predict(first, second, temperature, second_below)  # ...and replayed with it
-    probs = softmax(final / temperature)
+    probs, fusion = softmax(final / temperature), None
+    if all("pixel" in f for f in folds):  # the pixel member's opinion where the landmarks are unsure
+        pixels = np.concatenate([f["pixel"] for f in folds])
+        fusion = choose_fusion(final, pixels, labels, signer, temperature, photos)
+        probs, _ = fuse(final, pixels, fusion["weight"], fusion["below"], temperature, fusion["temperature"])
     confidence, predicted = probs.max(1), probs.argmax(1)
     right = predicted == labels
     curve = {}
@@ -244,6 +268,7 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
         "loso_right_when_answered": float(right[answered].mean()) if answered.any() else 1.0,
         "second_reading": rule,
         "read_twice": float(twice.mean()),
+        **({"fusion": fusion} if fusion else {}),
         "defaults": {
             "photo_threshold": photo_t,
             "live_threshold": live_t,
@@ -308,8 +333,11 @@ def run_loso(
                 raise TimeoutError(f"folds of {signer} never finished: {plans[signer]}")
             time.sleep(10)
         held = np.flatnonzero(readings.signers == signer)
+        kinds = [is_pixel(m) for m in members]
         classifier = LandmarkClassifier.from_checkpoint(
-            ensemble_checkpoint([d / "best.pt" for d in plans[signer]])
+            ensemble_checkpoint(
+                [d / "best.pt" for d, pixel in zip(plans[signer], kinds, strict=True) if not pixel]
+            )
         )
         first, second, labels, sources = photo_logits(classifier, readings, held)
         score = {readings.sources[i]: readings.scores[i] for i in held if readings.views[i] == "photo"}
@@ -317,6 +345,12 @@ def run_loso(
             "signer": signer, "first": first, "second": second, "labels": labels, "sources": sources,
             "scores": np.array([score[s] for s in sources], np.float32),
         })  # fmt: skip
+        pixel_runs = [d / "best.pt" for d, pixel in zip(plans[signer], kinds, strict=True) if pixel]
+        if pixel_runs:  # the pixel members' averaged log-probabilities on each photo's crop
+            crops = np.stack([readings.crops[s] for s in sources])
+            folds[-1]["pixel"] = np.mean(
+                [log_softmax(load_classifier(run).logits(crops)) for run in pixel_runs], axis=0
+            )
         right = (first.argmax(1) == labels).sum()
         log(f"  {signer}: first reading right on {right}/{len(labels)} photos with a hand", flush=True)
     misses = {s: len(v) for s, v in readings.missed.items()}

@@ -1,8 +1,10 @@
 """The recogniser: photo -> hand -> landmarks -> calibrated letter, or an honest "no hand" / "unsure".
 
 The bundled model (`signlens/assets/recognizer.pt`, made by scripts/build_recognizer.py) reads hand
-landmarks, not pixels: a handshape's geometry survives other signers, skin tones, lighting and rooms,
-where a pixel CNN trained on one studio's photos does not.
+landmarks first: a handshape's geometry survives other signers, skin tones, lighting and rooms, where a
+pixel CNN trained on a few rooms' photos alone does not. Where the landmarks leave the answer unsure, a
+small CNN over the hand crop gives a second opinion (pipeline.pixels): the thumb of a fist letter, which
+the 21 points blur, is still in the pixels. Video frames are read by the landmarks alone.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.inference import Classifier, load_classifier
 from signlens.pipeline.hands import Hand, HandDetector
+from signlens.pipeline.pixels import PixelOpinion
 from signlens.pipeline.reading import PhotoReader, ReadSettings
 from signlens.pipeline.thresholds import recorded_defaults
 
@@ -66,8 +69,10 @@ class Recognizer:
         reader: PhotoReader | None = None,
         calibration: dict | None = None,
         second_below: float | None = None,
+        pixel: PixelOpinion | None = None,
     ):
         self.classifier, self.detector, self.reader = classifier, detector, reader
+        self.pixel = pixel  # the hand-crop CNN's second opinion, where the landmarks are unsure
         # Photos are read in each view the model was built for (the mirrored photo too: a second,
         # independent landmark estimate of the same hand); video frames only as they are.
         self.views = tuple(views or getattr(classifier, "views", ("photo",)))
@@ -97,6 +102,8 @@ class Recognizer:
         detector, reader, calibration = None, None, {}
         if classifier.kind == "landmarks":
             calibration = recorded_calibration(path)
+            if not video:  # frames are read by the landmarks alone (the live rate leaves no time to spare)
+                options.setdefault("pixel", pixel_opinion(path, calibration))
             if video:
                 detector = HandDetector(static_image_mode=False, model_complexity=complexity)
             else:
@@ -123,9 +130,12 @@ class Recognizer:
         points = np.concatenate([self.canonical(hand) for hand in hands])
         return self.answer(self.classifier.logits(points, mirror_tta=self.mirror_tta), hands[0])
 
-    def answer(self, logits: np.ndarray, hand: Hand | None) -> Recognition:
-        """Rows of logits (readings of one photo) averaged into one calibrated, thresholded answer."""
-        probs = self.classifier.calibrated(logits.mean(0, keepdims=True))[0]
+    def answer(self, logits: np.ndarray, hand: Hand | None, pixels: np.ndarray | None = None) -> Recognition:
+        """Rows of logits (readings of one photo) averaged into one calibrated, thresholded answer; fused
+        with the pixel member's logits of the hand crop when given."""
+        mean = logits.mean(0, keepdims=True)
+        fused = pixels is not None
+        probs = (self.pixel.calibrated(mean, pixels) if fused else self.classifier.calibrated(mean))[0]
         order = np.argsort(-probs)[: self.top_k]
         top = [(self.classifier.class_names[i], float(probs[i])) for i in order]
         best, confidence = top[0]
@@ -147,14 +157,16 @@ class Recognizer:
         if hand is None:
             return self.classify_views([])
         logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
-        first = self.answer(logits, hand)
-        if "mirrored" not in self.views or reader is None or first.confidence >= self.second_below:
-            return first
-        second = reader.reread(rgb, hand)
-        if second is None:
-            return first
-        more = self.classifier.logits(self.canonical(second), mirror_tta=self.mirror_tta)
-        return self.answer(np.concatenate([logits, more]), hand)
+        result = self.answer(logits, hand)
+        if "mirrored" in self.views and reader is not None and result.confidence < self.second_below:
+            second = reader.reread(rgb, hand)
+            if second is not None:
+                more = self.classifier.logits(self.canonical(second), mirror_tta=self.mirror_tta)
+                logits = np.concatenate([logits, more])
+                result = self.answer(logits, hand)
+        if self.pixel is None or not self.pixel.wanted(result.confidence):
+            return result
+        return self.answer(logits, hand, self.pixel.logits(rgb, hand))
 
     def recognize_all(self, items: Iterable, load: Callable | None = None, workers: int = 2) -> Iterator:
         """(item, rgb, Recognition) for each of `items` (arrays, or anything `load` decodes), in order; a
@@ -207,6 +219,16 @@ class Recognizer:
             self.reader.close()
         elif self.detector is not None:
             self.detector.close()
+
+
+def pixel_opinion(path: str | Path, calibration: dict) -> PixelOpinion | None:
+    """The recogniser checkpoint's pixel member with its fusion rule, or None (a landmark-only model)."""
+    if str(path).endswith((".onnx", ".ts", ".pt2")):
+        return None
+    payload = load_checkpoint(path).get("pixel")
+    if payload is None:
+        return None
+    return PixelOpinion.from_payload(payload, calibration.get("fusion") or {}, str(path))
 
 
 def recorded_calibration(path: str | Path) -> dict:

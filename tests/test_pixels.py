@@ -1,0 +1,131 @@
+"""The recogniser's pixel member: the hand crop it reads, the gray augmentation it trains with, the fusion
+rule the build chooses and predict replays, and the bundled recogniser's use of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from signlens.data.augment import AugmentConfig, BatchAugment
+from signlens.data.crops import hand_crop
+from signlens.pipeline.pixels import PixelOpinion, choose_fusion, fuse, log_softmax
+
+
+def test_the_crop_is_a_square_around_the_box_with_its_margin_and_a_left_hand_turns_right():
+    photo = np.zeros((200, 300, 3), np.uint8)
+    photo[50:150, 100:140] = (255, 0, 0)  # a tall red "hand", its left half brighter
+    photo[50:150, 100:120, 1] = 200
+    crop = hand_crop(photo, (100, 50, 140, 150), "Right", size=64, margin=0.2)
+    assert crop.shape == (64, 64, 3) and crop.dtype == np.uint8
+    # 100 px box + 20% each side = 140 px square: the hand spans 100/140 of the height, 40/140 of the width.
+    red_rows = np.flatnonzero(crop[:, 32, 0] > 128)
+    red_cols = np.flatnonzero(crop[32, :, 0] > 128)
+    assert abs(len(red_rows) - 64 * 100 / 140) <= 2 and abs(len(red_cols) - 64 * 40 / 140) <= 2
+    assert crop[32, 32 - 8, 1] > 150 and crop[32, 32 + 8, 1] < 50  # bright half on the left
+    flipped = hand_crop(photo, (100, 50, 140, 150), "Left", size=64, margin=0.2)
+    np.testing.assert_array_equal(flipped, crop[:, ::-1])
+
+
+def test_a_hand_cut_by_the_frame_repeats_the_edge_and_a_gray_photo_gives_three_channels():
+    photo = np.full((100, 100, 3), 90, np.uint8)
+    photo[:, :10] = 200  # a bright strip at the left edge, where the box leaves the photo
+    crop = hand_crop(photo, (-20, 30, 30, 80), "Right", size=32, margin=0.0)
+    assert (crop[:, :12] > 180).all()  # the outside repeats the edge, not black
+    gray = hand_crop(photo[..., 0], (20, 20, 60, 60), "Right", size=16)
+    assert gray.shape == (16, 16, 3) and (gray[..., 0] == gray[..., 2]).all()
+
+
+def test_the_gray_augmentation_turns_images_gray_with_its_probability():
+    x = torch.rand(64, 3, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    none = AugmentConfig(rotation=0, scale=0, translate=0, brightness=0, contrast=0, gray=0.0)
+    assert torch.equal(BatchAugment(none)(x.clone(), generator), x)
+    half = AugmentConfig(rotation=0, scale=0, translate=0, brightness=0, contrast=0, gray=0.5)
+    out = BatchAugment(half)(x.clone(), generator)
+    gray = (out[:, 0] == out[:, 1]).all(dim=(1, 2)) & (out[:, 1] == out[:, 2]).all(dim=(1, 2))
+    assert 16 <= int(gray.sum()) <= 48  # about half of 64
+    luminance = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
+    torch.testing.assert_close(out[gray][:, 0], luminance[gray])
+    torch.testing.assert_close(out[~gray], x[~gray])
+
+
+class Fixed:
+    """An image classifier stand-in that returns given logits."""
+
+    def __init__(self, logits):
+        self.value = np.asarray(logits, np.float32)
+
+    def logits(self, images):
+        return np.repeat(self.value[None], len(images), axis=0)
+
+
+def test_predicts_fusion_gives_the_builds_replayed_probabilities():
+    rng = np.random.default_rng(0)
+    landmarks = log_softmax(rng.normal(0, 2, (50, 5)).astype(np.float32))
+    pixels = rng.normal(0, 3, (50, 5)).astype(np.float32)
+    probs, fused = fuse(landmarks, pixels, weight=0.3, below=0.8, temperature=0.7, fused_temperature=0.5)
+    plain = torch.softmax(torch.from_numpy(landmarks / 0.7), 1).numpy()
+    assert (fused == (plain.max(1) < 0.8)).all() and 0 < fused.sum() < 50
+    np.testing.assert_allclose(probs[~fused], plain[~fused], rtol=1e-5)
+    for row in np.flatnonzero(fused)[:5]:
+        opinion = PixelOpinion(Fixed(pixels[row]), weight=0.3, below=0.8, temperature=0.5)
+        np.testing.assert_allclose(
+            opinion.calibrated(landmarks[row : row + 1], pixels[row : row + 1])[0], probs[row], rtol=1e-5
+        )
+    assert not PixelOpinion(None, 0.3, 0.8, 0.5).wanted(0.8) and PixelOpinion(None, 0.3, 0.8, 0.5).wanted(
+        0.79
+    )
+
+
+def test_the_build_fuses_an_informative_pixel_model_and_leaves_a_useless_one_out():
+    rng = np.random.default_rng(1)
+    n, k = 600, 6
+    labels = rng.integers(0, k, n)
+    signers = np.array([f"s{i % 4}" for i in range(n)])
+    # Landmarks right and sure on 80% of rows; on the rest unsure and split between two letters.
+    landmarks = np.full((n, k), -6.0, np.float32)
+    unsure = rng.random(n) < 0.2
+    landmarks[np.arange(n), labels] = np.where(unsure, -0.75, -0.01)
+    wrong = (labels + 1) % k
+    landmarks[np.arange(n)[unsure], wrong[unsure]] = -0.65
+    telling = np.full((n, k), 0.0, np.float32)
+    telling[np.arange(n), labels] = 3.0  # pixels that know the letter
+    fusion = choose_fusion(landmarks, telling, labels, signers, temperature=1.0, photos=n)
+    assert fusion["right_landmarks_only"] == pytest.approx(1 - unsure.mean())
+    assert fusion["right_nested"] == 1.0 and 0 < fusion["fused"] < 0.5 and fusion["below"] < 1.01
+    # Where the landmarks are unsure but right, pixels that know nothing can only cost answers (and time).
+    landmarks[np.arange(n)[unsure], labels[unsure]] = -0.55
+    noise = rng.normal(0, 3, (n, k)).astype(np.float32)
+    useless = choose_fusion(landmarks, noise, labels, signers, temperature=1.0, photos=n)
+    assert useless["right_landmarks_only"] == 1.0
+    assert useless["below"] == 0.0 and useless["fused"] == 0.0  # never fused: it only costs time
+
+
+def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch):
+    from conftest import SHARED
+    from signlens.pipeline.hands import read_rgb
+    from signlens.pipeline.recognizer import Recognizer
+
+    photos = sorted((SHARED / "sign-mnist-source" / "user_7").glob("[AESTMN]0.jpg"))
+    if not photos:
+        pytest.skip("shared sign-mnist-source photos not present")
+    recognizer = Recognizer.load()
+    try:
+        assert recognizer.pixel is not None, "the bundled recogniser ships its pixel member"
+        asked = []
+        original = recognizer.pixel.logits
+        monkeypatch.setattr(
+            recognizer.pixel, "logits", lambda rgb, hand: asked.append(1) or original(rgb, hand)
+        )
+        for path in photos:
+            before = len(asked)
+            result = recognizer.recognize(read_rgb(path))
+            recognizer.pixel, saved = None, recognizer.pixel
+            landmarks_only = recognizer.recognize(read_rgb(path))
+            recognizer.pixel = saved
+            assert (len(asked) > before) == saved.wanted(landmarks_only.confidence)
+            if len(asked) == before:
+                assert result.top == landmarks_only.top
+    finally:
+        recognizer.close()
