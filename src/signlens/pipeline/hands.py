@@ -8,6 +8,7 @@ more often than framed ones, so a miss is retried once with a border around the 
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -43,7 +44,10 @@ class HandDetector:
         model_complexity: int = 1,
         max_side: int = 1280,
         tiles: bool = True,
+        synchronous: bool | None = None,
     ):
+        """`synchronous` (default: in static-image mode) runs MediaPipe's graph on the calling thread
+        (see _synchronous_hands); otherwise on the graph's own thread pool, MediaPipe's default."""
         # MediaPipe aborts the whole process (SIGABRT) on values it rejects, so check them here first.
         if model_complexity not in (0, 1):
             raise SignlensError(f"model complexity must be 0 or 1, got {model_complexity}")
@@ -62,8 +66,9 @@ class HandDetector:
         self.pad = pad if static_image_mode else 0.0  # padding would break tracking's frame-to-frame state
         self.max_side = max_side  # phone photos are shrunk first: the palm detector sees 192 px anyway
         self.tiles = static_image_mode and tiles  # zoomed retries for small hands (photos only)
+        synchronous = static_image_mode if synchronous is None else synchronous
         with native_stderr_silenced():
-            self._hands = mp_hands.Hands(
+            self._hands = (_synchronous_hands(mp_hands) if synchronous else mp_hands.Hands)(
                 static_image_mode=static_image_mode,
                 max_num_hands=1,
                 model_complexity=model_complexity,
@@ -148,6 +153,26 @@ class HandDetector:
 
 
 TILE = 0.6  # each zoomed view covers 60% of the photo's width and height
+
+
+@functools.cache
+def _synchronous_hands(mp_hands):
+    """MediaPipe's Hands with its graph run on the thread that calls `process`, not on a pool of its
+    own: a photo's graph is one chain (palm, then landmarks), so the pool added two threads per
+    detector and hand-overs between threads, not parallelism: two readers on two cores kept four graph
+    threads and two Python threads busy. On the calling thread the landmarks are the same, bit for bit,
+    for less CPU a photo (docs/benchmarks.md). The graph still releases the interpreter lock while it
+    runs, so readers on several threads still run in parallel."""
+
+    class SynchronousHands(mp_hands.Hands):
+        def _initialize_graph_interface(self, *args, **kwargs):  # mediapipe==0.10.21's hook (pinned)
+            config = super()._initialize_graph_interface(*args, **kwargs)
+            default = next((e for e in config.executor if not e.name), None) or config.executor.add()
+            default.Clear()  # the default executor (empty name): MediaPipe's application-thread one
+            default.type = "ApplicationThreadExecutor"
+            return config
+
+    return SynchronousHands
 
 
 def moved(hand: Hand, scale: float, x: int, y: int, width: int, height: int) -> Hand:

@@ -144,8 +144,11 @@ def is_gray(rgb: np.ndarray) -> bool:
     if rgb.ndim != 3 or rgb.shape[2] < 3:
         return True
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 40000)))  # about 40,000 pixels suffice
-    sample = rgb[::step, ::step, :3].astype(np.int16)
-    spread = np.abs(sample - sample.mean(axis=2, keepdims=True)).max(axis=2)
+    # Each pixel's largest distance from its channels' mean, channel by channel: the same float64
+    # values, bit for bit, as reducing over the 3-long channel axis, which numpy does 4-5x slower.
+    r, g, b = (rgb[::step, ::step, c].astype(np.float64) for c in range(3))
+    mean = (r + g + b) / 3
+    spread = np.maximum(np.maximum(np.abs(r - mean), np.abs(g - mean)), np.abs(b - mean))
     return bool(np.percentile(spread, 99) <= 6)
 
 
