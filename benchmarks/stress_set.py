@@ -121,7 +121,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
     from signlens.engine.ensemble import ensemble_checkpoint
-    from signlens.inference import LandmarkClassifier
+    from signlens.inference import LandmarkClassifier, load_classifier
+    from signlens.pipeline.pixels import PIXEL_RECIPE, PixelOpinion
     from signlens.pipeline.recognizer import Recognizer
 
     root = Path(os.environ.get("SIGNLENS_DATA", "../shared/data"))
@@ -131,12 +132,18 @@ def main() -> None:
     if args.loso:  # each signer's photos read by the fold models that never saw that signer
         folds = json.loads((args.loso / "folds.json").read_text())
         for signer, dirs in folds.items():
-            members = ensemble_checkpoint([Path(d) / "best.pt" for d in dirs])
+            pixel_dirs = [d for d in dirs if Path(d).name.startswith(f"{PIXEL_RECIPE}-")]
+            members = ensemble_checkpoint([Path(d) / "best.pt" for d in dirs if d not in pixel_dirs])
             classifier = LandmarkClassifier.from_checkpoint(members)
             classifier.temperature = recognizer.classifier.temperature  # fitted on these folds' answers
+            pixel = None
+            if pixel_dirs and recognizer.pixel is not None:  # the fold's pixel member, the shipped rule
+                rule = recognizer.pixel
+                crops = load_classifier(Path(pixel_dirs[0]) / "best.pt")
+                pixel = PixelOpinion(crops, rule.weight, rule.below, rule.temperature, rule.size, rule.margin)
             held_out[signer] = Recognizer(
                 classifier, recognizer.detector, reader=recognizer.reader, threshold=recognizer.threshold,
-                second_below=recognizer.second_below, views=recognizer.views,
+                second_below=recognizer.second_below, views=recognizer.views, pixel=pixel,
             )  # fmt: skip
     rows = defaultdict(lambda: {"images": 0, "found": 0, "right": 0, "answered": 0})
     start, n = time.perf_counter(), 0

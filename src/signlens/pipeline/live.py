@@ -156,7 +156,7 @@ def run_live(
             rgb = np.ascontiguousarray(frame.bgr[..., ::-1])
             hand = recognizer.detector.detect(rgb)
             t1 = time.perf_counter()
-            result = recognizer.classify(hand)
+            result = recognizer.classify(hand, rgb)
             t2 = time.perf_counter()
             smoothed, written = spelling.update(
                 result.label, None if hand is None else hand.image_points, frame.time

@@ -4,7 +4,7 @@ The bundled model (`signlens/assets/recognizer.pt`, made by scripts/build_recogn
 landmarks first: a handshape's geometry survives other signers, skin tones, lighting and rooms, where a
 pixel CNN trained on a few rooms' photos alone does not. Where the landmarks leave the answer unsure, a
 small CNN over the hand crop gives a second opinion (pipeline.pixels): the thumb of a fist letter, which
-the 21 points blur, is still in the pixels. Video frames are read by the landmarks alone.
+the 21 points blur, is still in the pixels.
 """
 
 from __future__ import annotations
@@ -102,8 +102,7 @@ class Recognizer:
         detector, reader, calibration = None, None, {}
         if classifier.kind == "landmarks":
             calibration = recorded_calibration(path)
-            if not video:  # frames are read by the landmarks alone (the live rate leaves no time to spare)
-                options.setdefault("pixel", pixel_opinion(path, calibration))
+            options.setdefault("pixel", pixel_opinion(path, calibration))
             if video:
                 detector = HandDetector(static_image_mode=False, model_complexity=complexity)
             else:
@@ -120,8 +119,19 @@ class Recognizer:
             hand.world_points[None], hand.image_points[None], [hand.handedness], self.classifier.config.points
         )
 
-    def classify(self, hand: Hand | None) -> Recognition:
-        return self.classify_views([] if hand is None else [hand])
+    def classify(self, hand: Hand | None, rgb: np.ndarray | None = None) -> Recognition:
+        """One reading of a hand (a video frame's); with the frame `rgb`, the pixel member's opinion
+        where the landmarks are unsure."""
+        if hand is None:
+            return self.classify_views([])
+        logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
+        return self.with_pixels(self.answer(logits, hand), logits, hand, rgb)
+
+    def with_pixels(self, result: Recognition, logits: np.ndarray, hand: Hand, rgb) -> Recognition:
+        """`result` again with the hand crop's opinion fused in, where the rule asks for it."""
+        if rgb is None or self.pixel is None or not self.pixel.wanted(result.confidence):
+            return result
+        return self.answer(logits, hand, self.pixel.logits(rgb, hand))
 
     def classify_views(self, hands: list[Hand]) -> Recognition:
         """One answer from one or more landmark estimates of the same hand (log-probabilities averaged)."""
@@ -164,9 +174,7 @@ class Recognizer:
                 more = self.classifier.logits(self.canonical(second), mirror_tta=self.mirror_tta)
                 logits = np.concatenate([logits, more])
                 result = self.answer(logits, hand)
-        if self.pixel is None or not self.pixel.wanted(result.confidence):
-            return result
-        return self.answer(logits, hand, self.pixel.logits(rgb, hand))
+        return self.with_pixels(result, logits, hand, rgb)
 
     def recognize_all(self, items: Iterable, load: Callable | None = None, workers: int = 2) -> Iterator:
         """(item, rgb, Recognition) for each of `items` (arrays, or anything `load` decodes), in order; a
