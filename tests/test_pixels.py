@@ -36,6 +36,18 @@ def test_a_hand_cut_by_the_frame_repeats_the_edge_and_a_gray_photo_gives_three_c
     assert gray.shape == (16, 16, 3) and (gray[..., 0] == gray[..., 2]).all()
 
 
+def test_with_its_points_the_crop_keeps_the_hand_and_blanks_the_room():
+    photo = np.full((200, 200, 3), 230, np.uint8)
+    points = np.array([[80, 80], [120, 80], [100, 130]] * 7, np.float32)  # 21 points on a triangle
+    plain = hand_crop(photo, (80, 80, 120, 130), "Right", size=64, margin=0.2)
+    masked = hand_crop(photo, (80, 80, 120, 130), "Right", size=64, margin=0.2, points=points)
+    assert (plain == 230).all()
+    assert (masked[32, 32] == 230).all() and (masked[0, 0] == 0).all() and (masked[63, 63] == 0).all()
+    kept = (masked[..., 0] > 0).mean()
+    # The triangle covers about 1/5 of the crop; the reach around it adds a rim, far from the whole crop.
+    assert 0.2 < kept < 0.6, kept
+
+
 def test_the_gray_augmentation_turns_images_gray_with_its_probability():
     x = torch.rand(64, 3, 8, 8)
     generator = torch.Generator().manual_seed(0)
@@ -129,3 +141,20 @@ def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch)
                 assert result.top == landmarks_only.top
     finally:
         recognizer.close()
+
+
+def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    from conftest import SHARED, run_cli
+    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+    from signlens.pipeline.recognizer import bundled_recognizer_path
+
+    payload = load_checkpoint(bundled_recognizer_path())
+    assert "pixel" in payload and payload["calibration"]["fusion"]["weight"] > 0
+    del payload["calibration"]["fusion"]
+    broken = save_checkpoint(tmp_path / "no-rule.pt", {k: v for k, v in payload.items() if k != "format"})
+    photo = SHARED / "sign-mnist-source" / "user_7" / "A0.jpg"
+    if not photo.is_file():
+        pytest.skip("shared sign-mnist-source photos not present")
+    code, stdout, stderr = run_cli(["predict", str(photo), "--weights", str(broken)], monkeypatch, capsys)
+    assert code == 2 and stdout == ""
+    assert stderr.strip().count("\n") == 0 and "fusion record is incomplete" in stderr, stderr

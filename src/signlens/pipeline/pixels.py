@@ -26,6 +26,8 @@ from signlens.io import atomic_write
 from signlens.pipeline.hands import Hand, read_rgb
 
 PIXEL_RECIPE = "hand-crop"
+# Crops blanked beyond the landmarks' hull (data.crops): the member reads the hand, not the room behind it.
+MASKED = True
 WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6)
 BELOW = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)  # 0: never fuse; 1.01: always
 
@@ -55,6 +57,7 @@ class PixelOpinion:
     temperature: float  # of fused answers
     size: int = CROP_SIZE
     margin: float = CROP_MARGIN
+    masked: bool = False
 
     @classmethod
     def from_payload(cls, payload: dict, fusion: dict, source: str) -> PixelOpinion:
@@ -67,6 +70,7 @@ class PixelOpinion:
                 TorchClassifier.from_checkpoint(source, payload),
                 float(fusion["weight"]), float(fusion["below"]), float(fusion["temperature"]),
                 int(fusion.get("size", CROP_SIZE)), float(fusion.get("margin", CROP_MARGIN)),
+                bool(fusion.get("masked", False)),
             )  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise SignlensError(f"{source}: the pixel member's fusion record is incomplete ({exc})") from None
@@ -75,7 +79,8 @@ class PixelOpinion:
         return confidence < self.below
 
     def logits(self, rgb: np.ndarray, hand: Hand) -> np.ndarray:
-        crop = hand_crop(rgb, hand.bbox, hand.handedness, self.size, self.margin)
+        points = hand.image_points if self.masked else None
+        crop = hand_crop(rgb, hand.bbox, hand.handedness, self.size, self.margin, points)
         return self.classifier.logits(crop[None])
 
     def calibrated(self, landmarks: np.ndarray, pixels: np.ndarray) -> np.ndarray:
@@ -91,14 +96,14 @@ def photo_folder(spec: str) -> Path:
 
 
 def crops_of(
-    readings_file: Path, size: int = CROP_SIZE, margin: float = CROP_MARGIN
+    readings_file: Path, size: int = CROP_SIZE, margin: float = CROP_MARGIN, masked: bool = MASKED
 ) -> dict[str, np.ndarray]:
     """{source: crop} for the first reading of every photo in a landmark file (pipeline.extract), cached
     beside it while the file's digest and the crop settings match."""
     data = np.load(readings_file, allow_pickle=False)
     meta = json.loads(str(data["meta"]))
-    key = {"digest": meta["digest"], "size": size, "margin": margin}
-    cache = readings_file.with_name(f"{readings_file.stem}-crops{size}.npz")
+    key = {"digest": meta["digest"], "size": size, "margin": margin, "masked": masked}
+    cache = readings_file.with_name(f"{readings_file.stem}-crops{size}{'-masked' if masked else ''}.npz")
     if cache.is_file():
         cached = np.load(cache, allow_pickle=False)
         if json.loads(str(cached["key"])) == key:
@@ -107,7 +112,10 @@ def crops_of(
     rows = np.flatnonzero(data["views"] == "photo")
     sources = [str(data["sources"][i]) for i in rows]
     crops = np.stack([
-        hand_crop(read_rgb(folder / data["sources"][i]), data["bboxes"][i], data["handedness"][i], size, margin)
+        hand_crop(
+            read_rgb(folder / data["sources"][i]), data["bboxes"][i], data["handedness"][i], size, margin,
+            data["image_points"][i] if masked else None,
+        )
         for i in rows
     ]) if len(rows) else np.zeros((0, size, size, 3), np.uint8)  # fmt: skip
 
@@ -154,6 +162,7 @@ def choose_fusion(landmarks, pixels, labels, signers, temperature: float, photos
         "temperature": float(fused_temperature),
         "size": CROP_SIZE,
         "margin": CROP_MARGIN,
+        "masked": MASKED,
         "fused": float(rows.mean()),
         "right_nested": nested / photos,  # weight and below chosen without the scored signer
         "right_landmarks_only": int((landmarks.argmax(1) == labels).sum()) / photos,
