@@ -158,3 +158,31 @@ def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path,
     code, stdout, stderr = run_cli(["predict", str(photo), "--weights", str(broken)], monkeypatch, capsys)
     assert code == 2 and stdout == ""
     assert stderr.strip().count("\n") == 0 and "fusion record is incomplete" in stderr, stderr
+
+
+def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels():
+    from signlens.pipeline.loso import as_predict, calibration_record
+
+    rng = np.random.default_rng(2)
+    folds = []
+    for signer in ("a", "b", "c"):
+        labels = rng.integers(0, 24, 120)
+        first = rng.normal(0, 1, (120, 24)).astype(np.float32)
+        first[np.arange(120), labels] += rng.choice([0.5, 4.0], 120)  # sure on some photos, unsure on others
+        pixel = rng.normal(0, 1, (120, 24)).astype(np.float32)
+        pixel[np.arange(120), labels] += 3.0
+        folds.append({
+            "signer": signer, "first": log_softmax(first), "second": np.full((120, 24), np.nan, np.float32),
+            "labels": labels, "scores": np.ones(120, np.float32), "pixel": log_softmax(pixel),
+        })  # fmt: skip
+    record = calibration_record(folds, {}, ["recognizer", "hand-crop"])
+    fusion = record["fusion"]
+    assert fusion["below"] > 0 and record["loso_top1"] > fusion["right_landmarks_only"]
+    first = np.concatenate([f["first"] for f in folds])
+    final, _ = as_predict(first, first * np.nan, record["temperature"], record["defaults"]["second_below"])
+    pixels = np.concatenate([f["pixel"] for f in folds])
+    probs, _ = fuse(
+        final, pixels, fusion["weight"], fusion["below"], record["temperature"], fusion["temperature"]
+    )
+    labels = np.concatenate([f["labels"] for f in folds])
+    assert record["loso_top1"] == pytest.approx((probs.argmax(1) == labels).mean())
