@@ -186,3 +186,17 @@ def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels
     )
     labels = np.concatenate([f["labels"] for f in folds])
     assert record["loso_top1"] == pytest.approx((probs.argmax(1) == labels).mean())
+
+
+def test_the_service_reports_the_pixel_member_and_its_rule():
+    from signlens.pipeline.recognizer import Recognizer, bundled_recognizer_path, recorded_calibration
+    from signlens.serve.pool import model_info
+
+    recognizer = Recognizer.load()
+    try:
+        info = model_info(recognizer, None)["pixel_member"]
+    finally:
+        recognizer.close()
+    fusion = recorded_calibration(bundled_recognizer_path())["fusion"]
+    assert info["asked_below"] == fusion["below"] and info["weight"] == fusion["weight"]
+    assert info["crop"] == {"size": 64, "margin": 0.2, "masked": True}

@@ -171,8 +171,22 @@ def model_info(recognizer: Recognizer, weights: str | None) -> dict:
         "calibration": calibration_record(classifier, path),
         "threshold": recognizer.threshold,
         "members": len(getattr(classifier, "members", [])) or 1,
+        "pixel_member": pixel_info(recognizer),
         "signlens_version": getattr(signlens, "__version__", "unknown"),
         "sha256": sha256(path),
+    }
+
+
+def pixel_info(recognizer: Recognizer) -> dict | None:
+    """The hand-crop CNN's second opinion and its fusion rule (None for a landmark-only recogniser)."""
+    pixel = getattr(recognizer, "pixel", None)
+    if pixel is None:
+        return None
+    return {
+        "crop": {"size": pixel.size, "margin": pixel.margin, "masked": pixel.masked},
+        "asked_below": pixel.below,
+        "weight": pixel.weight,
+        "temperature": pixel.temperature,
     }
 
 
