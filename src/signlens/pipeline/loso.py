@@ -5,6 +5,8 @@ The landmark files come from pipeline.extract, which reads every photo with pred
 first reading of the hand the search found, and its mirrored second reading. Scoring a held-out photo
 replays `Recognizer.recognize` on those readings: the first reading's answer, averaged with the second
 only when the first is below `second_below`. A photo where the search found no hand is an error.
+A pixel member (pipeline.pixels) trains on each photo's hand crop in the same folds; its answers are
+fused by the rule the record chooses, as `Recognizer` fuses them.
 """
 
 from __future__ import annotations
