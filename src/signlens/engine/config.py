@@ -270,11 +270,6 @@ RECIPES["hand-crop"] = {
         "gray": 0.25,
     },
 }
-# Members as RECIPE[@SEED]. Trained on two landmark readings of every photo (as it is and mirrored)
-# and read the same way, each member alone reaches 91-93% on held-out signers; two seeds of each kind
-# together 94.5% (scripts/build_recognizer.py; three members 94.0%, docs/benchmarks.md). The two mask
-# CNNs share their drawn input, so the second costs little at run time.
-RECOGNIZER_ENSEMBLE = ("recognizer", "recognizer@1", "recognizer-mask", "recognizer-mask@1")
 # The ayuraj photos' default: the fast CNN at 64 px colour, the photo row of docs/benchmarks.md's
 # cross-validation table (95.23 +- 1.08% stratified 5-fold, 85.33 +- 3.21% leave-one-signer-out).
 RECIPES["asl-dataset-fast"] = {
