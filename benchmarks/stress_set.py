@@ -13,6 +13,7 @@ black already, so they give `as-taken`, `cut`, `gray`, `blur`, `shear` and `mirr
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import time
@@ -122,7 +123,7 @@ def main() -> None:
     args = parser.parse_args()
     from signlens.engine.ensemble import ensemble_checkpoint
     from signlens.inference import LandmarkClassifier, load_classifier
-    from signlens.pipeline.pixels import PIXEL_RECIPE, PixelOpinion
+    from signlens.pipeline.pixels import PIXEL_RECIPE
     from signlens.pipeline.recognizer import Recognizer
 
     root = Path(os.environ.get("SIGNLENS_DATA", "../shared/data"))
@@ -138,9 +139,8 @@ def main() -> None:
             classifier.temperature = recognizer.classifier.temperature  # fitted on these folds' answers
             pixel = None
             if pixel_dirs and recognizer.pixel is not None:  # the fold's pixel member, the shipped rule
-                rule = recognizer.pixel
-                crops = load_classifier(Path(pixel_dirs[0]) / "best.pt")
-                pixel = PixelOpinion(crops, rule.weight, rule.below, rule.temperature, rule.size, rule.margin)
+                fold_model = load_classifier(Path(pixel_dirs[0]) / "best.pt")
+                pixel = dataclasses.replace(recognizer.pixel, classifier=fold_model)
             held_out[signer] = Recognizer(
                 classifier, recognizer.detector, reader=recognizer.reader, threshold=recognizer.threshold,
                 second_below=recognizer.second_below, views=recognizer.views, pixel=pixel,

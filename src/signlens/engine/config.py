@@ -242,21 +242,27 @@ RECIPES["recognizer-mask"] = {
     "model": "fast-cnn",
     "landmarks": {**RECIPES["recognizer"]["landmarks"], "form": "mask", "mask_size": 32},
 }
-# The recogniser's pixel member (pipeline.pixels): the fast CNN over 64 px hand crops (data.crops), a second
-# opinion where the landmarks are unsure. Colour gains and gray photos because skin, light and cameras
-# differ by signer; shear and scale because crops follow MediaPipe's box, which wanders with the pose.
-RECIPES["hand-crop"] = {
+# The ayuraj photos' default: the fast CNN at 64 px colour, the photo row of docs/benchmarks.md's
+# cross-validation table (95.23 +- 1.08% stratified 5-fold, 85.33 +- 3.21% leave-one-signer-out).
+RECIPES["asl-dataset-fast"] = {
     "model": "fast-cnn",
-    "model_args": {"widths": [32, 64, 128]},
-    "classes": "letters",
     "img_size": 64,
     "in_chans": 3,
     "epochs": 30,
     "batch_size": 64,
     "optimizer": "adamw",
     "lr": 3e-3,
-    "weight_decay": 1e-4,
     "scheduler": "onecycle",
+}
+# The recogniser's pixel member (pipeline.pixels): the ayuraj photos' fast CNN, wider, over 64 px hand crops
+# (data.crops), a second opinion where the landmarks are unsure. Colour gains and gray photos because skin,
+# light and cameras differ by signer; shear and scale because crops follow MediaPipe's box, which wanders
+# with the pose.
+RECIPES["hand-crop"] = {
+    **RECIPES["asl-dataset-fast"],
+    "model_args": {"widths": [32, 64, 128]},
+    "classes": "letters",
+    "weight_decay": 1e-4,
     "label_smoothing": 0.1,
     "val_fraction": 0.15,
     "augment": {
@@ -269,18 +275,6 @@ RECIPES["hand-crop"] = {
         "color": 0.15,
         "gray": 0.25,
     },
-}
-# The ayuraj photos' default: the fast CNN at 64 px colour, the photo row of docs/benchmarks.md's
-# cross-validation table (95.23 +- 1.08% stratified 5-fold, 85.33 +- 3.21% leave-one-signer-out).
-RECIPES["asl-dataset-fast"] = {
-    "model": "fast-cnn",
-    "img_size": 64,
-    "in_chans": 3,
-    "epochs": 30,
-    "batch_size": 64,
-    "optimizer": "adamw",
-    "lr": 3e-3,
-    "scheduler": "onecycle",
 }
 DEFAULT_RECIPES = {"sign-mnist": "sign-mnist-fast", "asl-dataset": "asl-dataset-fast"}
 

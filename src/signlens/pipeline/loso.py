@@ -73,7 +73,7 @@ class Readings:
 
 def load_readings(files: list[Path], points: str = "world", crops: bool = False) -> Readings:
     """The readings of landmark files (pipeline.extract); with `crops`, each photo's hand crop too."""
-    parts, missed = [], {}
+    parts, missed, hand_crops = [], {}, {}
     for file in files:
         data = load_landmark_file(file)
         names = [str(c).upper() for c in data["class_names"]]
@@ -81,6 +81,8 @@ def load_readings(files: list[Path], points: str = "world", crops: bool = False)
         keep = remap[data["labels"]] >= 0
         tag = Path(file).stem.split("-")[0]
         sources = [f"{tag}:{s}" for s in data["sources"]]
+        if crops:
+            hand_crops.update({f"{tag}:{s}": crop for s, crop in crops_of(Path(file)).items()})
         parts.append(
             (
                 canonical_points(data, points)[keep],
@@ -104,9 +106,7 @@ def load_readings(files: list[Path], points: str = "world", crops: bool = False)
         np.array([signer_of(s) for s in sources]),
         missed,
         np.concatenate([p[5] for p in parts]),
-        {f"{Path(f).stem.split('-')[0]}:{k}": v for f in files for k, v in crops_of(Path(f)).items()}
-        if crops
-        else None,
+        hand_crops if crops else None,
     )
 
 

@@ -37,12 +37,17 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def blend(landmarks: np.ndarray, pixels: np.ndarray, weight: float) -> np.ndarray:
+    """The fused log-probabilities: the landmarks' and the pixel member's, weighted."""
+    return (1 - weight) * landmarks + weight * log_softmax(pixels)
+
+
 def fuse(landmarks, pixels, weight: float, below: float, temperature: float, fused_temperature: float):
     """Predict's rule on rows of (landmark log-probabilities, pixel logits): the calibrated probabilities
     and which rows were fused. Rows whose pixel logits are NaN (no crop) keep the landmark answer."""
     plain = softmax(landmarks / temperature)
     fused_rows = (plain.max(1) < below) & ~np.isnan(pixels).any(1)
-    mixed = (1 - weight) * landmarks + weight * log_softmax(np.nan_to_num(pixels))
+    mixed = blend(landmarks, np.nan_to_num(pixels), weight)
     probs = np.where(fused_rows[:, None], softmax(mixed / fused_temperature), plain)
     return probs, fused_rows
 
@@ -84,8 +89,7 @@ class PixelOpinion:
         return self.classifier.logits(crop[None])
 
     def calibrated(self, landmarks: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-        mixed = (1 - self.weight) * landmarks + self.weight * log_softmax(pixels)
-        return softmax(mixed / self.temperature)
+        return softmax(blend(landmarks, pixels, self.weight) / self.temperature)
 
 
 def photo_folder(spec: str) -> Path:
@@ -136,7 +140,7 @@ def choose_fusion(landmarks, pixels, labels, signers, temperature: float, photos
 
     plain = softmax(landmarks / temperature).max(1)
     have = ~np.isnan(pixels).any(1)
-    mixed = {w: (1 - w) * landmarks + w * log_softmax(np.nan_to_num(pixels)) for w in WEIGHTS}
+    mixed = {w: blend(landmarks, np.nan_to_num(pixels), w) for w in WEIGHTS}
     right = {
         (w, b): np.where((plain < b) & have, mixed[w].argmax(1), landmarks.argmax(1)) == labels
         for w in WEIGHTS

@@ -97,12 +97,14 @@ class Recognizer:
         # thread only spins against MediaPipe's (classify took 6 ms on one thread, 90 ms on two, on the
         # loaded 2-core box). Parallelism comes from recognize_all's readers instead.
         torch.set_num_threads(1)
-        classifier = load_classifier(path)
+        exported = Path(path).suffix.lower() in (".onnx", ".torchscript")
+        payload = None if exported else load_checkpoint(path)  # read once: model, record, pixel member
+        classifier = load_classifier(path, payload=payload)
         complexity = options.pop("model_complexity", 1)
         detector, reader, calibration = None, None, {}
         if classifier.kind == "landmarks":
-            calibration = recorded_calibration(path)
-            options.setdefault("pixel", pixel_opinion(path, calibration))
+            calibration = dict((payload or {}).get("calibration") or {})
+            options.setdefault("pixel", pixel_opinion(payload or {}, calibration, path))
             if video:
                 detector = HandDetector(static_image_mode=False, model_complexity=complexity)
             else:
@@ -229,14 +231,11 @@ class Recognizer:
             self.detector.close()
 
 
-def pixel_opinion(path: str | Path, calibration: dict) -> PixelOpinion | None:
-    """The recogniser checkpoint's pixel member with its fusion rule, or None (a landmark-only model)."""
-    if str(path).endswith((".onnx", ".ts", ".pt2")):
+def pixel_opinion(payload: dict, calibration: dict, source: str | Path) -> PixelOpinion | None:
+    """A recogniser checkpoint's pixel member with its fusion rule, or None (a landmark-only model)."""
+    if payload.get("pixel") is None:
         return None
-    payload = load_checkpoint(path).get("pixel")
-    if payload is None:
-        return None
-    return PixelOpinion.from_payload(payload, calibration.get("fusion") or {}, str(path))
+    return PixelOpinion.from_payload(payload["pixel"], calibration.get("fusion") or {}, str(source))
 
 
 def recorded_calibration(path: str | Path) -> dict:
