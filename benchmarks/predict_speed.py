@@ -30,11 +30,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from signlens.data.photo_sets import list_photo_set  # noqa: E402
-from signlens.data.sources import data_root  # noqa: E402
-from signlens.pipeline.hands import read_rgb  # noqa: E402
-from stress_set import CHANGES, changed  # noqa: E402
+from signlens.data.changes import CHANGES, changed
+from signlens.data.photo_sets import list_photo_set
+from signlens.data.sources import data_root
+from signlens.pipeline.hands import read_rgb
 
 
 def make_folder(folder: Path, count: int, seed: int = 0) -> None:

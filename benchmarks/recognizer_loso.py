@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from build_recognizer import PHOTO_SETS, SHIPPED_MEMBERS, read_sets  # noqa: E402
+from build_recognizer import PHOTO_SETS, SHIPPED_CHANGES, SHIPPED_MEMBERS, read_sets  # noqa: E402
 from signlens.pipeline.loso import (  # noqa: E402
     calibration_record,
     is_pixel,
@@ -76,6 +76,9 @@ def main() -> None:
     )
     parser.add_argument("--sets", default=",".join(PHOTO_SETS))
     parser.add_argument(
+        "--changes", default=",".join(SHIPPED_CHANGES), help="changed copies the landmark members train on"
+    )
+    parser.add_argument(
         "--train-on", default=None, help="train only on these sets' signers (tags: sms, ayuraj)"
     )
     parser.add_argument("--work", type=Path, default=Path("runs/recognizer"))
@@ -91,7 +94,7 @@ def main() -> None:
         "--details", action="store_true", help="per letter, confusions, rule and threshold curves"
     )
     args = parser.parse_args()
-    files, _ = read_sets(args.sets.split(","), args.work)
+    files, _ = read_sets(args.sets.split(","), args.work, tuple(c for c in args.changes.split(",") if c))
     print("leave-one-signer-out through predict's reading path; misses count as errors", flush=True)
     for spec in args.ensembles.split(";"):
         members = spec.split(",")
@@ -106,6 +109,7 @@ def main() -> None:
             readings, members, args.work / "loso", args.threads, train_rows, start=args.start
         )
         name = spec + (f" (trained on {args.train_on} only)" if args.train_on else "")
+        name += f" (landmarks also trained on changed copies: {args.changes})" if args.changes else ""
         show(name, calibration_record(folds, misses, members), args.details)
 
 

@@ -20,48 +20,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from signlens.data.changes import CHANGES, changed
 from signlens.data.photo_sets import list_photo_set
 from signlens.pipeline.hands import read_rgb
-
-CHANGES = ("as-taken", "fill", "cut", "gray", "blur", "shear", "mirror")
-
-
-def _square(rgb: np.ndarray, cx: float, cy: float, side: float, size: int = 416) -> np.ndarray:
-    """The square of `side` pixels centred at (cx, cy), edge pixels replicated where it leaves the
-    photo, resized to `size`."""
-    k = size / side
-    matrix = np.float32([[k, 0, size / 2 - cx * k], [0, k, size / 2 - cy * k]])
-    return cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
-
-
-def changed(rgb: np.ndarray, change: str, box, rng: np.random.Generator) -> np.ndarray | None:
-    """`rgb` with one change; None where the change needs a hand box the photo does not have."""
-    height, width = rgb.shape[:2]
-    if box is None:  # a tight crop already: its whole frame is the hand
-        box = (0, 0, width, height)
-    x0, y0, x1, y1 = box
-    cx, cy, side = (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
-    if change == "as-taken":
-        return rgb
-    if change == "fill":
-        return None if side >= 0.9 * min(width, height) else _square(rgb, cx, cy, side * 1.1)
-    if change == "cut":  # a frame the hand's size, moved so a quarter of the hand is outside it
-        dx, dy = [(0.25, 0), (-0.25, 0), (0, 0.25), (0, -0.25)][rng.integers(4)]
-        return _square(rgb, cx + dx * side, cy + dy * side, side)
-    if change == "gray":
-        return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
-    if change == "blur":
-        return cv2.GaussianBlur(rgb, (0, 0), 1.5 * max(width, height) / 320)
-    if change == "shear":
-        s = 0.2 * (1 if rng.random() < 0.5 else -1)
-        matrix = np.float32([[1, s, -s * height / 2], [0, 1, 0]])
-        return cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
-    if change == "mirror":
-        return np.ascontiguousarray(rgb[:, ::-1])
-    raise ValueError(change)
 
 
 def stress_items(root: Path, per_letter: int = 1, seed: int = 0):

@@ -44,22 +44,28 @@ PHOTO_SETS = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj"}
 # epochs over both readings of every photo). Chosen by leave-one-signer-out over all twelve photo signers
 # (docs/benchmarks.md): one seed over world points alone 95.35%, over world and image points 96.01%.
 SHIPPED_MEMBERS = ("recognizer:both-e20", "recognizer@1:both-e20", "hand-crop")
+# Everyday changes (data.changes) whose copies of the training photos the landmark members also train on.
+SHIPPED_CHANGES: tuple[str, ...] = ()
 
 
-def read_sets(names: list[str], work: Path) -> tuple[list[Path], dict]:
-    """Each photo set read through predict's path into work/<tag>-readings.npz (kept while the photos'
-    checksums and the reading settings match); (files, provenance per set)."""
+def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tuple[list[Path], dict]:
+    """Each photo set read through predict's path into work/<tag>-readings.npz, and with `changes` its
+    changed copies into work/<tag>-readings-<change>.npz (each kept while the photos' checksums and the
+    reading settings match); (files, provenance per set and change)."""
     files, record = [], {}
     for name in names:
-        out = work / f"{PHOTO_SETS[name]}-readings.npz"
-        report = extract_landmarks(name, out, views=("photo", "mirrored"), reuse=True)
-        print(f"{name}: a hand in {report['num_detected']}/{report['num_images']} photos", flush=True)
-        files.append(out)
-        record[name] = {
-            "photos": report["num_images"],
-            "found": report["num_detected"],
-            "digest": report["digest"],
-        }
+        for change in (None, *changes):
+            suffix = f"-{change}" if change else ""
+            out = work / f"{PHOTO_SETS[name]}-readings{suffix}.npz"
+            report = extract_landmarks(name, out, views=("photo", "mirrored"), reuse=True, change=change)
+            found = f"a hand in {report['num_detected']}/{report['num_images']} photos"
+            print(f"{name}{' ' + change if change else ''}: {found}", flush=True)
+            files.append(out)
+            record[name + suffix] = {
+                "photos": report["num_images"],
+                "found": report["num_detected"],
+                "digest": report["digest"],
+            }
     return files, record
 
 
@@ -70,10 +76,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=PACKAGE_MODEL)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--members", default=",".join(SHIPPED_MEMBERS), help="RECIPE[@SEED][:VARIANT],...")
+    parser.add_argument(
+        "--changes", default=",".join(SHIPPED_CHANGES), help="changed copies the landmark members train on"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     members = args.members.split(",")
-    files, data_record = read_sets(args.sets.split(","), args.work)
+    changes = tuple(c for c in args.changes.split(",") if c)
+    files, data_record = read_sets(args.sets.split(","), args.work, changes)
     pixel = [m for m in members if is_pixel(m)]
     landmark = next(m for m in members if not is_pixel(m))
     readings = load_readings(files, member_config(landmark, args.threads).landmarks.points, crops=bool(pixel))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from signlens.data.changes import changed, photo_rng
 from signlens.data.folders import list_image_folder, take_of
 from signlens.data.landmarks import load_landmark_file, save_landmark_file
 from signlens.data.photo_sets import LETTERS, PHOTO_SETS, list_photo_set
@@ -71,9 +72,20 @@ def digest(checksums: dict, settings: ReadSettings, views) -> str:
     return hashlib.sha1(f"{text}\n{settings.key()}\n{','.join(views)}".encode()).hexdigest()[:16]
 
 
+def changed_items(spec: str, items: Iterator, change: str) -> Iterator[tuple[np.ndarray, int, str]]:
+    """`items` with one everyday change at a random strength (data.changes), each photo's the same on
+    every run, named `source#change`; photos the change does not apply to are left out."""
+    boxes = {p.source: p.box for p in list_photo_set(spec, data_root())} if spec in PHOTO_SETS else {}
+    for rgb, label, source in items:
+        image = changed(rgb, change, boxes.get(source), photo_rng(source, change), vary=True)
+        if image is not None:
+            yield np.ascontiguousarray(image), label, f"{source}#{change}"
+
+
 def group_of(source: str) -> str:
     """The take a photo belongs to: ayuraj's hand and view, or a sign-mnist-source signer's letter (its
-    ten frames are one take)."""
+    ten frames are one take). A changed copy (`source#change`) belongs to its photo's take."""
+    source = source.split("#")[0]
     name = Path(source).name
     if Path(source).parent.name.startswith("user_"):
         return f"{Path(source).parent.name}_{name[0]}"
@@ -88,15 +100,20 @@ def extract_landmarks(
     on_total: Callable[[int], None] | None = None,
     settings: ReadSettings | None = None,
     reuse: bool = False,
+    change: str | None = None,
 ) -> dict:
     """Read one hand per image as `predict` does (in each of `views`) and save its landmarks, one row per
     view with a hand; images where the search finds no hand are listed. With `reuse`, an existing `out`
-    made from the same photo bytes, settings and views is kept as it is."""
+    made from the same photo bytes, settings and views is kept as it is. With `change`, the images are
+    read with that everyday change (data.changes) instead, as training material."""
     settings = settings or ReadSettings()
     unknown = sorted(set(views) - set(VIEWS))
     if unknown or not views or views[0] != "photo":
         raise SignlensError(f"views must be photo or photo,mirrored, got {','.join(views)}")
     class_names, items, total, checksums = labelled_images(spec)
+    if change:  # the count is an upper bound: a change may not apply to every photo
+        items = changed_items(spec, items, change)
+        checksums = {f"{k}#{change}": v for k, v in checksums.items()}
     if total == 0:
         raise SignlensError(f"no images found in {spec}")
     key = digest(checksums, settings, views)
@@ -116,8 +133,10 @@ def extract_landmarks(
     found_by: dict[str, int] = {}
     start = time.perf_counter()
     reader = PhotoReader(settings)
+    read = 0
     try:
         for rgb, label, source in items:
+            read += 1
             if source in earlier and not is_gray(rgb):
                 for row in earlier[source]:
                     for k in names:
@@ -177,18 +196,19 @@ def extract_landmarks(
     }
     meta = {
         "data": spec,
+        **({"change": change} if change else {}),
         "checksums": checksums if len(checksums) <= 5000 else {},
         "digest": key,
         "reading": settings.to_json(),  # predict's own settings: the file is what predict would read
-        "num_images": total,
-        "num_detected": total - len(failures),
+        "num_images": read,
+        "num_detected": read - len(failures),
         "views": list(views),
         "detected_per_view": found_per_view,
         "found_by": found_by,
         "seconds": round(seconds, 2),
     }
     save_landmark_file(out, arrays, meta)
-    return {**meta, "failures": failures, "detection_rate": meta["num_detected"] / total}
+    return {**meta, "failures": failures, "detection_rate": meta["num_detected"] / read}
 
 
 def reusable_rows(out: Path, checksums: dict, settings: ReadSettings, views) -> dict[str, list[dict]]:

@@ -54,6 +54,11 @@ class Readings:
     missed: dict[str, list[tuple[str, int]]]  # per signer: (photo, label) where no hand was found
     scores: np.ndarray | None = None  # MediaPipe's handedness score of each reading
     crops: dict[str, np.ndarray] | None = None  # per photo source: the hand crop of its first reading
+    changed: np.ndarray | None = None  # per row: read from a changed copy (training material, never scored)
+
+    def __post_init__(self):
+        if self.changed is None:
+            self.changed = np.zeros(len(self.labels), bool)
 
     def samples(self, index: np.ndarray) -> ImageSet:
         return ImageSet(
@@ -64,7 +69,7 @@ class Readings:
     def crop_samples(self, index: np.ndarray) -> ImageSet:
         """The hand crops of the photos whose first reading is among rows `index` (the pixel member's
         samples: one per photo, the crop predict makes from the hand the search found)."""
-        rows = [i for i in index if self.views[i] == "photo"]
+        rows = [i for i in index if self.views[i] == "photo" and not self.changed[i]]
         return ImageSet(
             np.stack([self.crops[self.sources[i]] for i in rows]), self.labels[rows], list(LETTERS),
             [self.sources[i] for i in rows], [self.groups[i] for i in rows],
@@ -72,16 +77,19 @@ class Readings:
 
 
 def load_readings(files: list[Path], points: str = "world", crops: bool = False) -> Readings:
-    """The readings of landmark files (pipeline.extract); with `crops`, each photo's hand crop too."""
+    """The readings of landmark files (pipeline.extract); with `crops`, each photo's hand crop too.
+    Files of changed copies (extract's `change`) add training rows: they are never scored, and a copy
+    without a hand is no miss."""
     parts, missed, hand_crops = [], {}, {}
     for file in files:
         data = load_landmark_file(file)
+        copies = bool(data["meta"].get("change"))
         names = [str(c).upper() for c in data["class_names"]]
         remap = np.array([LETTERS.index(n) if n in LETTERS else -1 for n in names])
         keep = remap[data["labels"]] >= 0
         tag = Path(file).stem.split("-")[0]
         sources = [f"{tag}:{s}" for s in data["sources"]]
-        if crops:
+        if crops and not copies:
             hand_crops.update({f"{tag}:{s}": crop for s, crop in crops_of(Path(file)).items()})
         parts.append(
             (
@@ -91,10 +99,11 @@ def load_readings(files: list[Path], points: str = "world", crops: bool = False)
                 np.asarray(data["views"])[keep],
                 [str(g) for g, k in zip(data["groups"], keep, strict=True) if k],
                 np.asarray(data.get("scores", np.ones(len(keep))), np.float32)[keep],
+                np.full(int(keep.sum()), copies),
             )
         )
         for source, label in zip(data["failure_sources"], data["failure_labels"], strict=True):
-            if remap[label] >= 0:
+            if remap[label] >= 0 and not copies:
                 missed.setdefault(signer_of(source), []).append((f"{tag}:{source}", int(remap[label])))
     sources = [s for p in parts for s in p[2]]
     return Readings(
@@ -107,6 +116,7 @@ def load_readings(files: list[Path], points: str = "world", crops: bool = False)
         missed,
         np.concatenate([p[5] for p in parts]),
         hand_crops if crops else None,
+        np.concatenate([p[6] for p in parts]),
     )
 
 
@@ -319,12 +329,13 @@ def run_loso(
     signers = signers[start:] + signers[:start] if start >= 0 else signers[::-1]
     plans = {}
     for signer in signers:  # train what no other process has claimed
-        rest = np.flatnonzero((readings.signers != signer) & allowed)
-        rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in rest))
-        tag = hashlib.sha1(rows.encode()).hexdigest()[:8]  # the training rows by name, not position
-        dirs = [work / f"{m.replace(':', '-')}-{tag}" for m in members]
-        for m, d in zip(members, dirs, strict=True):
-            train_member(m, readings, rest, d, threads, claim=True)
+        dirs = []
+        for m in members:  # (a pixel member reads photos as taken: changed copies are landmark rows)
+            rest = np.flatnonzero((readings.signers != signer) & allowed & ~(is_pixel(m) & readings.changed))
+            rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in rest))
+            tag = hashlib.sha1(rows.encode()).hexdigest()[:8]  # the training rows by name, not position
+            dirs.append(work / f"{m.replace(':', '-')}-{tag}")
+            train_member(m, readings, rest, dirs[-1], threads, claim=True)
         plans[signer] = dirs
     write_json(work / "folds.json", {s: [str(d) for d in dirs] for s, dirs in plans.items()})  # who saw whom
     deadline = time.monotonic() + 4 * 3600
@@ -334,7 +345,7 @@ def run_loso(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"folds of {signer} never finished: {plans[signer]}")
             time.sleep(10)
-        held = np.flatnonzero(readings.signers == signer)
+        held = np.flatnonzero((readings.signers == signer) & ~readings.changed)
         kinds = [is_pixel(m) for m in members]
         classifier = LandmarkClassifier.from_checkpoint(
             ensemble_checkpoint(

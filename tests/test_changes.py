@@ -1,0 +1,111 @@
+"""Everyday changes (data.changes) and the changed copies the recogniser's landmark members train on:
+the stress set's fixed strengths, the build's varied ones, and that a copy is training material only
+(never scored, never a miss, never in the fold of its own signer)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from signlens.data.changes import changed, photo_rng
+from signlens.data.landmarks import save_landmark_file
+from signlens.data.photo_sets import LETTERS
+
+
+def hand_photo():
+    """A white 100 px square (the hand, its box) on a black 200 px photo."""
+    rgb = np.zeros((200, 200, 3), np.uint8)
+    rgb[50:150, 50:150] = 255
+    return rgb, (50, 50, 150, 150)
+
+
+def visible(image) -> float:
+    return float((image[..., 0] > 127).mean())
+
+
+def test_the_stress_sets_cut_leaves_three_quarters_of_the_hand_and_the_builds_varies_around_it():
+    rgb, box = hand_photo()
+    rng = np.random.default_rng(0)
+    fixed = [visible(changed(rgb, "cut", box, rng)) for _ in range(8)]
+    assert fixed == pytest.approx([0.75] * 8, abs=0.01)
+    varied = [visible(changed(rgb, "cut", box, rng, vary=True)) for _ in range(40)]
+    assert 0.55 < min(varied) and max(varied) < 0.9 and np.std(varied) > 0.03
+    assert changed(rgb, "fill", box, rng).shape == (416, 416, 3)
+    assert changed(rgb, "fill", None, rng) is None  # a tight crop already fills its frame
+    gray = changed(rgb, "gray", None, rng)
+    assert gray.shape == rgb.shape and (gray[..., 0] == gray[..., 2]).all()
+    with pytest.raises(ValueError, match="unknown change 'smudge'"):
+        changed(rgb, "smudge", None, rng)
+
+
+def test_a_photos_changed_copy_is_the_same_in_every_run_and_differs_between_photos():
+    rgb, box = hand_photo()
+
+    def copy(source):
+        return changed(rgb, "cut", box, photo_rng(source, "cut"), vary=True)
+
+    assert np.array_equal(copy("user_3/A1.jpg"), copy("user_3/A1.jpg"))
+    assert any(not np.array_equal(copy("user_3/A1.jpg"), copy(f"user_3/B{k}.jpg")) for k in range(4))
+
+
+def landmark_file(path, signers, copies: str | None = None, per_letter: int = 3, seed: int = 0):
+    """Synthetic readings of photos `user_N/<LETTER><k>.jpg`, one prototype hand per letter, both views;
+    with `copies`, as a file of changed copies (`source#change`) with one copy where no hand was found."""
+    rng = np.random.default_rng(seed)
+    prototypes = np.random.default_rng(1).normal(0, 0.05, (len(LETTERS), 21, 3)).astype(np.float32)
+    rows = {k: [] for k in ("world_points", "image_points", "labels", "sources", "groups", "views")}
+    for signer in signers:
+        for label, letter in enumerate(LETTERS):
+            for k in range(per_letter):
+                source = f"{signer}/{letter}{k}.jpg" + (f"#{copies}" if copies else "")
+                for view in ("photo", "mirrored"):
+                    points = prototypes[label] + rng.normal(0, 0.004, (21, 3)).astype(np.float32)
+                    rows["world_points"].append(points)
+                    rows["image_points"].append(points + 0.5)
+                    rows["labels"].append(label)
+                    rows["sources"].append(source)
+                    rows["groups"].append(f"{signer}_{letter}")
+                    rows["views"].append(view)
+    n = len(rows["labels"])
+    arrays = {k: np.asarray(v) for k, v in rows.items()}
+    arrays.update(
+        class_names=np.asarray(LETTERS), handedness=np.asarray(["Right"] * n),
+        scores=np.ones(n, np.float32),
+        failure_sources=np.asarray([f"{signers[0]}/A9.jpg" + (f"#{copies}" if copies else "")]),
+        failure_labels=np.asarray([0]),
+    )  # fmt: skip
+    return save_landmark_file(path, arrays, {"data": "synthetic", **({"change": copies} if copies else {})})
+
+
+def test_changed_copies_train_the_other_signers_folds_and_are_never_scored(tmp_path, monkeypatch):
+    from signlens.pipeline import loso
+
+    signers = ["user_3", "user_4", "user_5"]
+    files = [landmark_file(tmp_path / "sms-readings.npz", signers)]
+    files.append(landmark_file(tmp_path / "sms-readings-cut.npz", signers, copies="cut", seed=1))
+    readings = loso.load_readings(files, "world")
+    assert readings.changed.sum() == len(readings.labels) // 2
+    assert all(("#" in s) == c for s, c in zip(readings.sources, readings.changed, strict=True))
+    assert readings.missed == {"user_3": [("sms:user_3/A9.jpg", 0)]}  # the copy without a hand is no miss
+
+    trained = {}
+    real_train = loso.train_member
+
+    def recording(member, readings, index, out, threads, claim=False):
+        trained[out.name] = index
+        return real_train(member, readings, index, out, threads, claim)
+
+    monkeypatch.setattr(loso, "train_member", recording)
+    monkeypatch.setitem(loso.VARIANTS, "tiny", {"epochs": 3})
+    folds, misses = loso.run_loso(
+        readings, ["recognizer:tiny"], tmp_path / "loso", threads=1, log=lambda *a, **k: None
+    )
+    assert misses == {"user_3": 1}
+    for fold, index in zip(folds, trained.values(), strict=True):
+        assert len(fold["labels"]) == len(LETTERS) * 3  # the signer's photos as taken, once each
+        assert not any("#" in s for s in fold["sources"])
+        training = {readings.sources[i] for i in index}
+        assert not any(s.startswith(f"sms:{fold['signer']}/") for s in training)  # not even its copies
+        assert sum("#cut" in s for s in training) == len(training) // 2  # the others' copies train it
+    record = loso.calibration_record(folds, misses, ["recognizer:tiny"])
+    assert record["photos"] == 3 * len(LETTERS) * 3 + 1
