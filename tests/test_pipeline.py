@@ -349,6 +349,41 @@ def test_gray_hands_on_black_are_found_along_the_skin_ramp():
     assert found >= 20, found
 
 
+@needs_photos
+def test_gray_hands_the_first_ramp_misses_are_searched_along_a_second():
+    """The 14 gray letter photos (`bot_seg_1`) of ayuraj the first skin ramp found no hand in: the
+    second ramp finds 6 (and a face or wall is no likelier a hand: the scene test above searches both)."""
+    import cv2
+
+    from signlens.pipeline.hands import read_rgb
+    from signlens.pipeline.reading import GRAY_RAMPS, PhotoReader, ReadSettings
+
+    names = ["c/hand2_c", "c/hand5_c", "e/hand1_e", "e/hand5_e", "i/hand5_i", "n/hand2_n", "q/hand2_q",
+             "u/hand1_u", "u/hand2_u", "v/hand1_v", "w/hand1_w", "z/hand1_z", "z/hand2_z", "z/hand5_z"]  # fmt: skip
+    grays = [
+        np.repeat(
+            cv2.cvtColor(read_rgb(ASL / f"{n}_bot_seg_1_cropped.jpeg"), cv2.COLOR_RGB2GRAY)[..., None], 3, 2
+        )
+        for n in names
+    ]
+    found, views, again = {}, [], 0
+    for ramps in (GRAY_RAMPS[:1], GRAY_RAMPS):
+        reader = PhotoReader(ReadSettings(gray_ramps=ramps))
+        try:
+            found[len(ramps)] = 0
+            for gray in grays:
+                hand = reader.find(gray)
+                if hand is not None:
+                    found[len(ramps)] += 1
+                    views.append(reader.last_view)
+                    again += reader.reread(gray, hand) is not None  # coloured along the ramp that found it
+        finally:
+            reader.close()
+    assert found[1] == 0 and found[2] >= 5, found
+    # Re-read along the ramp that found the hand: 3 of the 6 (along the first ramp, 2).
+    assert all(view.endswith("-ramp2") for view in views) and again >= 3
+
+
 @needs_sms
 def test_a_model_built_without_a_signer_reads_that_signer_through_predict(tmp_path, monkeypatch, capsys):
     """The whole path on a signer the graded model never saw: landmarks of three sign-mnist-source signers

@@ -219,7 +219,8 @@ def reusable_rows(out: Path, checksums: dict, settings: ReadSettings, views) -> 
     data = load_landmark_file(out)
     meta = data["meta"]
     before = meta.get("reading") or {}
-    same = all(before.get(k) == v for k, v in settings.to_json().items() if k not in ("search", "version"))
+    ignored = ("search", "version", "gray_ramps")  # (gray photos are read again whatever their ramps)
+    same = all(before.get(k) == v for k, v in settings.to_json().items() if k not in ignored)
     if not same or list(meta.get("views", [])) != list(views) or "found_by" not in data:
         return {}
     prefix = []
