@@ -33,6 +33,7 @@ from signlens.pipeline.loso import (
     is_pixel,
     load_readings,
     member_config,
+    rows_tag,
     run_loso,
     train_member,
 )
@@ -92,12 +93,13 @@ def main() -> None:
     folds, misses = run_loso(readings, members, args.work / "loso", args.threads)
     record = calibration_record(folds, misses, members)
 
-    # The shipped members: every signer (validation: whole takes, for the best epoch).
-    every = np.arange(len(readings.labels))
-    finals = [
-        train_member(m, readings, every, args.work / "final" / m.replace(":", "-"), args.threads)
-        for m in members
-    ]
+    # The shipped members: every signer (validation: whole takes, for the best epoch); a pixel member
+    # reads the photos as taken.
+    finals = []
+    for m in members:
+        every = np.flatnonzero(~readings.changed) if is_pixel(m) else np.arange(len(readings.labels))
+        out = args.work / "final" / f"{m.replace(':', '-')}-{rows_tag(readings, every)}"
+        finals.append(train_member(m, readings, every, out, args.threads))
     payload = ensemble_checkpoint([f for f, m in zip(finals, members, strict=True) if not is_pixel(m)])
     if pixel:  # one pixel member ships, fused by the record's rule (pipeline.pixels)
         crop_model = load_checkpoint(finals[members.index(pixel[0])])

@@ -311,6 +311,12 @@ VARIANTS = {
 }
 
 
+def rows_tag(readings: Readings, index: np.ndarray) -> str:
+    """The training rows `index` by name, not position: a run's folder name, reused while it matches."""
+    rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in index))
+    return hashlib.sha1(rows.encode()).hexdigest()[:8]
+
+
 def run_loso(
     readings: Readings,
     members: list[str],
@@ -332,9 +338,7 @@ def run_loso(
         dirs = []
         for m in members:  # (a pixel member reads photos as taken: changed copies are landmark rows)
             rest = np.flatnonzero((readings.signers != signer) & allowed & ~(is_pixel(m) & readings.changed))
-            rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in rest))
-            tag = hashlib.sha1(rows.encode()).hexdigest()[:8]  # the training rows by name, not position
-            dirs.append(work / f"{m.replace(':', '-')}-{tag}")
+            dirs.append(work / f"{m.replace(':', '-')}-{rows_tag(readings, rest)}")
             train_member(m, readings, rest, dirs[-1], threads, claim=True)
         plans[signer] = dirs
     write_json(work / "folds.json", {s: [str(d) for d in dirs] for s, dirs in plans.items()})  # who saw whom
