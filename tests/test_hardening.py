@@ -173,3 +173,18 @@ def test_an_empty_image_argument_is_refused_not_read_as_the_current_folder(tmp_p
     code, out, err = run_in_process(["predict", "", "--json"])
     assert code == 2 and "stray.png" not in out
     assert err.strip().splitlines() == ["signlens: error: an image path is empty"]
+
+
+def test_a_command_that_fails_leaves_no_empty_output_folder_and_keeps_ones_it_did_not_make(tmp_path):
+    empty = tmp_path / "no-classes"
+    empty.mkdir()
+    for verb in ("cv", "audit", "train"):
+        code, _, err = run_in_process(
+            [verb, "--data", str(empty), "--out", str(tmp_path / "new" / verb / "x")]
+        )
+        assert code == 2 and "no class folders" in err
+    assert not (tmp_path / "new").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    code, _, _ = run_in_process(["audit", "--data", str(empty), "--out", str(mine)])
+    assert code == 2 and mine.is_dir()  # a folder the user made stays, even empty

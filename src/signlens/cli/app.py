@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from signlens.cli.options import make_folder
 from signlens.errors import SignlensError
 
 app = typer.Typer(
@@ -118,7 +119,7 @@ def prepare_out_dir(
         for name in stale:
             (out / name).unlink(missing_ok=True)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
     except (FileExistsError, NotADirectoryError):
         raise SignlensError(f"--out {out}: a part of its path is a file, not a folder") from None
     except OSError as exc:

@@ -21,6 +21,7 @@ import signlens.cli.serve  # noqa: F401  (registers serve)
 import signlens.cli.study  # noqa: F401  (registers cv and audit)
 from signlens.cli import core, export, hands, predict  # noqa: F401  (each module registers its verbs)
 from signlens.cli.app import app, tidy_help
+from signlens.cli.options import remove_empty_created
 from signlens.errors import SignlensError
 
 _COMMAND = None
@@ -42,6 +43,7 @@ def one_line(text: str) -> str:
 def fail(message: str, code: int = 2) -> None:
     with contextlib.suppress(OSError, ValueError):
         sys.stdout.flush()
+    remove_empty_created()  # an output folder made for this command, which wrote nothing into it
     # Under torchrun every rank may fail alike; a rank other than 0 says which it is.
     rank = os.environ.get("RANK", "0") if os.environ.get("WORLD_SIZE", "1") != "1" else "0"
     where = f"rank {rank}: " if rank != "0" else ""

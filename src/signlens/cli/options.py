@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -168,6 +169,24 @@ def output_file(option: str, path: Path | None) -> Path | None:
     return path
 
 
+CREATED: list[Path] = []  # output folders this process made: a failed command leaves none of them empty
+
+
+def make_folder(path: Path) -> None:
+    """mkdir -p, remembering the folders it made, so that a command that then fails can remove them."""
+    made = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    CREATED.extend(made)  # deepest first: removed in this order, a parent once its child is gone
+
+
+def remove_empty_created() -> None:
+    """Remove the output folders this process made that are still empty (after a failure)."""
+    for folder in CREATED:
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only ever removes an empty folder
+    CREATED.clear()
+
+
 def output_dir(option: str, path: Path | None) -> Path | None:
     """An output folder: created now, so an impossible one fails before any work is done."""
     if path is None:
@@ -175,7 +194,7 @@ def output_dir(option: str, path: Path | None) -> Path | None:
     if path.exists() and not path.is_dir():
         raise SignlensError(f"{option} {path} exists and is not a folder")
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        make_folder(path)
     except OSError as exc:
         raise SignlensError(f"{option} {path}: cannot create the folder ({exc.strerror or exc})") from None
     if not os.access(path, os.W_OK | os.X_OK):
