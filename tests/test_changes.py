@@ -29,7 +29,7 @@ def test_the_stress_sets_cut_leaves_three_quarters_of_the_hand_and_the_builds_va
     fixed = [visible(changed(rgb, "cut", box, rng)) for _ in range(8)]
     assert fixed == pytest.approx([0.75] * 8, abs=0.01)
     varied = [visible(changed(rgb, "cut", box, rng, vary=True)) for _ in range(40)]
-    assert 0.55 < min(varied) and max(varied) < 0.9 and np.std(varied) > 0.03
+    assert min(varied) > 0.55 and max(varied) < 0.9 and np.std(varied) > 0.03
     assert changed(rgb, "fill", box, rng).shape == (416, 416, 3)
     assert changed(rgb, "fill", None, rng) is None  # a tight crop already fills its frame
     gray = changed(rgb, "gray", None, rng)
