@@ -1,7 +1,8 @@
 """Build the bundled recogniser (src/signlens/assets/recognizer.pt) from the shared photos of every signer.
 
 1. Read every photo of the photo sets exactly as `predict` does (pipeline.reading: the same search of
-   views, the same mirrored second reading), cached under --work by photo checksums and reading settings.
+   views, the same mirrored second reading), cached under --work by photo checksums and reading settings;
+   and, for the landmark members' training only, a changed copy of every photo per --changes (data.changes).
 2. Leave-one-signer-out over all photo signers (pipeline.loso): each member trained without the held-out
    signer, the ensemble's answers replayed as `predict` gives them (second reading only below the chosen
    confidence), photos with no hand found counting as errors.
@@ -11,6 +12,7 @@
 4. Train every member on all signers and write the ensemble, with its record, into the package.
 
     SIGNLENS_DATA=../shared/data nice .venv/bin/python scripts/build_recognizer.py [--out PATH] [--work DIR]
+        [--members RECIPE[@SEED][:VARIANT],...] [--changes cut,...]
 """
 
 from __future__ import annotations
