@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from signlens.data.changes import NEEDS_BOX
+from signlens.data.photo_sets import list_photo_set
+from signlens.data.sources import data_root
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.runinfo import git_commit, package_versions
@@ -60,7 +63,11 @@ def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tu
     reading settings match); (files, provenance per set and change)."""
     files, record = [], {}
     for name in names:
+        boxed = any(p.box is not None for p in list_photo_set(name, data_root()))
         for change in (None, *changes):
+            if change in NEEDS_BOX and not boxed:
+                print(f"{name} {change}: no hand boxes, no copies", flush=True)
+                continue
             suffix = f"-{change}" if change else ""
             out = work / f"{PHOTO_SETS[name]}-readings{suffix}.npz"
             report = extract_landmarks(name, out, views=("photo", "mirrored"), reuse=True, change=change)

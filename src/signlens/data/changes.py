@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 CHANGES = ("as-taken", "fill", "cut", "gray", "blur", "shear", "mirror")
+NEEDS_BOX = ("fill",)  # a photo without a hand box is a tight crop already: the hand fills it
 # Where the frame moves to cut the hand: the four sides (the stress set), and with `vary` the corners too.
 _SIDES = [(1, 0), (-1, 0), (0, 1), (0, -1)]
 _CORNERS = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
