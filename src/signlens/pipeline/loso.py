@@ -16,6 +16,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -54,11 +55,11 @@ class Readings:
     missed: dict[str, list[tuple[str, int]]]  # per signer: (photo, label) where no hand was found
     scores: np.ndarray | None = None  # MediaPipe's handedness score of each reading
     crops: dict[str, np.ndarray] | None = None  # per photo source: the hand crop of its first reading
-    changed: np.ndarray | None = None  # per row: read from a changed copy (training material, never scored)
 
-    def __post_init__(self):
-        if self.changed is None:
-            self.changed = np.zeros(len(self.labels), bool)
+    @cached_property
+    def changed(self) -> np.ndarray:
+        """Per row: read from a changed copy (`source#change`), training material that is never scored."""
+        return np.array(["#" in s for s in self.sources], bool)
 
     def samples(self, index: np.ndarray) -> ImageSet:
         return ImageSet(
@@ -99,7 +100,6 @@ def load_readings(files: list[Path], points: str = "world", crops: bool = False)
                 np.asarray(data["views"])[keep],
                 [str(g) for g, k in zip(data["groups"], keep, strict=True) if k],
                 np.asarray(data.get("scores", np.ones(len(keep))), np.float32)[keep],
-                np.full(int(keep.sum()), copies),
             )
         )
         for source, label in zip(data["failure_sources"], data["failure_labels"], strict=True):
@@ -116,7 +116,6 @@ def load_readings(files: list[Path], points: str = "world", crops: bool = False)
         missed,
         np.concatenate([p[5] for p in parts]),
         hand_crops if crops else None,
-        np.concatenate([p[6] for p in parts]),
     )
 
 
