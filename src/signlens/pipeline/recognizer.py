@@ -72,6 +72,7 @@ class Recognizer:
         pixel: PixelOpinion | None = None,
     ):
         self.classifier, self.detector, self.reader = classifier, detector, reader
+        self.calibration = dict(calibration or {})  # the checkpoint's record, as its build wrote it
         self.pixel = pixel  # the hand-crop CNN's second opinion, where the landmarks are unsure
         # Photos are read in each view the model was built for (the mirrored photo too: a second,
         # independent landmark estimate of the same hand); video frames only as they are.
@@ -101,9 +102,9 @@ class Recognizer:
         payload = None if exported else load_checkpoint(path)  # read once: model, record, pixel member
         classifier = load_classifier(path, payload=payload)
         complexity = options.pop("model_complexity", 1)
-        detector, reader, calibration = None, None, {}
+        detector, reader = None, None
+        calibration = dict((payload or {}).get("calibration") or {})
         if classifier.kind == "landmarks":
-            calibration = dict((payload or {}).get("calibration") or {})
             options.setdefault("pixel", pixel_opinion(payload or {}, calibration, path))
             if video:
                 detector = HandDetector(static_image_mode=False, model_complexity=complexity)

@@ -168,7 +168,7 @@ def model_info(recognizer: Recognizer, weights: str | None) -> dict:
             ),
             "views": list(recognizer.views),
         },
-        "calibration": calibration_record(classifier, path),
+        "calibration": calibration_record(recognizer),
         "threshold": recognizer.threshold,
         "members": len(getattr(classifier, "members", [])) or 1,
         "pixel_member": pixel_info(recognizer),
@@ -190,14 +190,12 @@ def pixel_info(recognizer: Recognizer) -> dict | None:
     }
 
 
-def calibration_record(classifier, path: Path) -> dict:
+def calibration_record(recognizer: Recognizer) -> dict:
     """The temperature, and the record the recogniser's build wrote into the checkpoint (if any)."""
-    record: dict = {"method": "temperature", "temperature": float(getattr(classifier, "temperature", 1.0))}
-    if path.suffix == ".pt":
-        from signlens.engine.checkpoint import load_checkpoint
-
-        saved = load_checkpoint(path).get("calibration") or {}
-        record.update(
-            {k: v for k, v in saved.items() if isinstance(v, int | float | str | bool | list | dict)}
-        )
+    record: dict = {
+        "method": "temperature",
+        "temperature": float(getattr(recognizer.classifier, "temperature", 1.0)),
+    }
+    saved = recognizer.calibration  # read with the model: the checkpoint is not loaded again
+    record.update({k: v for k, v in saved.items() if isinstance(v, int | float | str | bool | list | dict)})
     return record
