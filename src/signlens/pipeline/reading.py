@@ -77,7 +77,7 @@ class PhotoReader:
         self._lite: HandDetector | None = None  # built on first need: most photos never need it
         self._gray_lite: HandDetector | None = None
         self._gray = False  # whether the photo being searched is gray
-        self._ramp = self.settings.gray_ramps[0]  # the ramp that coloured the gray photo last searched
+        self._ramp = self.settings.gray_ramps[0]  # the ramp that showed the last gray hand found
         self.last_view: str | None = None  # the view that found the last hand (for reports)
 
     @property
@@ -95,12 +95,12 @@ class PhotoReader:
         self.last_view = None
         self._gray = is_gray(rgb)
         for k, ramp in enumerate(self.settings.gray_ramps if self._gray else (None,)):
-            self._ramp = ramp or self._ramp
             view_rgb = coloured(rgb, ramp) if ramp else rgb
             for view in self.settings.search:
                 hand = self._look(view, view_rgb)
                 if hand is not None:
                     self.last_view = f"{view}-ramp{k + 1}" if k else view
+                    self._ramp = ramp or self._ramp
                     return hand
         return None
 
