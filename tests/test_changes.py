@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from signlens.data.changes import changed, photo_rng
+from signlens.data.changes import FURTHER_CHANGES, changed, photo_rng
 from signlens.data.landmarks import save_landmark_file
 from signlens.data.photo_sets import LETTERS
 
@@ -36,6 +36,24 @@ def test_the_stress_sets_cut_leaves_three_quarters_of_the_hand_and_the_builds_va
     assert gray.shape == rgb.shape and (gray[..., 0] == gray[..., 2]).all()
     with pytest.raises(ValueError, match="unknown change 'smudge'"):
         changed(rgb, "smudge", None, rng)
+
+
+def test_turned_dark_and_jpeg_at_fixed_strengths_draw_nothing_from_the_generator():
+    rgb, box = hand_photo()
+    rng = np.random.default_rng(0)
+    turned, dark, jpeg = (changed(rgb, c, box, rng) for c in FURTHER_CHANGES)
+    assert rng.random() == np.random.default_rng(0).random()  # the stress set's other picks unchanged
+    # 25 degrees about the square's centre: its corners leave the box, its centre stays white.
+    assert (
+        turned[100, 100, 0] == 255
+        and turned[52, 52, 0] == 0
+        and visible(turned) == pytest.approx(0.25, abs=0.01)
+    )
+    # A quarter of the light in linear terms: white 255 -> 255 * 0.25 ** (1 / 2.2), about 136.
+    assert dark.shape == rgb.shape and dark.max() == pytest.approx(136, abs=1) and dark.min() == 0
+    assert jpeg.shape == rgb.shape and 0 < np.abs(jpeg.astype(int) - rgb).mean() < 10
+    varied = [changed(rgb, "dark", box, rng, vary=True).max() for _ in range(10)]
+    assert np.std(varied) > 5
 
 
 def test_a_photos_changed_copy_is_the_same_in_every_run_and_differs_between_photos():

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from signlens.data.landmarks import (
+    BONES,
     LandmarkAugment,
     LandmarkConfig,
     LandmarkFeatures,
@@ -102,6 +103,24 @@ def test_augmentation_changes_points_within_bounds_and_mirror_flips_chirality():
     torch.testing.assert_close(bone, ref, atol=0.15, rtol=0.1)
     mirrored = LandmarkAugment(rotation=0, scale=0, finger_jitter=0, noise=0, mirror=1.0)(hands)
     torch.testing.assert_close(mirrored[..., 0], -(hands - hands[:, :1])[..., 0])
+
+
+def test_bone_scaling_changes_lengths_within_bounds_and_keeps_directions():
+    hands = torch.stack([random_hand(s) for s in range(32)])
+    still = dict(rotation=0, scale=0, finger_jitter=0, noise=0)
+    out = LandmarkAugment(**still, bone_scale=0.1)(hands, torch.Generator().manual_seed(0))
+    parents, children = (list(side) for side in zip(*BONES, strict=True))
+
+    def bones(points):
+        return points[:, children] - points[:, parents]
+
+    ratio = bones(out).norm(dim=-1) / bones(hands).norm(dim=-1)
+    assert ratio.min() >= 0.9 - 1e-4 and ratio.max() <= 1.1 + 1e-4 and ratio.std() > 0.03
+    cosine = torch.nn.functional.cosine_similarity(bones(out), bones(hands), dim=-1)
+    torch.testing.assert_close(cosine, torch.ones_like(cosine))
+    assert torch.all(out[:, 0] == 0)
+    torch.testing.assert_close(LandmarkAugment(**still)(hands), hands - hands[:, :1])
+    assert LandmarkConfig(bone_scale=0.2).augmenter().bone_scale == 0.2
 
 
 def test_landmark_config_builds_what_it_says():

@@ -1,5 +1,6 @@
 """Everyday changes to a photo of a hand: framed so the hand fills it or so an edge cuts it, gray, blurred,
-sheared, mirrored. The stress set (benchmarks/stress_set.py) measures the recogniser on each at fixed
+sheared, mirrored; and beyond those, turned (a tilted camera), dark (a dim room) and heavily compressed.
+The stress set (benchmarks/stress_set.py) measures the recogniser on each at fixed
 strengths; the recogniser's build reads changed copies of its training photos (`vary`: random strengths),
 because a hand cut by the frame's edge gives landmarks the detector had to guess, and a model that never
 saw such guesses reads them as another letter.
@@ -13,6 +14,9 @@ import cv2
 import numpy as np
 
 CHANGES = ("as-taken", "fill", "cut", "gray", "blur", "shear", "mirror")
+# Beyond the everyday seven; at fixed strengths they draw nothing from the generator, so adding them left
+# the stress set's other images as they were.
+FURTHER_CHANGES = ("turned", "dark", "jpeg")
 NEEDS_BOX = ("fill",)  # a photo without a hand box is a tight crop already: the hand fills it
 # Where the frame moves to cut the hand: the four sides (the stress set), and with `vary` the corners too.
 _SIDES = [(1, 0), (-1, 0), (0, 1), (0, -1)]
@@ -60,7 +64,19 @@ def changed(
         return cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
     if change == "mirror":
         return np.ascontiguousarray(rgb[:, ::-1])
-    raise ValueError(f"unknown change {change!r}; choose from {', '.join(CHANGES)}")
+    if change == "turned":  # about the hand's centre, the corners filled by the edge
+        degrees = rng.uniform(15, 35) * (1 if rng.random() < 0.5 else -1) if vary else 25.0
+        matrix = cv2.getRotationMatrix2D((cx, cy), degrees, 1.0)
+        return cv2.warpAffine(rgb, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    if change == "dark":  # light cut in linear terms (a quarter: two stops), then back to sRGB
+        light = rng.uniform(0.15, 0.4) if vary else 0.25
+        linear = (rgb.astype(np.float32) / 255) ** 2.2 * light
+        return np.clip(linear ** (1 / 2.2) * 255 + 0.5, 0, 255).astype(np.uint8)
+    if change == "jpeg":
+        quality = int(rng.integers(8, 25)) if vary else 12
+        _, encoded = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return np.ascontiguousarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR)[..., ::-1])
+    raise ValueError(f"unknown change {change!r}; choose from {', '.join(CHANGES + FURTHER_CHANGES)}")
 
 
 def photo_rng(source: str, change: str, seed: int = 0) -> np.random.Generator:

@@ -206,6 +206,7 @@ class LandmarkAugment:
     finger_jitter: float = 0.04  # per-finger shift, in palm lengths
     noise: float = 0.01  # per-point Gaussian, in palm lengths
     mirror: float = 0.0  # probability of flipping chirality
+    bone_scale: float = 0.0  # each bone's length times 1 +- this: other hands' proportions
 
     def __call__(self, points: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if points.shape[1] == 2 * NUM_POINTS:  # two views of one hand: augment each in its own frame
@@ -217,6 +218,12 @@ class LandmarkAugment:
         def rand(*shape):
             return torch.rand(*shape, generator=generator) * 2 - 1
 
+        if self.bone_scale:  # rebuild each finger from the wrist out of its rescaled bones
+            lengths = 1 + rand(b, len(BONES), 1) * self.bone_scale
+            bones = (p[:, BONE_CHILDREN] - p[:, BONE_PARENTS]) * lengths
+            p = p.clone()
+            for f, finger in enumerate(FINGERS):
+                p[:, finger] = bones[:, 4 * f : 4 * f + 4].cumsum(1)
         angles = rand(b, 3) * (self.rotation * np.pi / 180)
         p = p @ _rotation_matrices(angles).transpose(1, 2)
         p = p * (1 + rand(b, 1, 1) * self.scale)
@@ -250,6 +257,7 @@ class LandmarkConfig:
     finger_jitter: float = 0.04
     noise: float = 0.01
     mirror: float = 0.0
+    bone_scale: float = 0.0
 
     def features(self) -> LandmarkFeatures:
         if self.form not in ("vector", "mask"):
@@ -259,4 +267,6 @@ class LandmarkConfig:
     def augmenter(self) -> LandmarkAugment | None:
         if not self.augment:
             return None
-        return LandmarkAugment(self.rotation, self.scale, self.finger_jitter, self.noise, self.mirror)
+        return LandmarkAugment(
+            self.rotation, self.scale, self.finger_jitter, self.noise, self.mirror, self.bone_scale
+        )
