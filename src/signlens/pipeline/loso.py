@@ -306,7 +306,7 @@ VARIANTS = {
     # signers 95.35 -> 96.01%; X, K, D, A and U gained most, G and O lost a little).
     "both-e20": {"epochs": 20, "landmarks": {"points": "both"}},
     # Each bone's length scaled by 1 +- 0.1 in training, for other signers' hand proportions: two seeds with
-    # the shipped copies and pixel member 96.63% (nested 96.45%), against 96.99% (96.84%) without. Not used.
+    # cut and fill copies and the pixel member 96.63% (nested 96.45%), against 96.99% (96.84%). Not used.
     "both-e20-bones": {"epochs": 20, "landmarks": {"points": "both", "bone_scale": 0.1}},
     # Turned 25 degrees about each axis in training, not 15, for a tilted camera: two seeds with cut and fill
     # copies and the pixel member 96.69% (nested 96.54%), against 96.99% (96.84%). Turned copies did better.
