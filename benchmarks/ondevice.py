@@ -262,8 +262,8 @@ def main() -> None:
     parser.add_argument("--loso-per-letter", type=int, default=1, help="photos per letter and signer (loso)")
     parser.add_argument("--loso-signers", default="", help="comma-separated held-out signers (loso) [all]")
     parser.add_argument(
-        "--readings", type=Path, nargs="+", help="the Python readings (loso) [the recogniser build's cache]",
-        default=[ROOT / "runs" / "recognizer" / f"{s}-readings.npz" for s in ("ayuraj", "sms")],
+        "--readings", type=Path, nargs="+", default=None,
+        help="the Python readings (loso) [the recogniser build's cache: the files its record names]",
     )  # fmt: skip
     parser.add_argument("--seconds", type=float, default=60.0, help="live run on the fake camera")
     parser.add_argument("--per-letter", type=int, default=2, help="photos per letter for the accuracy check")

@@ -1,13 +1,15 @@
 """The on-device pipeline on the leave-one-signer-out protocol (benchmarks/ondevice.py's "loso" phase).
 
-For each photo signer, the fold models of the bundled recogniser's members that never saw that signer
-(the recogniser build's LOSO runs under runs/recognizer/loso, found by the names pipeline.loso gives
-them, not by folds.json, which the latest LOSO run of any recipe rewrites) are exported as one graph, as the page's graph is exported from the bundled
-recogniser. A bounded sample of that signer's photos (per letter) goes through headless Chromium: the
-page's landmark stage (the path it picks, or ?landmarks=) and the fold graph in onnxruntime-web. The same
-photos' Python answers come from the same fold models on the Python pipeline's readings (the build's
-cache), through predict's rule (pipeline.loso.as_predict). The same pass compares the browser's landmarks
-with the Python ones on every photo both read in full view.
+For each photo signer, the fold models of the bundled recogniser's landmark members that never saw that
+signer (the recogniser build's LOSO runs under runs/recognizer/loso, found by the names pipeline.loso
+gives them, not by folds.json, which the latest LOSO run of any recipe rewrites) are exported as one
+graph, as the page's graph is exported from the bundled recogniser. The page has no pixel member, so
+neither side here has one: the comparison is of the same function. A bounded sample of that signer's
+photos (per letter) goes through headless Chromium: the page's landmark stage (the path it picks, or
+?landmarks=) and the fold graph in onnxruntime-web. The same photos' Python answers come from the same
+fold models on the Python pipeline's readings (the build's cache, changed copies included where the
+build trained on them), through predict's rule (pipeline.loso.as_predict). The same pass compares the
+browser's landmarks with the Python ones on every photo both read in full view.
 """
 
 from __future__ import annotations
@@ -21,17 +23,26 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def build_readings(record: dict, cache: Path) -> list[Path]:
+    """The reading files the bundled recogniser was built from (its record's data: each photo set, and
+    each set's changed copies), in the build's cache."""
+    tags = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj"}  # scripts/build_recognizer.PHOTO_SETS
+    files = []
+    for key in record["build"]["data"]:
+        name = next(n for n in tags if key == n or key.startswith(n + "-"))
+        files.append(cache / f"{tags[name]}-readings{key[len(name) :]}.npz")
+    return files
+
+
 def bundled_folds(readings, members: list[str], work: Path) -> dict[str, list[str]]:
-    """{signer: fold run folders} of the bundled recogniser's members, named as pipeline.run_loso names
-    them (member and a digest of the training rows: every row of the other signers)."""
-    import hashlib
+    """{signer: fold run folders} of the bundled recogniser's landmark members, named as
+    pipeline.run_loso names them (member and the training rows: every row of the other signers)."""
+    from signlens.pipeline.loso import is_pixel, rows_tag
 
     folds = {}
     for signer in sorted(set(readings.signers)):
-        rest = np.flatnonzero(readings.signers != signer)
-        rows = "\n".join(sorted(f"{readings.sources[i]}|{readings.views[i]}" for i in rest))
-        tag = hashlib.sha1(rows.encode()).hexdigest()[:8]
-        folds[signer] = [str(work / f"{m.replace(':', '-')}-{tag}") for m in members]
+        tag = rows_tag(readings, np.flatnonzero(readings.signers != signer))
+        folds[signer] = [str(work / f"{m.replace(':', '-')}-{tag}") for m in members if not is_pixel(m)]
         missing = [d for d in folds[signer] if not (ROOT / d / "fold.done").is_file()]
         if missing:
             raise SystemExit(f"no finished LOSO fold {missing[0]} (run benchmarks/recognizer_loso.py)")
@@ -63,7 +74,7 @@ def python_answers(readings, dirs: list[str], signer: str, temperature: float, s
     from signlens.pipeline.loso import as_predict, photo_logits
 
     classifier = LandmarkClassifier.from_checkpoint(ensemble_checkpoint([ROOT / d / "best.pt" for d in dirs]))
-    held = np.flatnonzero(readings.signers == signer)
+    held = np.flatnonzero((readings.signers == signer) & ~readings.changed)
     first, second, _, sources = photo_logits(classifier, readings, held)
     final, _ = as_predict(first, second, temperature, second_below)
     return {s: (int(f), int(a)) for s, f, a in zip(sources, final.argmax(1), first.argmax(1), strict=True)}
@@ -110,7 +121,9 @@ for (const uri of photos) {
 return out;"""
 
 
-def loso_phase(driver, run_js, per_letter: int, work: Path, files: list[Path], signers: str = "") -> dict:
+def loso_phase(
+    driver, run_js, per_letter: int, work: Path, files: list[Path] | None, signers: str = ""
+) -> dict:
     """The LOSO comparison and the landmark agreement over every signer (see the module docstring)."""
     from signlens.data.landmarks import load_landmark_file
     from signlens.engine.checkpoint import load_checkpoint
@@ -119,6 +132,7 @@ def loso_phase(driver, run_js, per_letter: int, work: Path, files: list[Path], s
 
     bundled = load_checkpoint(bundled_recognizer_path())
     calibration = bundled["calibration"]
+    files = files or build_readings(calibration, ROOT / "runs" / "recognizer")
     readings = load_readings(files, bundled["preprocess"]["landmarks"]["points"])
     folds = bundled_folds(readings, calibration["members"], Path("runs") / "recognizer" / "loso")
     raw = {}  # (set:source) -> the Python full-view reading: normalised image points, world points, hand
@@ -136,7 +150,13 @@ def loso_phase(driver, run_js, per_letter: int, work: Path, files: list[Path], s
         answers = python_answers(
             readings, dirs, signer, calibration["temperature"], calibration["defaults"]["second_below"]
         )
-        held = sorted({s for s, g in zip(readings.sources, readings.signers, strict=True) if g == signer})
+        held = sorted(
+            {
+                s
+                for s, g, c in zip(readings.sources, readings.signers, readings.changed, strict=True)
+                if g == signer and not c
+            }
+        )
         held += [s for s, _ in readings.missed.get(signer, [])]  # no hand in Python: an error there
         label_of = dict(zip(readings.sources, readings.labels, strict=True))
         label_of.update(dict(readings.missed.get(signer, [])))
