@@ -35,14 +35,17 @@ def build_readings(record: dict, cache: Path) -> list[Path]:
 
 
 def bundled_folds(readings, members: list[str], work: Path) -> dict[str, list[str]]:
-    """{signer: fold run folders} of the bundled recogniser's landmark members, named as
-    pipeline.run_loso names them (member and the training rows: every row of the other signers)."""
-    from signlens.pipeline.loso import is_pixel, rows_tag
+    """{signer: fold run folders} of the bundled recogniser's landmark members, where pipeline.run_loso
+    trains them."""
+    from signlens.pipeline.loso import fold_dir, fold_rows, is_pixel
 
     folds = {}
     for signer in sorted(set(readings.signers)):
-        tag = rows_tag(readings, np.flatnonzero(readings.signers != signer))
-        folds[signer] = [str(work / f"{m.replace(':', '-')}-{tag}") for m in members if not is_pixel(m)]
+        folds[signer] = [
+            str(fold_dir(work, m, readings, fold_rows(readings, m, signer)))
+            for m in members
+            if not is_pixel(m)
+        ]
         missing = [d for d in folds[signer] if not (ROOT / d / "fold.done").is_file()]
         if missing:
             raise SystemExit(f"no finished LOSO fold {missing[0]} (run benchmarks/recognizer_loso.py)")

@@ -322,6 +322,18 @@ def rows_tag(readings: Readings, index: np.ndarray) -> str:
     return hashlib.sha1(rows.encode()).hexdigest()[:8]
 
 
+def fold_rows(readings: Readings, member: str, signer: str, allowed: np.ndarray | None = None) -> np.ndarray:
+    """The rows `member` trains on without `signer` (within `allowed`); a pixel member reads photos as
+    taken, so changed copies are landmark rows only."""
+    allowed = np.ones(len(readings.labels), bool) if allowed is None else allowed
+    return np.flatnonzero((readings.signers != signer) & allowed & ~(is_pixel(member) & readings.changed))
+
+
+def fold_dir(work: Path, member: str, readings: Readings, rows: np.ndarray) -> Path:
+    """A member's run folder under `work`, named by the member and its training rows."""
+    return work / f"{member.replace(':', '-')}-{rows_tag(readings, rows)}"
+
+
 def run_loso(
     readings: Readings,
     members: list[str],
@@ -341,9 +353,9 @@ def run_loso(
     plans = {}
     for signer in signers:  # train what no other process has claimed
         dirs = []
-        for m in members:  # (a pixel member reads photos as taken: changed copies are landmark rows)
-            rest = np.flatnonzero((readings.signers != signer) & allowed & ~(is_pixel(m) & readings.changed))
-            dirs.append(work / f"{m.replace(':', '-')}-{rows_tag(readings, rest)}")
+        for m in members:
+            rest = fold_rows(readings, m, signer, allowed)
+            dirs.append(fold_dir(work, m, readings, rest))
             train_member(m, readings, rest, dirs[-1], threads, claim=True)
         plans[signer] = dirs
     write_json(work / "folds.json", {s: [str(d) for d in dirs] for s, dirs in plans.items()})  # who saw whom
