@@ -7,9 +7,11 @@ reading averaged in only when the first is below the rule's confidence). Model s
 uses whole takes of the other signers, never the held-out signer.
 
     SIGNLENS_DATA=../shared/data nice .venv/bin/python benchmarks/recognizer_loso.py \\
-        [--ensembles "recognizer:e20,recognizer@1:e20;recognizer:e20"] \\
+        [--ensembles "recognizer:e20,recognizer@1:e20;recognizer:e20"] [--changes "cut,fill;cut,fill,turned"] \\
         [--train-on sms,ayuraj] [--work runs/recognizer] [--details]
-(the readings are the build script's cache under --work; they are made when missing.)
+(the readings are the build script's cache under --work; they are made when missing.) With several
+ensembles or changes, it also scores the choice among them: each signer read by the one that did best
+on the other signers, which says how much of the best one's lead is chance.
 """
 
 from __future__ import annotations
@@ -67,6 +69,23 @@ def show(name: str, record: dict, details: bool) -> None:
         )
 
 
+def chosen_without_each_signer(records: dict[str, dict]) -> None:
+    """Each signer scored with the configuration that read the other signers best."""
+    right = {
+        name: {s["signer"]: (s["right"], s["photos"]) for s in r["per_signer"]} for name, r in records.items()
+    }
+    signers = sorted(next(iter(right.values())))
+    total = photos = 0
+    for signer in signers:
+        others = {name: sum(r for s, (r, _) in per.items() if s != signer) for name, per in right.items()}
+        pick = max(others, key=others.get)  # the first of equals
+        total, photos = total + right[pick][signer][0], photos + right[pick][signer][1]
+        print(f"  {signer}: {pick}")
+    print(
+        f"chosen without the scored signer among {len(records)}: {100 * total / photos:.2f}% ({total}/{photos})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -76,7 +95,9 @@ def main() -> None:
     )
     parser.add_argument("--sets", default=",".join(PHOTO_SETS))
     parser.add_argument(
-        "--changes", default=",".join(SHIPPED_CHANGES), help="changed copies the landmark members train on"
+        "--changes",
+        default=",".join(SHIPPED_CHANGES),
+        help="changed copies the landmark members train on, comma-separated; alternatives joined by ';'",
     )
     parser.add_argument(
         "--train-on", default=None, help="train only on these sets' signers (tags: sms, ayuraj)"
@@ -94,23 +115,30 @@ def main() -> None:
         "--details", action="store_true", help="per letter, confusions, rule and threshold curves"
     )
     args = parser.parse_args()
-    files, _ = read_sets(args.sets.split(","), args.work, tuple(c for c in args.changes.split(",") if c))
     print("leave-one-signer-out through predict's reading path; misses count as errors", flush=True)
-    for spec in args.ensembles.split(";"):
-        members = spec.split(",")
-        landmark = next(m for m in members if not is_pixel(m))
-        pixel = any(is_pixel(m) for m in members)
-        readings = load_readings(files, member_config(landmark, args.threads).landmarks.points, crops=pixel)
-        train_rows = None
-        if args.train_on:
-            tags = tuple(f"{t}:" for t in args.train_on.split(","))
-            train_rows = np.array([s.startswith(tags) for s in readings.sources])
-        folds, misses = run_loso(
-            readings, members, args.work / "loso", args.threads, train_rows, start=args.start
-        )
-        name = spec + (f" (trained on {args.train_on} only)" if args.train_on else "")
-        name += f" (landmarks also trained on changed copies: {args.changes})" if args.changes else ""
-        show(name, calibration_record(folds, misses, members), args.details)
+    records = {}
+    for changes in args.changes.split(";"):
+        files, _ = read_sets(args.sets.split(","), args.work, tuple(c for c in changes.split(",") if c))
+        for spec in args.ensembles.split(";"):
+            members = spec.split(",")
+            landmark = next(m for m in members if not is_pixel(m))
+            pixel = any(is_pixel(m) for m in members)
+            readings = load_readings(
+                files, member_config(landmark, args.threads).landmarks.points, crops=pixel
+            )
+            train_rows = None
+            if args.train_on:
+                tags = tuple(f"{t}:" for t in args.train_on.split(","))
+                train_rows = np.array([s.startswith(tags) for s in readings.sources])
+            folds, misses = run_loso(
+                readings, members, args.work / "loso", args.threads, train_rows, start=args.start
+            )
+            name = spec + (f" (trained on {args.train_on} only)" if args.train_on else "")
+            name += f" (landmarks also trained on changed copies: {changes})" if changes else ""
+            records[name] = calibration_record(folds, misses, members)
+            show(name, records[name], args.details)
+    if len(records) > 1:
+        chosen_without_each_signer(records)
 
 
 if __name__ == "__main__":
