@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def build_readings(record: dict, cache: Path) -> list[Path]:
     """The reading files the bundled recogniser was built from (its record's data: each photo set, and
-    each set's changed copies), in the build's cache."""
-    tags = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj"}  # scripts/build_recognizer.PHOTO_SETS
+    each set's changed copies, keyed SET or SET-CHANGE), in the build's cache."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_recognizer import PHOTO_SETS, readings_file
+
     files = []
     for key in record["build"]["data"]:
-        name = next(n for n in tags if key == n or key.startswith(n + "-"))
-        files.append(cache / f"{tags[name]}-readings{key[len(name) :]}.npz")
+        name = next(n for n in PHOTO_SETS if key == n or key.startswith(n + "-"))
+        files.append(readings_file(cache, name, key[len(name) + 1 :] or None))
     return files
 
 

@@ -59,6 +59,11 @@ SHIPPED_MEMBERS = ("recognizer:both-e20", "recognizer@1:both-e20", "hand-crop")
 SHIPPED_CHANGES: tuple[str, ...] = ("cut", "fill", "turned")
 
 
+def readings_file(work: Path, name: str, change: str | None = None) -> Path:
+    """Where a photo set's readings (or those of its `change` copies) are cached under `work`."""
+    return work / f"{PHOTO_SETS[name]}-readings{f'-{change}' if change else ''}.npz"
+
+
 def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tuple[list[Path], dict]:
     """Each photo set read through predict's path into work/<tag>-readings.npz, and with `changes` its
     changed copies into work/<tag>-readings-<change>.npz (each kept while the photos' checksums and the
@@ -71,7 +76,7 @@ def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tu
                 print(f"{name} {change}: no hand boxes, no copies", flush=True)
                 continue
             suffix = f"-{change}" if change else ""
-            out = work / f"{PHOTO_SETS[name]}-readings{suffix}.npz"
+            out = readings_file(work, name, change)
             report = extract_landmarks(name, out, views=("photo", "mirrored"), reuse=True, change=change)
             found = f"a hand in {report['num_detected']}/{report['num_images']} photos"
             print(f"{name}{' ' + change if change else ''}: {found}", flush=True)
