@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from signlens.data.changes import NEEDS_BOX
+from signlens.data.landmarks import load_landmark_file
 from signlens.data.photo_sets import list_photo_set
 from signlens.data.sources import data_root
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
@@ -45,7 +46,7 @@ from signlens.pipeline.loso import (
 from signlens.pipeline.reading import ReadSettings
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "src" / "signlens" / "assets" / "recognizer.pt"
-PHOTO_SETS = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj"}
+PHOTO_SETS = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj", "community-signers": "community"}
 # Two seeds of the landmark MLP over world and image points (pipeline.loso.VARIANTS["both-e20"]: 20
 # epochs over both readings of every photo). Chosen by leave-one-signer-out over all twelve photo signers
 # (docs/benchmarks.md): one seed over world points alone 95.35%, over world and image points 96.01%.
@@ -59,6 +60,21 @@ SHIPPED_MEMBERS = ("recognizer:both-e20", "recognizer@1:both-e20", "hand-crop")
 SHIPPED_CHANGES: tuple[str, ...] = ("cut", "fill", "turned")
 
 
+# Sets of whole frames without recorded hand boxes: their changed copies are cut, filled and turned
+# about the hand that predict's search found in the photo as taken (no copies where it found none).
+FOUND_BOXES = ("community-signers",)
+
+
+def found_boxes(readings: Path) -> dict[str, tuple[int, int, int, int]]:
+    """{source: hand box} of the first readings in a landmark file."""
+    data = load_landmark_file(readings)
+    return {
+        str(s): tuple(int(v) for v in b)
+        for s, b, v in zip(data["sources"], data["bboxes"], data["views"], strict=True)
+        if v == "photo"
+    }
+
+
 def readings_file(work: Path, name: str, change: str | None = None) -> Path:
     """Where a photo set's readings (or those of its `change` copies) are cached under `work`."""
     return work / f"{PHOTO_SETS[name]}-readings{f'-{change}' if change else ''}.npz"
@@ -70,14 +86,19 @@ def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tu
     reading settings match); (files, provenance per set and change)."""
     files, record = [], {}
     for name in names:
-        boxed = any(p.box is not None for p in list_photo_set(name, data_root()))
+        photos = list_photo_set(name, data_root())
+        boxed = any(p.box is not None for p in photos)
+        whole_frames = name in FOUND_BOXES
         for change in (None, *changes):
-            if change in NEEDS_BOX and not boxed:
+            if change in NEEDS_BOX and not (boxed or whole_frames):
                 print(f"{name} {change}: no hand boxes, no copies", flush=True)
                 continue
             suffix = f"-{change}" if change else ""
             out = readings_file(work, name, change)
-            report = extract_landmarks(name, out, views=("photo", "mirrored"), reuse=True, change=change)
+            boxes = found_boxes(readings_file(work, name)) if change and whole_frames else None
+            report = extract_landmarks(
+                name, out, views=("photo", "mirrored"), reuse=True, change=change, boxes=boxes
+            )
             found = f"a hand in {report['num_detected']}/{report['num_images']} photos"
             print(f"{name}{' ' + change if change else ''}: {found}", flush=True)
             files.append(out)

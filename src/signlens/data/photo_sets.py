@@ -1,7 +1,9 @@
 """Named photo sets for the recogniser, listed photo by photo with their signer (and hand box, where the
-set records one): `asl-dataset` (ayuraj, five signers `hand1`..`hand5`, hands on black) and
+set records one): `asl-dataset` (ayuraj, five signers `hand1`..`hand5`, hands on black),
 `sign-mnist-source` (the webcam photos Sign MNIST was cut from, seven signers `user_3`..`user_10`, an
-office room). Every split of these is grouped by signer: frames of one letter are near-duplicates.
+office room) and `community-signers` (eleven people, each in their own room with their own webcam; the
+folder is the signer, MANIFEST.json names each one's source and licence). Every split of these is grouped
+by signer: frames of one letter are near-duplicates.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from pathlib import Path
 from signlens.errors import SignlensError
 
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in "JZ"]  # the 24 static letters
-PHOTO_SETS = {"asl-dataset": "asl_dataset", "sign-mnist-source": "sign-mnist-source"}
+PHOTO_SETS = {
+    "asl-dataset": "asl_dataset",
+    "sign-mnist-source": "sign-mnist-source",
+    "community-signers": "community-signers",
+}
 _AYURAJ = re.compile(r"(hand\d+)_([0-9a-z])_")
 _SMS = re.compile(r"([A-Z])(\d)\.jpg$")
 
@@ -23,12 +29,15 @@ _SMS = re.compile(r"([A-Z])(\d)\.jpg$")
 class Photo:
     path: Path
     label: str  # uppercase letter (or digit for ayuraj's digits)
-    signer: str  # hand1..hand5, user_3..user_10
+    signer: str  # hand1..hand5, user_3..user_10, or a community signer's folder name
     box: tuple[int, int, int, int] | None = None  # the hand: x0, y0, x1, y1 in pixels, when recorded
+    root: Path | None = None  # the set's folder where its photos nest deeper than one folder
 
     @property
     def source(self) -> str:
-        """A stable name: set folder / file (what landmark files record as the photo's source)."""
+        """A stable name, relative to the set's folder (what landmark files record as the photo's source)."""
+        if self.root is not None:
+            return self.path.relative_to(self.root).as_posix()
         return f"{self.path.parent.name}/{self.path.name}"
 
 
@@ -39,7 +48,12 @@ def list_photo_set(name: str, root: Path, letters_only: bool = True) -> list[Pho
     folder = Path(root) / PHOTO_SETS[name]
     if not folder.is_dir():
         raise SignlensError(f"photo set {name} not found at {folder} (set SIGNLENS_DATA)")
-    photos = _ayuraj(folder) if name == "asl-dataset" else _sign_mnist_source(folder)
+    listers = {
+        "asl-dataset": _ayuraj,
+        "sign-mnist-source": _sign_mnist_source,
+        "community-signers": _community,
+    }
+    photos = listers[name](folder)
     if letters_only:
         photos = [p for p in photos if p.label in LETTERS]
     return sorted(photos, key=lambda p: str(p.path))
@@ -76,3 +90,40 @@ def _sign_mnist_source(folder: Path) -> list[Photo]:
             if match:
                 photos.append(Photo(path, match.group(1), user.name, boxes.get(path.name)))
     return photos
+
+
+def _community(folder: Path) -> list[Photo]:
+    """Photos `<signer>/<LETTER>/<signer>_<LETTER>_<nnn>.jpg`, one signer a folder (no hand boxes)."""
+    photos = []
+    for signer in sorted(p for p in folder.iterdir() if p.is_dir()):
+        for path in signer.glob("*/*.jpg"):
+            letter = path.parent.name.upper()
+            if len(letter) == 1 and path.name.startswith(f"{signer.name}_"):
+                photos.append(Photo(path, letter, signer.name, None, folder))
+    return photos
+
+
+def community_manifest(root: Path) -> list[dict]:
+    """MANIFEST.json of `community-signers`: per signer its repository, commit, licence and a note."""
+    import json
+
+    path = Path(root) / PHOTO_SETS["community-signers"] / "MANIFEST.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SignlensError(f"cannot read {path}: {exc}") from None
+
+
+def signer_of_source(source: str) -> str:
+    """The signer of a photo from its recorded source (any set's, with or without a `set:` tag or a
+    `#change` suffix): hand1..hand5, user_N, or the community signer whose folder the source starts in."""
+    source = str(source).split("#")[0].split(":", 1)[-1]
+    match = _SIGNER.search(source)
+    if match:
+        return match.group(1)
+    community = _COMMUNITY.match(source)
+    return community.group(1) if community else "unknown"
+
+
+_SIGNER = re.compile(r"(hand\d+|user_\d+)")
+_COMMUNITY = re.compile(r"([a-z0-9]+)/[A-Z]/\1_[A-Z]_\d+\.jpg$")

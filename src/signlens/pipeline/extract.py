@@ -8,6 +8,7 @@ sees the landmarks it will be given, and a score computed from them is the score
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ def labelled_images(
 ) -> tuple[list[str], Iterator[tuple[np.ndarray, int, str]], int, dict]:
     """(class names, iterator of (rgb, label, source), count, checksums) for a named photo set, a folder
     tree or a CSV set. Photo files are checksummed one by one (so a cache can tell them apart)."""
-    if spec == "sign-mnist-source":
+    if spec in PHOTO_SETS and spec != "asl-dataset":  # (ayuraj's folder is read as a class-folder tree)
         photos = list_photo_set(spec, data_root())
         checksums = {p.source: md5_file(p.path) for p in photos}
 
@@ -72,11 +73,18 @@ def digest(checksums: dict, settings: ReadSettings, views) -> str:
     return hashlib.sha1(f"{text}\n{settings.key()}\n{','.join(views)}".encode()).hexdigest()[:16]
 
 
-def changed_items(spec: str, items: Iterator, change: str) -> Iterator[tuple[np.ndarray, int, str]]:
+def changed_items(
+    spec: str, items: Iterator, change: str, boxes: dict | None = None
+) -> Iterator[tuple[np.ndarray, int, str]]:
     """`items` with one everyday change at a random strength (data.changes), each photo's the same on
-    every run, named `source#change`; photos the change does not apply to are left out."""
-    boxes = {p.source: p.box for p in list_photo_set(spec, data_root())} if spec in PHOTO_SETS else {}
+    every run, named `source#change`; photos the change does not apply to are left out. The hand boxes
+    are the set's own, or `boxes` (e.g. where an earlier reading found the hand)."""
+    given = boxes is not None
+    if not given:
+        boxes = {p.source: p.box for p in list_photo_set(spec, data_root())} if spec in PHOTO_SETS else {}
     for rgb, label, source in items:
+        if given and source not in boxes:  # no hand found in the photo: nothing to change about
+            continue
         image = changed(rgb, change, boxes.get(source), photo_rng(source, change), vary=True)
         if image is not None:
             yield np.ascontiguousarray(image), label, f"{source}#{change}"
@@ -84,12 +92,19 @@ def changed_items(spec: str, items: Iterator, change: str) -> Iterator[tuple[np.
 
 def group_of(source: str) -> str:
     """The take a photo belongs to: ayuraj's hand and view, or a sign-mnist-source signer's letter (its
-    ten frames are one take). A changed copy (`source#change`) belongs to its photo's take."""
+    ten frames are one take), or a community signer's letter (one burst). A changed copy (`source#change`)
+    belongs to its photo's take."""
     source = source.split("#")[0]
     name = Path(source).name
     if Path(source).parent.name.startswith("user_"):
         return f"{Path(source).parent.name}_{name[0]}"
+    community = COMMUNITY_FILE.match(name)
+    if community:
+        return f"{community.group(1)}_{community.group(2)}"
     return take_of(name) or ""
+
+
+COMMUNITY_FILE = re.compile(r"([a-z0-9]+)_([A-Z])_\d+\.jpg$")
 
 
 def extract_landmarks(
@@ -101,19 +116,21 @@ def extract_landmarks(
     settings: ReadSettings | None = None,
     reuse: bool = False,
     change: str | None = None,
+    boxes: dict | None = None,
 ) -> dict:
     """Read one hand per image as `predict` does (in each of `views`) and save its landmarks, one row per
     view with a hand; images where the search finds no hand are listed. With `reuse`, an existing `out`
     made from the same photo bytes, settings and views is kept as it is. With `change`, the images are
-    read with that everyday change (data.changes) instead, as training material."""
+    read with that everyday change (data.changes) instead, as training material; `boxes` ({source: box})
+    stands in for a set without recorded hand boxes."""
     settings = settings or ReadSettings()
     unknown = sorted(set(views) - set(VIEWS))
     if unknown or not views or views[0] != "photo":
         raise SignlensError(f"views must be photo or photo,mirrored, got {','.join(views)}")
     class_names, items, total, checksums = labelled_images(spec)
     if change:  # the count is an upper bound: a change may not apply to every photo
-        items = changed_items(spec, items, change)
-        checksums = {f"{k}#{change}": v for k, v in checksums.items()}
+        items = changed_items(spec, items, change, boxes)
+        checksums = {f"{k}#{change}": (f"{v} {boxes.get(k)}" if boxes else v) for k, v in checksums.items()}
     if total == 0:
         raise SignlensError(f"no images found in {spec}")
     key = digest(checksums, settings, views)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +22,7 @@ import numpy as np
 
 from signlens.data import ImageSet, stratified_split
 from signlens.data.landmarks import canonical_points, load_landmark_file
-from signlens.data.photo_sets import LETTERS
+from signlens.data.photo_sets import LETTERS, signer_of_source
 from signlens.engine import Trainer, build_config
 from signlens.engine.config import apply_overrides
 from signlens.engine.ensemble import ensemble_checkpoint
@@ -34,12 +33,7 @@ from signlens.io import write_json
 from signlens.pipeline.pixels import PIXEL_RECIPE, choose_fusion, crops_of, fuse, log_softmax
 from signlens.pipeline.thresholds import MIN_HAND_SCORE, PHOTO_THRESHOLD
 
-SIGNER = re.compile(r"(hand\d+|user_\d+)")
-
-
-def signer_of(source: str) -> str:
-    match = SIGNER.search(str(source))
-    return match.group(1) if match else "unknown"
+signer_of = signer_of_source
 
 
 @dataclass
