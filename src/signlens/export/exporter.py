@@ -23,19 +23,25 @@ from signlens.engine.config import TrainConfig
 from signlens.engine.rundata import run_splits
 from signlens.errors import SignlensError
 from signlens.export.quantize import quantize_int8
-from signlens.inference import OnnxClassifier, TorchClassifier, TorchScriptClassifier
+from signlens.inference import (
+    EXPORT_SUFFIXES,
+    OnnxClassifier,
+    TorchClassifier,
+    TorchScriptClassifier,
+    export_suffix,
+    is_export,
+)
 from signlens.inference import metadata as md
 from signlens.io import atomic_write, md5_file, write_json
 from signlens.models.describe import count_macs, count_params
 
-FORMATS = ("onnx", "torchscript")
+FORMATS = tuple(EXPORT_SUFFIXES.values())
 OPSET = 17
 PARITY_ATOL = 1e-3  # fp32 export: max |logit difference| allowed (observed ~1e-6)
 
 
 def default_out(weights: Path, fmt: str, int8: bool) -> Path:
-    suffix = {"onnx": ".int8.onnx" if int8 else ".onnx", "torchscript": ".torchscript"}[fmt]
-    return weights.with_name(weights.stem + suffix)
+    return weights.with_name(weights.stem + (".int8" if int8 else "") + export_suffix(fmt))
 
 
 def sample_data(data: str | None, classifier, need: bool, seed: int = 0) -> tuple[Any, Any, str]:
@@ -225,7 +231,7 @@ def export_model(
         raise SignlensError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if int8 and fmt != "onnx":
         raise SignlensError("--int8 is only available with --format onnx (ONNX Runtime quantisation)")
-    if weights.suffix.lower() in (".onnx", ".torchscript"):
+    if is_export(weights):
         raise SignlensError(f"{weights} is already an export; export takes a signlens checkpoint (.pt)")
     started = time.perf_counter()
     torch_clf = TorchClassifier.from_checkpoint(weights)

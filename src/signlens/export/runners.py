@@ -20,7 +20,13 @@ from signlens.export.exporter import (
     torch_to_onnx,
 )
 from signlens.export.quantize import quantize_int8
-from signlens.inference import OnnxClassifier, TorchClassifier, TorchScriptClassifier, load_classifier
+from signlens.inference import (
+    OnnxClassifier,
+    TorchClassifier,
+    TorchScriptClassifier,
+    load_classifier,
+    model_format,
+)
 from signlens.inference import metadata as md
 
 CPU_FORMATS = ("torch", "torchscript", "onnx", "onnx-int8")
@@ -118,7 +124,7 @@ def build_runners(
     writes."""
     import torch
 
-    is_onnx = weights.suffix.lower() == ".onnx"
+    is_onnx = model_format(weights) == "onnx"
     clf = load_classifier(weights, threads=threads)
     shape = (clf.in_chans, clf.img_size, clf.img_size)
     runners: list[Runner] = []
@@ -132,7 +138,7 @@ def build_runners(
             "model": clf.meta.get("model"),
         }
         fp32_path = weights if clf.meta.get("precision", "fp32") == "fp32" else None
-    elif weights.suffix.lower() == ".pt" and clf.kind == "image":
+    elif model_format(weights) == "checkpoint" and clf.kind == "image":
         model = clf.model
         meta = base_metadata(clf, weights, model)
         facts = {"params": meta["params"], "macs": meta["macs"], "model": meta["model"]}

@@ -3,15 +3,19 @@ single or ensemble) and run it behind one interface, `Classifier`."""
 
 from signlens.inference.images import OnnxClassifier, TorchClassifier, TorchScriptClassifier
 from signlens.inference.landmarks import LandmarkClassifier
-from signlens.inference.load import load_classifier
+from signlens.inference.load import EXPORT_SUFFIXES, export_suffix, is_export, load_classifier, model_format
 from signlens.inference.protocol import Classifier, softmax
 
 __all__ = [
+    "EXPORT_SUFFIXES",
     "Classifier",
     "LandmarkClassifier",
     "OnnxClassifier",
     "TorchClassifier",
     "TorchScriptClassifier",
+    "export_suffix",
+    "is_export",
     "load_classifier",
+    "model_format",
     "softmax",
 ]

@@ -9,15 +9,34 @@ from signlens.inference.images import OnnxClassifier, TorchClassifier, TorchScri
 from signlens.inference.landmarks import LandmarkClassifier
 from signlens.inference.protocol import Classifier
 
+# The one table of model files by suffix: an export carries its metadata and no checkpoint; any other
+# file is a signlens checkpoint (best.pt, or whatever name torch.save was given).
+EXPORT_SUFFIXES = {".onnx": "onnx", ".torchscript": "torchscript"}
+CHECKPOINT = "checkpoint"
+
+
+def model_format(path: str | Path) -> str:
+    """How the file at `path` loads: "onnx", "torchscript" or "checkpoint", by its suffix."""
+    return EXPORT_SUFFIXES.get(Path(path).suffix.lower(), CHECKPOINT)
+
+
+def is_export(path: str | Path) -> bool:
+    return model_format(path) != CHECKPOINT
+
+
+def export_suffix(fmt: str) -> str:
+    """The suffix an export in format `fmt` ("onnx", "torchscript") is written with."""
+    return {name: suffix for suffix, name in EXPORT_SUFFIXES.items()}[fmt]
+
 
 def load_classifier(path: str | Path, threads: int | None = None, payload: dict | None = None) -> Classifier:
     """A checkpoint (.pt: an image or landmark model, an ensemble), an ONNX export (.onnx, fp32 or int8)
     or a TorchScript export (.torchscript). `threads` sets ONNX Runtime's intra-op threads (None: its
     default); torch uses its global setting. `payload`: the checkpoint at `path` already loaded."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".onnx":
+    fmt = model_format(path)
+    if fmt == "onnx":
         return OnnxClassifier(path, threads=threads)
-    if suffix == ".torchscript":
+    if fmt == "torchscript":
         return TorchScriptClassifier(path)
     payload = payload if payload is not None else load_checkpoint(path)  # the one schema check
     if payload["preprocess"].get("kind") == "landmarks":

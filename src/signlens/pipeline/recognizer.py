@@ -23,7 +23,7 @@ import torch
 from signlens.data.landmarks import to_canonical
 from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
-from signlens.inference import Classifier, load_classifier
+from signlens.inference import Classifier, is_export, load_classifier
 from signlens.pipeline.hands import Hand, HandDetector
 from signlens.pipeline.pixels import PixelOpinion
 from signlens.pipeline.reading import PhotoReader, ReadSettings
@@ -98,8 +98,7 @@ class Recognizer:
         # thread only spins against MediaPipe's (classify took 6 ms on one thread, 90 ms on two, on the
         # loaded 2-core box). Parallelism comes from recognize_all's readers instead.
         torch.set_num_threads(1)
-        exported = Path(path).suffix.lower() in (".onnx", ".torchscript")
-        payload = None if exported else load_checkpoint(path)  # read once: model, record, pixel member
+        payload = None if is_export(path) else load_checkpoint(path)  # read once: model, record, pixel member
         classifier = load_classifier(path, payload=payload)
         complexity = options.pop("model_complexity", 1)
         detector, reader = None, None
@@ -241,6 +240,6 @@ def pixel_opinion(payload: dict, calibration: dict, source: str | Path) -> Pixel
 
 def recorded_calibration(path: str | Path) -> dict:
     """The calibration record a recogniser's build wrote into its checkpoint ({} for a plain run)."""
-    if str(path).endswith((".onnx", ".ts", ".pt2")):
+    if is_export(path):
         return {}
     return dict(load_checkpoint(path).get("calibration") or {})
