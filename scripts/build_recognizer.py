@@ -27,13 +27,14 @@ import numpy as np
 
 from signlens.data.changes import NEEDS_BOX
 from signlens.data.landmarks import load_landmark_file
-from signlens.data.photo_sets import list_photo_set
+from signlens.data.photo_sets import community_manifest, list_photo_set, source_of_signer
 from signlens.data.sources import data_root
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.runinfo import git_commit, package_versions
 from signlens.io import write_json
 from signlens.pipeline.extract import extract_landmarks
+from signlens.pipeline.holdout import by_source, leave_one_source_out, nested_loso
 from signlens.pipeline.loso import (
     calibration_record,
     is_pixel,
@@ -110,6 +111,27 @@ def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tu
     return files, record
 
 
+# What each set's publisher states about its licence (shared/README.md); community signers per MANIFEST.
+SET_LICENCES = {
+    "asl-dataset": "none stated (Kaggle ayuraj/asl-dataset)",
+    "sign-mnist-source": "none stated (RocketAres/ML_SLR; Sign Language MNIST, cut from it, is CC0)",
+}
+
+
+def sets_record(names: list[str], readings) -> list[dict]:
+    """Which sets trained the model: signers, photos and the licence each states."""
+    rows = []
+    for name in names:
+        signers = sorted({s for s in readings.signers if source_of_signer(s) == name})
+        row = {"set": name, "signers": len(signers), "photos": len(list_photo_set(name, data_root()))}
+        if name == "community-signers":
+            row["licences"] = {m["signer"]: m["licence"] for m in community_manifest(data_root())}
+        else:
+            row["licence"] = SET_LICENCES.get(name, "unknown")
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(PHOTO_SETS), help="photo sets, comma-separated")
@@ -132,6 +154,17 @@ def main() -> None:
     print(f"leave-one-signer-out over {len(set(readings.signers))} signers, members {', '.join(members)}")
     folds, misses = run_loso(readings, members, args.work / "loso", args.threads)
     record = calibration_record(folds, misses, members)
+    # The figures that predict a stranger's accuracy: each signer, and each whole source (a new room and
+    # photographer), answered by the rule chosen without it (pipeline.holdout).
+    record["held_out"] = nested_loso(folds, misses, members)
+    if len({source_of_signer(s) for s in readings.signers}) > 1:
+        print("leave-one-source-out", flush=True)
+        source_folds, source_misses = run_loso(
+            by_source(readings), members, args.work / "loso-source", args.threads
+        )
+        record["leave_one_source_out"] = leave_one_source_out(
+            source_folds, source_misses, folds, misses, members
+        )
 
     # The shipped members: every signer (validation: whole takes, for the best epoch); a pixel member
     # reads the photos as taken.
@@ -149,6 +182,7 @@ def main() -> None:
         payload["pixel"]["state_dict"] = {
             k: v.half() if v.is_floating_point() else v for k, v in crop_model["state_dict"].items()
         }
+    record["sets"] = sets_record(args.sets.split(","), readings)
     record["build"] = {
         "command": "scripts/build_recognizer.py "
         + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),

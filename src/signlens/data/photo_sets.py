@@ -125,5 +125,17 @@ def signer_of_source(source: str) -> str:
     return community.group(1) if community else "unknown"
 
 
+def source_of_signer(signer: str) -> str:
+    """The photo set a signer comes from: a source is a room (or rooms) and a photographer of its own.
+    (A set's own name stands for itself: folds grouped by source.)"""
+    if signer in PHOTO_SETS or signer == "unknown":
+        return signer
+    if re.fullmatch(r"hand\d+", signer):
+        return "asl-dataset"
+    if re.fullmatch(r"user_\d+", signer):
+        return "sign-mnist-source"
+    return "community-signers"
+
+
 _SIGNER = re.compile(r"(hand\d+|user_\d+)")
 _COMMUNITY = re.compile(r"([a-z0-9]+)/[A-Z]/\1_[A-Z]_\d+\.jpg$")
