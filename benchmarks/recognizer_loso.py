@@ -8,7 +8,7 @@ uses whole takes of the other signers, never the held-out signer.
 
     SIGNLENS_DATA=../shared/data nice .venv/bin/python benchmarks/recognizer_loso.py \\
         [--ensembles "recognizer:e20,recognizer@1:e20;recognizer:e20"] [--changes "cut,fill;cut,fill,turned"] \\
-        [--train-on sms,ayuraj] [--work runs/recognizer] [--details]
+        [--train-on sms,ayuraj] [--hold-out community-signers] [--by-source] [--work runs/recognizer] [--details]
 (the readings are the build script's cache under --work; they are made when missing.) With several
 ensembles or changes, it also scores the choice among them: each signer read by the one that did best
 on the other signers, which says how much of the best one's lead is chance.
@@ -24,6 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from build_recognizer import PHOTO_SETS, SHIPPED_CHANGES, SHIPPED_MEMBERS, read_sets  # noqa: E402
+from signlens.data.photo_sets import source_of_signer  # noqa: E402
+from signlens.pipeline.holdout import by_source, leave_one_source_out, nested_loso  # noqa: E402
 from signlens.pipeline.loso import (  # noqa: E402
     calibration_record,
     is_pixel,
@@ -45,6 +47,20 @@ def show(name: str, record: dict, details: bool) -> None:
         f"second reading below {d['second_below']:.2f} ({100 * record['read_twice']:.0f}% of photos)\n  [{per}]",
         flush=True,
     )
+    held = record.get("held_out")
+    if held:  # the figures that predict a stranger's: each signer answered by a rule chosen without it
+        print("  " + held_line("rule chosen without the scored signer", held["all"]))
+        for source, row in held["by_source"].items():
+            print("    " + held_line(source, row))
+    by_source = record.get("leave_one_source_out")
+    if by_source:
+        print("  leave-one-source-out (a new room and photographer; rule chosen on the other sources):")
+        for row in by_source["per_source"]:
+            print(
+                f"    {row['signer']}: {100 * row['right'] / row['photos']:.2f}% of {row['photos']} photos; "
+                f"answered {100 * row['answered'] / row['photos']:.1f}%, "
+                f"{100 * row['right_answered'] / max(row['answered'], 1):.2f}% of answers right"
+            )
     fusion = record.get("fusion")
     if fusion:
         print(
@@ -69,6 +85,15 @@ def show(name: str, record: dict, details: bool) -> None:
         )
 
 
+def held_line(name: str, row: dict) -> str:
+    return (
+        f"{name}: {100 * row['right']:.2f}% of {row['photos']} photos (mean over {row['groups']} signers "
+        f"{100 * row['mean_over_groups']:.2f} +- {100 * row['std_over_groups']:.2f}, worst "
+        f"{100 * row['worst_group']:.1f}); answered {100 * row['answered']:.1f}%, "
+        f"{100 * row['right_when_answered']:.2f}% of answers right"
+    )
+
+
 def chosen_without_each_signer(records: dict[str, dict]) -> None:
     """Each signer scored with the configuration that read the other signers best."""
     right = {
@@ -86,6 +111,14 @@ def chosen_without_each_signer(records: dict[str, dict]) -> None:
     )
 
 
+def held_signers(names: str | None, signers) -> set[str] | None:
+    """The signers named, or those of the sets named (None: every signer)."""
+    if not names:
+        return None
+    wanted = set(names.split(","))
+    return {s for s in set(signers) if s in wanted or source_of_signer(s) in wanted}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -100,7 +133,7 @@ def main() -> None:
         help="changed copies the landmark members train on, comma-separated; alternatives joined by ';'",
     )
     parser.add_argument(
-        "--train-on", default=None, help="train only on these sets' signers (tags: sms, ayuraj)"
+        "--train-on", default=None, help="train only on these sets' signers (tags: sms, ayuraj, community)"
     )
     parser.add_argument("--work", type=Path, default=Path("runs/recognizer"))
     parser.add_argument("--threads", type=int, default=2)
@@ -113,6 +146,16 @@ def main() -> None:
     )
     parser.add_argument(
         "--details", action="store_true", help="per letter, confusions, rule and threshold curves"
+    )
+    parser.add_argument(
+        "--hold-out",
+        default=None,
+        help="hold out only these signers, or the signers of these sets (e.g. community-signers)",
+    )
+    parser.add_argument(
+        "--by-source",
+        action="store_true",
+        help="also leave-one-source-out (train on two sets, score the third)",
     )
     args = parser.parse_args()
     print("leave-one-signer-out through predict's reading path; misses count as errors", flush=True)
@@ -130,12 +173,22 @@ def main() -> None:
             if args.train_on:
                 tags = tuple(f"{t}:" for t in args.train_on.split(","))
                 train_rows = np.array([s.startswith(tags) for s in readings.sources])
+            only = held_signers(args.hold_out, readings.signers)
             folds, misses = run_loso(
-                readings, members, args.work / "loso", args.threads, train_rows, start=args.start
+                readings, members, args.work / "loso", args.threads, train_rows, start=args.start, only=only
             )
             name = spec + (f" (trained on {args.train_on} only)" if args.train_on else "")
             name += f" (landmarks also trained on changed copies: {changes})" if changes else ""
+            name += f" (held out: {args.hold_out})" if args.hold_out else ""
             records[name] = calibration_record(folds, misses, members)
+            records[name]["held_out"] = nested_loso(folds, misses, members)
+            if args.by_source:
+                source_folds, source_misses = run_loso(
+                    by_source(readings), members, args.work / "loso-source", args.threads, train_rows
+                )
+                records[name]["leave_one_source_out"] = leave_one_source_out(
+                    source_folds, source_misses, folds, misses, members
+                )
             show(name, records[name], args.details)
     if len(records) > 1:
         chosen_without_each_signer(records)
