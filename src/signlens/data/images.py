@@ -22,6 +22,14 @@ from signlens.errors import SignlensError
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 MAX_IMAGE_BYTES = 25 * 1024 * 1024  # a 12-megapixel phone JPEG is 3-8 MB
 MAX_IMAGE_PIXELS = 40_000_000  # width x height; a 48-megapixel phone photo is refused, 8000x5000 is not
+# JPEG's own bound; in PNG each row costs a fixed overhead, so a 1 x 40,000,000 strip took seconds.
+MAX_IMAGE_SIDE = 65_535
+# The size an image is read at: the palm detector sees 192 px and the landmark model 224 px, so pixels
+# past a couple of megapixels cost time and memory and find no more hands. A bigger image is shrunk
+# while it is decoded (JPEG: by libjpeg's DCT scaling, so the full size never exists in memory). The
+# side bound also keeps both sides under OpenCV's 32,767-pixel limit.
+WORK_PIXELS = 2_000_000
+WORK_SIDE = 4096
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF")
 MODES = ("RGB", "L")
 
@@ -72,8 +80,11 @@ def decode_image(
     name: str | None = None,
     max_bytes: int = MAX_IMAGE_BYTES,
     max_pixels: int = MAX_IMAGE_PIXELS,
+    work_pixels: int | None = WORK_PIXELS,
+    work_side: int | None = WORK_SIDE,
 ) -> np.ndarray:
-    """Decode a file path or raw bytes to uint8 (H, W, 3) for "RGB" or (H, W) for "L", EXIF-rotated.
+    """Decode a file path or raw bytes to uint8 (H, W, 3) for "RGB" or (H, W) for "L", EXIF-rotated,
+    shrunk (aspect kept) to at most `work_pixels` pixels and `work_side` a side (None: full size).
 
     The format is sniffed from the bytes, never trusted from a file name. Raises ImageError naming
     `name` (or the path) and the problem.
@@ -101,8 +112,18 @@ def decode_image(
                         f"cannot read image {label}: {width}x{height} is over the "
                         f"{max_pixels:,}-pixel limit"
                     )
+                if max(width, height) > MAX_IMAGE_SIDE:
+                    raise ImageError(
+                        f"cannot read image {label}: {width}x{height} has a side over the "
+                        f"{MAX_IMAGE_SIDE:,}-pixel limit"
+                    )
+                target = working_size(width, height, work_pixels, work_side)
+                if target != (width, height) and im.format == "JPEG":
+                    im.draft(None, target)  # decoded at 1/2, 1/4 or 1/8 scale, never below the target
                 im = ImageOps.exif_transpose(im)
-                array = np.asarray(im.convert(mode), dtype=np.uint8)
+                if im.mode not in ("L", "RGB"):  # palette, alpha, 16 bits: to plain colours first
+                    im = im.convert(mode)
+                array = np.asarray(shrunk(im, work_pixels, work_side).convert(mode), dtype=np.uint8)
     except ImageError:
         raise
     except UnidentifiedImageError:
@@ -121,11 +142,31 @@ def decode_image(
     return array
 
 
+def working_size(width: int, height: int, pixels: int | None, side: int | None) -> tuple[int, int]:
+    """(width, height) scaled down, aspect kept, to at most `pixels` pixels and `side` a side."""
+    scale = 1.0
+    if pixels is not None and width * height > pixels:
+        scale = (pixels / (width * height)) ** 0.5
+    if side is not None and max(width, height) * scale > side:
+        scale = side / max(width, height)
+    if scale >= 1.0:
+        return width, height
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
+def shrunk(im: Image.Image, pixels: int | None, side: int | None) -> Image.Image:
+    """`im` resized down to the working size if it is bigger (a box reduction first: fast, no aliasing)."""
+    target = working_size(*im.size, pixels, side)
+    return im if target == im.size else im.resize(target, Image.BILINEAR, reducing_gap=3.0)
+
+
 def decode_for_model(source: bytes | str | Path, img_size: int | None, in_chans: int, **limits) -> np.ndarray:
     """Decode to uint8 (H, W, C) with C = `in_chans` (1: gray, 3: RGB), squashed to
     img_size x img_size when given: what training folders and whole-image classifiers read."""
     if in_chans not in (1, 3):
         raise SignlensError(f"images have 1 (gray) or 3 (RGB) channels, not {in_chans}")
+    # Full size: a training image is squashed once, from its own pixels, whatever its size.
+    limits = {"work_pixels": None, "work_side": None, **limits}
     array = decode_image(source, "L" if in_chans == 1 else "RGB", **limits)
     if img_size is not None and array.shape[:2] != (img_size, img_size):
         im = Image.fromarray(array)

@@ -29,6 +29,7 @@ from signlens.errors import SignlensError
 from signlens.io import write_yaml
 from signlens.models import create_model, resolved_arguments
 from signlens.models.pretrained import imagenet_stats
+from signlens.models.registry import check_model_reads
 
 MAX_PARAMETERS = 500_000_000  # 2 GB of fp32 weights: ResNet18 has 11M; more is a typo in --model-arg
 
@@ -134,6 +135,7 @@ class Trainer:
             bundle = DataBundle(c.data, train, test, {}, test_is_official=False, kind=samples_kind(train))
         self.kind = bundle.kind
         self.inputs = input_adapter(bundle.kind, c.img_size, c.in_chans, c.augment, c.landmarks, self.device)
+        check_model_reads(c.model, bundle.name, bundle.kind, self.inputs.model_shape())
         self.class_names = bundle.class_names
         self.bundle, self.test_set = bundle, test
         self.val_set = val  # calibration fits its temperature here (evaluation.finish_run)

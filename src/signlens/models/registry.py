@@ -99,3 +99,20 @@ def _entry(name: str) -> tuple[Callable[..., nn.Module], dict]:
     if name not in _MODELS:
         raise SignlensError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
     return _MODELS[name]
+
+
+def check_model_reads(model: str, data_name: str, kind: str, shape: dict) -> None:
+    """Refuse, before any data is prepared, a model that cannot read this data: a model over landmark
+    feature vectors (it takes in_features) on images or masks, or an image model on feature vectors."""
+    wants_features = "in_features" in model_arguments(model)
+    if wants_features == ("in_features" in shape):
+        return
+    given = (
+        "hand-landmark feature vectors"
+        if "in_features" in shape
+        else ("hand-landmark masks" if kind == "landmarks" else "images")
+    )
+    wanted = "hand-landmark feature vectors (--data landmarks:FILE)" if wants_features else "images"
+    raise SignlensError(
+        f"model {model} reads {wanted}, but data '{data_name}' gives {given}; choose another --model"
+    )
