@@ -32,6 +32,12 @@ def serve(
     no_auth: bool = typer.Option(False, "--no-auth", help="Serve a non-loopback address without a token."),
     ssl_certfile: Path = typer.Option(None, "--ssl-certfile", help="TLS certificate (PEM), for phones."),
     ssl_keyfile: Path = typer.Option(None, "--ssl-keyfile", help="TLS private key (PEM)."),
+    allowed_host: list[str] = typer.Option(
+        None,
+        "--allowed-host",
+        help="A name the server may be reached by besides localhost and IP addresses, e.g. a LAN name "
+        "(repeat for several); other Host headers are refused.",
+    ),
 ):
     """Serve the REST API (/v1/recognize, /v1/stream, /openapi.json) and the camera web page at /."""
     from signlens.serve.run import serve as run_server
@@ -42,5 +48,6 @@ def serve(
         token=token,
         recognizers=recognizers,
         max_waiting=max_waiting,
+        allowed_hosts=list(allowed_host or []),
     )
     run_server(settings, host, port, workers, ssl_certfile, ssl_keyfile, no_auth)

@@ -16,7 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import signlens
 from signlens.serve import api, stream
+from signlens.serve.limits import BodyLimitMiddleware
 from signlens.serve.pool import RecognizerPool
+from signlens.serve.security import GuardMiddleware, HostRule
+from signlens.serve.sessions import Shutdown
 from signlens.serve.settings import Settings
 from signlens.serve.uploads import ApiError
 
@@ -30,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
+        app.state.shutdown.install(app.state.streams)
         task = asyncio.create_task(start(pool)) if settings.preload else None
         try:
             yield
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings, app.state.pool = settings, pool
     app.state.streams = stream.Streams(settings.max_streams)
+    app.state.shutdown = Shutdown()
     app.include_router(api.router)
     app.include_router(stream.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -68,8 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "X-Content-Type-Options": "nosniff",
         }
         response = FileResponse(STATIC / "index.html", headers=headers)
-        token = request.query_params.get("token")
-        if settings.token and token:  # the middleware has checked it: remember it for the page's requests
+        token = request.query_params.get("token", "")
+        # Only the right token is remembered: a wrong one beside a good cookie or header must not replace it.
+        if settings.token and token and secrets.compare_digest(token.encode(), settings.token.encode()):
             response.set_cookie(
                 COOKIE, token, httponly=True, samesite="strict", secure=request.url.scheme == "https"
             )
@@ -78,6 +84,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_errors(app)
     if settings.token:
         app.add_middleware(TokenMiddleware, token=settings.token)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)
+    # Outermost: a foreign Host is refused before anything else, and every answer gets the headers.
+    app.add_middleware(GuardMiddleware, rule=HostRule(settings.bind_host, settings.allowed_hosts))
     return app
 
 
@@ -123,8 +132,8 @@ def install_errors(app: FastAPI) -> None:
 
 
 class TokenMiddleware:
-    """Every route and the WebSocket need the token: an `Authorization: Bearer` header, the cookie the
-    page sets after one visit with ?token=, or ?token= itself (the first visit; WebSocket clients)."""
+    """Every route and the WebSocket need the token: an `Authorization: Bearer` header, or the cookie the
+    page sets after one visit with ?token=; ?token= itself only on the page (URLs end up in logs)."""
 
     def __init__(self, app, token: str):
         self.app, self.token = app, token.encode()
@@ -150,6 +159,8 @@ class TokenMiddleware:
         offered = [
             header[7:] if header.lower().startswith("bearer ") else "",
             connection.cookies.get(COOKIE, ""),
-            connection.query_params.get("token", ""),
+            connection.query_params.get("token", "")
+            if scope["type"] == "http" and scope["path"] == "/"
+            else "",
         ]
         return any(o and secrets.compare_digest(o.encode(), self.token) for o in offered)

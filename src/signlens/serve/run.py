@@ -61,8 +61,11 @@ def serve(
 ) -> None:
     import uvicorn
 
+    from signlens.serve.limits import uvicorn_options
+
     check(settings, host, no_auth, certfile, keyfile)
     check_port(host, port)
+    settings.bind_host = host  # IP Host headers other than loopback's: this address (any, for 0.0.0.0)
     settings.to_env()  # each worker process builds its app from this
     scheme = "https" if certfile else "http"
     shown = f"[{host}]" if ":" in host else host
@@ -77,8 +80,5 @@ def serve(
         workers=workers,
         ssl_certfile=str(certfile) if certfile else None,
         ssl_keyfile=str(keyfile) if keyfile else None,
-        ws_max_size=settings.max_frame_bytes + 4096,  # bigger WebSocket messages close the connection
-        access_log=False,  # paths carry ?token= on a first visit; nothing about requests is logged
-        log_level="warning",
-        timeout_keep_alive=5,
+        **uvicorn_options(settings),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from signlens.data.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 
@@ -28,6 +28,14 @@ class Settings:
     max_frame_pixels: int = 1920 * 1080
     max_fps: float = 30.0  # frames faster than this are skipped, not queued
     preload: bool = True  # load the model at start-up (tests may set False and call load themselves)
+    # Who may be served and for how long (serve.security, serve.limits):
+    bind_host: str = "127.0.0.1"  # the address served on: IP Host headers other than loopback's need it
+    allowed_hosts: list[str] = field(default_factory=list)  # names beyond loopback's, e.g. a LAN name
+    body_idle_seconds: float = 10.0  # a request body pausing longer is 408
+    body_seconds: float = 60.0  # a whole request body taking longer is 408
+    max_body_bytes: int = 128 * 1024 * 1024  # request bodies held at once (declared lengths)
+    max_uploads: int = 16  # request bodies being read at once
+    live_idle_seconds: float = 60.0  # a live session without a frame for this long is closed
 
     def to_env(self) -> None:
         os.environ[ENV] = json.dumps(asdict(self))

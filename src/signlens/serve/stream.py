@@ -23,6 +23,7 @@ from signlens.data.images import ImageError, decode_image
 from signlens.errors import SignlensError
 from signlens.pipeline.recognizer import Recognizer
 from signlens.pipeline.smoothing import Spelling
+from signlens.serve.sessions import Ending, Shutdown, end, next_message
 from signlens.serve.settings import Settings
 
 router = APIRouter()
@@ -120,15 +121,26 @@ async def stream(ws: WebSocket):
         )
         await ws.close(code=1013, reason="the server has no room for another live session")
         return
+    if ws.app.state.shutdown.started:
+        return await end(ws, Ending(1001, Shutdown.REASON))
     streams.active += 1
     recognizer = None
     try:
         recognizer = await anyio.to_thread.run_sync(lambda: Recognizer.load(settings.weights, video=True))
         session = Session(recognizer)
-        await ws.send_json({"type": "ready", "settings": session.settings, "max_fps": settings.max_fps})
+        await ws.send_json(
+            {
+                "type": "ready",
+                "settings": session.settings,
+                "max_fps": settings.max_fps,
+                "idle_seconds": settings.live_idle_seconds,  # no frame for this long closes the session
+            }
+        )
         await serve_session(ws, session, settings)
     except WebSocketDisconnect:
         pass
+    except Ending as ending:  # idle, or the server stopping: the page is told why
+        await end(ws, ending)
     except SignlensError as exc:  # the model cannot be loaded: the page shows why
         with contextlib.suppress(Exception):
             await ws.send_json(error(str(exc)))
@@ -146,8 +158,11 @@ async def stream(ws: WebSocket):
 
 async def serve_session(ws: WebSocket, session: Session, settings: Settings) -> None:
     last = 0.0
+    idle_until = time.monotonic() + settings.live_idle_seconds
     while True:
-        message = await ws.receive()
+        message = await next_message(ws, idle_until, settings.live_idle_seconds, ws.app.state.shutdown)
+        if message.get("bytes") is not None:  # control messages alone do not keep a session
+            idle_until = time.monotonic() + settings.live_idle_seconds
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         data, text = message.get("bytes"), message.get("text")
@@ -185,7 +200,7 @@ def control(session: Session, text: str) -> dict:
         return error("control message over 4096 characters")
     try:
         message = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # nesting deeper than the parser's stack is no control
         return error('control messages are JSON objects, e.g. {"type": "reset"}')
     kind = message.get("type") if isinstance(message, dict) else None
     if kind == "reset":
