@@ -1,12 +1,14 @@
-"""Typed training configuration and the named recipes, written down in one place.
+"""Typed training configuration: every key, its default, help, allowed values and flag, in one place.
 
-Precedence, lowest first: dataclass defaults < recipe < YAML file < command-line flags.
+Precedence, lowest first: dataclass defaults < recipe (engine/recipes.py) < YAML file < command-line
+flags. Each field's `option(...)` (engine/schema.py) is what the CLI builds its flags from and what
+`validate` checks, so a key is declared here once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,92 +17,130 @@ import yaml
 from signlens.data.augment import AugmentConfig
 from signlens.data.landmarks import LandmarkConfig
 from signlens.engine.finetune import parse_stages
-from signlens.errors import SignlensError
+from signlens.engine.recipes import DEFAULT_RECIPES, RECIPES
+from signlens.engine.schema import Option, check_fields, option, options_of
+from signlens.errors import SignlensError, check_range
+
+__all__ = ["DEFAULT_RECIPES", "RECIPES", "TrainConfig", "apply_overrides", "build_config", "check_range"]
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")
+UINT32 = "[0, 4294967295]"  # numpy's seeds are 32-bit
 
 
 @dataclass
 class TrainConfig:
-    data: str = "sign-mnist"
-    model: str = "custom-cnn"
-    model_args: dict[str, Any] = field(default_factory=dict)
-    img_size: int | None = None  # None: 28 for Sign MNIST CSVs, 64 for photo folders
-    in_chans: int | None = None  # None: 1 for CSVs, 3 for photo folders
-    epochs: int = 20
-    batch_size: int = 128
-    eval_batch_size: int = 1024
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    momentum: float = 0.9  # SGD and RMSprop
-    weight_decay: float = 1e-4
-    scheduler: str = "onecycle"
-    step_size: int = 10  # step scheduler: epochs per decay
-    gamma: float = 0.1  # step and plateau decay factor
-    warmup_fraction: float = 0.25  # one-cycle: share of steps spent warming up
-    label_smoothing: float = 0.0
-    grad_clip: float = 0.0  # max gradient norm; 0 disables
-    ema_decay: float = 0.0  # evaluate and save an exponential moving average of the weights; 0 disables
-    patience: int = 0  # early stopping on validation; 0 disables
-    val_fraction: float = 0.1
-    test_fraction: float = 0.2  # only for data without an official test split
-    split_seed: int = 0  # fixed, so every training seed sees the same split
-    seed: int = 0
-    deterministic: bool = False
-    device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # mixed precision, CUDA only
-    threads: int = 0  # CPU threads; 0 keeps torch's default
-    channels_last: bool = False  # NHWC memory layout for conv models
-    augment: AugmentConfig = field(default_factory=AugmentConfig)
-    classes: str = "all"  # all | letters (24 static) | digits | comma list
-    landmarks: LandmarkConfig = field(default_factory=LandmarkConfig)  # for --data landmarks:FILE
+    data: str = option(
+        "sign-mnist",
+        "Named data set (sign-mnist, asl-dataset) or a path: Kaggle CSV or zip, or a folder of class folders.",
+        flags=("--data", "-d"),
+    )
+    model: str = option(
+        "custom-cnn",
+        "Architecture from `signlens models`. Without it, the data set's default recipe (sign-mnist: "
+        "sign-mnist-fast).",
+        flags=("--model", "-m"),
+    )
+    model_args: dict[str, Any] = option(
+        help="Architecture argument KEY=VALUE (repeatable), e.g. se=true.",
+        factory=dict,
+        flags=("--model-arg",),
+        form="key=value",
+    )
+    img_size: int | None = option(
+        None, "Input size in pixels [default: 28 for Sign MNIST, 64 for photos].", within="[8, 1024]"
+    )
+    in_chans: int | None = option(
+        None, "1 (gray) or 3 (RGB) [default: the data's own].", choices={1: "gray", 3: "RGB"}
+    )
+    epochs: int = option(20, "Number of epochs (staged recipes: the stages' sum).", within="[1, 100000]")
+    batch_size: int = option(128, "Training batch size.", within="[1, 1000000]")
+    eval_batch_size: int = option(
+        1024, "Batch size for scoring validation and test (memory and speed only).", within="[1, 1000000]"
+    )
+    optimizer: str = option("adamw", "{choices}.", choices=OPTIMIZERS, unknown=True)
+    lr: float = option(1e-3, "Learning rate (the peak rate for one-cycle).", within="(0, 10]")
+    momentum: float = option(0.9, "Momentum of SGD and RMSprop.", within="[0, 1)")
+    weight_decay: float = option(1e-4, "Weight decay (not applied to biases and norms).", within="[0, 10]")
+    scheduler: str = option("onecycle", "{choices}.", choices=SCHEDULERS, unknown=True)
+    step_size: int = option(10, "Step scheduler: epochs between decays.", within="[1, 100000]")
+    gamma: float = option(0.1, "Decay factor of the step and plateau schedulers.", within="(0, 1]")
+    warmup_fraction: float = option(0.25, "One-cycle: share of the steps spent warming up.", within="(0, 1)")
+    label_smoothing: float = option(
+        0.0, "Label smoothing for the cross-entropy loss, in {range}.", within="[0, 1)"
+    )
+    grad_clip: float = option(0.0, "Clip the gradient norm to this value (0: off).", within="[0, 1e6]")
+    ema_decay: float = option(
+        0.0, "Evaluate and save a moving average of the weights (e.g. 0.99; 0: off).", within="[0, 1)"
+    )
+    patience: int = option(
+        0, "Stop after this many epochs without validation improvement (0: off).", within="[0, 100000]"
+    )
+    val_fraction: float = option(
+        0.1,
+        "Share of the training part held out for model selection [default: the recipe's, else {default}].",
+        within="(0, 1)",
+    )
+    test_fraction: float = option(
+        0.2, "Share held out for testing where the data has no official test split.", within="(0, 1)"
+    )
+    split_seed: int = option(
+        0,
+        "Seed of the data split, apart from --seed so every training seed sees the same split.",
+        within=UINT32,
+    )
+    seed: int = option(
+        0, "Seed for initialisation, shuffling and augmentation, {range} [default: {default}].", within=UINT32
+    )
+    deterministic: bool = option(False, "Deterministic algorithms (slower on GPU).")
+    device: str = option("auto", "{choices}.", choices=("auto", "cpu", "cuda"))
+    amp: bool = option(True, "Mixed precision on CUDA.")
+    threads: int = option(0, "CPU threads for torch (0: torch's default).", within="[0, 1024]")
+    channels_last: bool = option(False, "NHWC memory layout for conv models.")
+    augment: AugmentConfig = option(
+        help="Turn batch augmentation off.", factory=AugmentConfig, flags=("--no-augment",), form="off-switch"
+    )
+    classes: str = option(
+        "all", "all | letters (the 24 static letters) | digits | a comma list [default: {default}]."
+    )
+    landmarks: LandmarkConfig = option(
+        help="Landmark features and their augmentation, for --data landmarks:FILE (set in YAML).",
+        factory=LandmarkConfig,
+        flags=None,
+    )
     # Transfer learning (signlens.engine.finetune).
-    pretrained: str | None = None  # "imagenet": torchvision's published weights for the model
-    init: str | None = None  # a state dict or signlens checkpoint to start from (loaded after pretrained)
-    stages: list[Any] = field(default_factory=list)  # [{unfreeze, lr, epochs, patience}]; sets epochs
-    lr_decay: float = 1.0  # layer-wise LR decay: each layer group below the head gets this factor more
-    freeze_bn: bool = False  # keep every batch norm's statistics and scale fixed
-    normalize: str = "auto"  # auto (imagenet with --pretrained imagenet, else data) | data | imagenet
-    recipe: str | None = None  # the named recipe the run started from (recorded; its values are above)
+    pretrained: str | None = option(
+        None, "imagenet: torchvision's published weights, from torch.hub's cache.", choices=("imagenet",)
+    )
+    init: str | None = option(
+        None,
+        "Start from this state dict or signlens checkpoint (what fits by name and shape).",
+        form="path",
+    )  # loaded after pretrained
+    stages: list[Any] = option(
+        help="Staged fine-tuning, e.g. head:0.002:5,layer4:1e-4:5,layer3:1e-4:5 (GROUP:LR:EPOCHS[:PATIENCE]).",
+        factory=list,
+        form="comma-list",
+    )  # [{unfreeze, lr, epochs, patience}]; sets epochs
+    lr_decay: float = option(
+        1.0, "Layer-wise LR decay: each layer group below the head gets this factor more.", within="(0, 1]"
+    )
+    freeze_bn: bool = option(False, "Keep batch-norm statistics and scales fixed.")
+    normalize: str = option(
+        "auto",
+        "auto (ImageNet stats with ImageNet weights, else the data's) | data | imagenet.",
+        choices=("auto", "data", "imagenet"),
+    )
+    recipe: str | None = option(None, "Named recipe (see `signlens models`); flags override it.")
 
     def validate(self) -> TrainConfig:
         """Check values against their meaning (types are checked when values are applied)."""
-        if self.optimizer not in OPTIMIZERS:
-            raise SignlensError(
-                f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}"
-            )
-        if self.scheduler not in SCHEDULERS:
-            raise SignlensError(
-                f"unknown scheduler {self.scheduler!r}; choose one of {', '.join(SCHEDULERS)}"
-            )
-        for name, low, high, low_open, high_open in RANGES:
-            check_range(name, getattr(self, name), low, high, low_open, high_open)
-        if self.img_size is not None:
-            check_range("img_size", self.img_size, 8, 1024)
-        if self.in_chans not in (None, 1, 3):
-            raise SignlensError(f"in_chans must be 1 (gray) or 3 (RGB), got {self.in_chans}")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise SignlensError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.normalize not in ("auto", "data", "imagenet"):
-            raise SignlensError(f"normalize must be auto, data or imagenet, got {self.normalize!r}")
-        if self.pretrained not in (None, "imagenet"):
-            raise SignlensError(f"pretrained must be imagenet, got {self.pretrained!r}")
+        check_fields(self, options_of(TrainConfig))
         if not self.classes.strip():
             raise SignlensError("classes must be all, letters, digits or a comma list, got ''")
-        for name in ("rotation", "scale", "translate", "shear", "brightness", "contrast", "color"):
-            check_range(f"augment.{name}", getattr(self.augment, name), 0, 360)
-        check_range("augment.hflip", self.augment.hflip, 0, 1)
-        check_range("augment.gray", self.augment.gray, 0, 1)
-        if self.landmarks.points not in ("world", "image", "both"):
-            raise SignlensError(
-                f"landmarks.points must be world, image or both, got {self.landmarks.points!r}"
-            )
+        for block, rules in BLOCK_OPTIONS.items():
+            check_fields(getattr(self, block), rules, f"{block}.")
         self.landmarks.features()  # checks the form
-        check_range("landmarks.mask_size", self.landmarks.mask_size, 8, 256)
-        for name in ("rotation", "scale", "finger_jitter", "noise"):
-            check_range(f"landmarks.{name}", getattr(self.landmarks, name), 0, 360)
-        check_range("landmarks.mirror", self.landmarks.mirror, 0, 1)
         if self.stages and self.ema_decay:
             raise SignlensError(
                 "ema_decay cannot be combined with staged fine-tuning (stages revert weights)"
@@ -123,160 +163,25 @@ class TrainConfig:
         return apply_overrides(cls(), values, where)
 
 
-# (field, low, high, low excluded, high excluded): NaN fails every check, so it is refused too.
-RANGES = (
-    ("epochs", 1, 100_000, False, False),
-    ("batch_size", 1, 1_000_000, False, False),
-    ("eval_batch_size", 1, 1_000_000, False, False),
-    ("lr", 0, 10, True, False),
-    ("momentum", 0, 1, False, True),
-    ("weight_decay", 0, 10, False, False),
-    ("step_size", 1, 100_000, False, False),
-    ("gamma", 0, 1, True, False),
-    ("warmup_fraction", 0, 1, True, True),
-    ("label_smoothing", 0, 1, False, True),
-    ("grad_clip", 0, 1e6, False, False),
-    ("ema_decay", 0, 1, False, True),
-    ("patience", 0, 100_000, False, False),
-    ("val_fraction", 0, 1, True, True),
-    ("test_fraction", 0, 1, True, True),
-    ("split_seed", 0, 2**32 - 1, False, False),
-    ("seed", 0, 2**32 - 1, False, False),  # numpy's seeds are 32-bit
-    ("threads", 0, 1024, False, False),
-    ("lr_decay", 0, 1, True, False),
-)
-
-
-def check_range(
-    name: str, value: float, low: float, high: float, low_open: bool = False, high_open: bool = False
-) -> None:
-    above = value > low if low_open else value >= low
-    below = value < high if high_open else value <= high
-    if not (above and below):  # written so that NaN fails
-        span = f"{'(' if low_open else '['}{_num(low)}, {_num(high)}{')' if high_open else ']'}"
-        raise SignlensError(f"{name} must lie in {span}, got {value}")
-
-
-# The default Sign MNIST recipe: a small, fast CNN that reaches 100.00% on the official test split on
-# every seed checked (0-4, one and two threads), in about a minute on 2 CPU cores (docs/benchmarks.md).
-# `train --data sign-mnist` without --model uses it.
-RECIPES: dict[str, dict[str, Any]] = {
-    "sign-mnist-fast": {
-        "model": "fast-cnn",
-        "channels_last": True,
-        # 20, not 10: at 10 epochs 2 of 5 seeds (one thread) misread one test photo's T variants as X
-        # (7,170 and 7,151 of 7,172). Chosen on validation under the recipe's own augmentation, where
-        # 10 / 15 / 20 epochs read 99.883 / 99.944 / 99.980% (mean of seeds 0-4; plain validation is 100%).
-        "epochs": 20,
-        "batch_size": 128,
-        "optimizer": "adamw",
-        "lr": 3e-3,
-        "weight_decay": 1e-4,
-        "scheduler": "onecycle",
-        "warmup_fraction": 0.25,
-        "label_smoothing": 0.1,
-        # Validation is saturated (99.7% of its rows are near-duplicates of training rows, so it reads
-        # 100% from epoch 6): 5% (1,373 rows) selects as well as 10% did, and the 1,372 rows it hands
-        # back are the variants that the hardest test images resemble (10%: 2 of 7,172 wrong on seed 2).
-        "val_fraction": 0.05,
-        # brightness is on the 0..1 pixel scale: +-0.04 is about +-0.2 standard deviations of Sign MNIST.
-        "augment": {"rotation": 12.0, "scale": 0.10, "translate": 0.10, "brightness": 0.04, "contrast": 0.2},
-    },
-    # The seed's MobileNetV2 study: width 0.35 at 96 px gray, a dense-64 head with dropout 0.1; trained
-    # from scratch here (no ImageNet weights offline; add --pretrained imagenet with width 1.0 online).
-    "mobilenetv2-gray96": {
-        "model": "mobilenetv2",
-        "model_args": {"width": 0.35, "hidden": 64, "dropout": 0.1},
-        "img_size": 96,
-        "in_chans": 1,
-        "epochs": 15,
-        "batch_size": 64,
-        "lr": 4e-3,
-        "weight_decay": 1e-4,
-        "scheduler": "onecycle",
-        "label_smoothing": 0.1,
-        "augment": {"rotation": 12.0, "scale": 0.12, "translate": 0.08, "brightness": 0.2, "contrast": 0.2},
-    },
-    # The seed's ResNet18 study: head only at 0.002, then layer4, then layer3 at 1e-4, 5 epochs each,
-    # each stage reverting to its best validation loss. Needs starting weights: --pretrained imagenet
-    # (where the checkpoint is available) or --init PATH (domain pretraining, e.g. on Sign MNIST).
-    "resnet18-staged": {
-        "model": "resnet18",
-        "model_args": {"hidden": 64, "dropout": 0.1},
-        "img_size": 64,
-        "in_chans": 1,
-        "batch_size": 64,
-        "optimizer": "adamw",
-        "weight_decay": 1e-4,
-        "scheduler": "cosine",
-        "label_smoothing": 0.1,
-        "stages": [
-            {"unfreeze": "head", "lr": 2e-3, "epochs": 5, "patience": 2},
-            {"unfreeze": "layer4", "lr": 1e-4, "epochs": 5, "patience": 2},
-            {"unfreeze": "layer3", "lr": 1e-4, "epochs": 5, "patience": 2},
-        ],
-        "augment": {"rotation": 12.0, "scale": 0.12, "translate": 0.08, "brightness": 0.2, "contrast": 0.2},
-    },
-}
-# The bundled recogniser (scripts/build_recognizer.py): MLPs over hand-landmark features and a CNN
-# over the drawn landmark skeleton, their probabilities averaged. Chosen by leave-one-signer-out accuracy
-# on the ayuraj photos (docs/benchmarks.md), not by a random split: the two kinds of model make different
-# mistakes, so the ensemble beats either.
-RECIPES["recognizer"] = {
-    "model": "landmark-mlp",
-    "classes": "letters",
-    "epochs": 40,
-    "batch_size": 64,
-    "optimizer": "adamw",
-    "lr": 3e-3,
-    "weight_decay": 1e-3,
-    "scheduler": "onecycle",
-    "label_smoothing": 0.1,
-    "val_fraction": 0.15,
-    # Mirroring half the training hands makes the model chirality-free, so a hand whose handedness
-    # MediaPipe gets wrong still reads right, and mirrored test-time augmentation is consistent.
-    "landmarks": {"points": "world", "rotation_free": False, "mirror": 0.5},
-}
-RECIPES["recognizer-mask"] = {
-    **RECIPES["recognizer"],
-    "model": "fast-cnn",
-    "landmarks": {**RECIPES["recognizer"]["landmarks"], "form": "mask", "mask_size": 32},
-}
-# The ayuraj photos' default: the fast CNN at 64 px colour, the photo row of docs/benchmarks.md's
-# cross-validation table (95.23 +- 1.08% stratified 5-fold, 85.33 +- 3.21% leave-one-signer-out).
-RECIPES["asl-dataset-fast"] = {
-    "model": "fast-cnn",
-    "img_size": 64,
-    "in_chans": 3,
-    "epochs": 30,
-    "batch_size": 64,
-    "optimizer": "adamw",
-    "lr": 3e-3,
-    "scheduler": "onecycle",
-}
-# The recogniser's pixel member (pipeline.pixels): the ayuraj photos' fast CNN, wider, over 64 px hand crops
-# (data.crops), a second opinion where the landmarks are unsure. Colour gains and gray photos because skin,
-# light and cameras differ by signer; shear and scale because crops follow MediaPipe's box, which wanders
-# with the pose.
-RECIPES["hand-crop"] = {
-    **RECIPES["asl-dataset-fast"],
-    "model_args": {"widths": [32, 64, 128]},
-    "classes": "letters",
-    "weight_decay": 1e-4,
-    "label_smoothing": 0.1,
-    "val_fraction": 0.15,
+# The rules of the nested blocks' keys (set in YAML as augment: {...} / landmarks: {...}); their
+# dataclasses live with the data code that reads them.
+_DEGREES_OR_SHARE = Option(within="[0, 360]")
+_PROBABILITY = Option(within="[0, 1]")
+BLOCK_OPTIONS: dict[str, dict[str, Option]] = {
     "augment": {
-        "rotation": 12.0,
-        "scale": 0.12,
-        "translate": 0.08,
-        "shear": 5.0,
-        "brightness": 0.2,
-        "contrast": 0.25,
-        "color": 0.15,
-        "gray": 0.25,
+        **dict.fromkeys(
+            ("rotation", "scale", "translate", "shear", "brightness", "contrast", "color"), _DEGREES_OR_SHARE
+        ),
+        "hflip": _PROBABILITY,
+        "gray": _PROBABILITY,
+    },
+    "landmarks": {
+        "points": Option(choices=("world", "image", "both")),
+        "mask_size": Option(within="[8, 256]"),
+        **dict.fromkeys(("rotation", "scale", "finger_jitter", "noise"), _DEGREES_OR_SHARE),
+        "mirror": _PROBABILITY,
     },
 }
-DEFAULT_RECIPES = {"sign-mnist": "sign-mnist-fast", "asl-dataset": "asl-dataset-fast"}
 
 
 def apply_overrides(config: TrainConfig, values: dict[str, Any], where: str) -> TrainConfig:
@@ -322,10 +227,6 @@ def parse_config(values: dict[str, Any], where: str) -> TrainConfig:
 
 
 _ADAPTER = None
-
-
-def _num(value: float) -> str:
-    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _short(value: Any) -> str:
