@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -24,7 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from conftest import write_sign_mnist_csv
-from serve_helpers import needs_photos, photo
+from serve_helpers import CHROMIUM, DRIVER, chromium_with_fake_camera, needs_photos, photo, write_y4m
 from signlens.data.images import ImageError, decode_image
 from signlens.serve import limits
 from signlens.serve.settings import Settings
@@ -441,3 +442,51 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# -- the page under its own Content-Security-Policy ---------------------------------------------------
+
+ONDEVICE = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "static" / "ondevice"
+RECORD_VIOLATIONS = """window.__csp = [];
+document.addEventListener('securitypolicyviolation',
+  (e) => window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"""
+
+
+@needs_photos
+@pytest.mark.skipif(not (CHROMIUM.exists() and DRIVER.exists()), reason="needs chromium and chromedriver")
+@pytest.mark.parametrize(
+    "page", ["/?source=server", "/?source=device&landmarks=cpu", "/?source=device&landmarks=webgl"]
+)
+def test_the_page_recognises_under_its_csp_with_no_violation(server, tmp_path, page):
+    if "device" in page and not (ONDEVICE / "files.json").is_file():
+        pytest.skip("the on-device build is missing (make install)")
+    frames = [decode_image(photo("user_5", f"A{i % 10}")) for i in range(20)]
+    driver = chromium_with_fake_camera(
+        tmp_path / "profile", write_y4m(tmp_path / "a.y4m", frames, 10), "900,900"
+    )
+    try:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
+        driver.get(server.url + page)
+        csp = driver.execute_script("return document.visibilityState && window.__csp")
+        assert csp == [], csp
+        driver.find_element("id", "start").click()
+
+        def letter() -> str:
+            return driver.execute_script("return document.getElementById('letter').textContent")
+
+        deadline = time.monotonic() + 120  # the device mode compiles its WebAssembly first
+        while time.monotonic() < deadline and not letter().startswith("A"):
+            time.sleep(0.5)
+        status = driver.find_element("id", "status").get_attribute("textContent")
+        assert letter().startswith("A"), (letter(), status)
+        assert driver.execute_script("return window.__csp") == []
+        # The recorder hears violations: an inline script, which the policy forbids, is one.
+        driver.execute_script(
+            "const s = document.createElement('script'); s.textContent = '1'; document.body.append(s)"
+        )
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not driver.execute_script("return window.__csp.length"):
+            time.sleep(0.1)
+        assert driver.execute_script("return window.__csp")[0].startswith("script-src")
+    finally:
+        driver.quit()
