@@ -19,9 +19,10 @@ import cv2
 import numpy as np
 
 from signlens.data.sources import data_root
+from signlens.inference import single_torch_thread
 from signlens.pipeline.hands import read_rgb
 from signlens.pipeline.live import run_live
-from signlens.pipeline.recognizer import Recognizer
+from signlens.pipeline.recognizer import Recognizer, RunningMode
 
 
 def make_video(path: Path, frames: int, word: str = "signlens") -> None:
@@ -56,7 +57,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="signlens-live-"))
     video = work / "input.mp4"
     make_video(video, args.frames)
-    recognizer = Recognizer.load(video=True, model_complexity=args.model_complexity)
+    single_torch_thread()  # as `signlens live` runs
+    recognizer = Recognizer(running_mode=RunningMode.VIDEO, model_complexity=args.model_complexity)
     start = time.perf_counter()
     summary = run_live(recognizer, str(video), save=work / "out.mp4" if args.save else None)
     wall = time.perf_counter() - start

@@ -161,10 +161,12 @@ def direct(images: list[bytes], count: int, duration: float) -> None:
     thread were ten times slower than on a worker thread; the server never runs it on the main thread.)"""
     from concurrent.futures import ThreadPoolExecutor
 
+    from signlens.inference import single_torch_thread
     from signlens.pipeline.recognizer import Recognizer
 
     def measure() -> list[float]:
-        recognizer = Recognizer.load()
+        single_torch_thread()  # as the server runs
+        recognizer = Recognizer()
         recognizer.recognize(decode_image(images[0]))  # warm
         ms, deadline = [], time.perf_counter() + duration
         for i in range(count):

@@ -87,13 +87,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the table here")
     args = parser.parse_args()
     from signlens.engine.ensemble import ensemble_checkpoint
-    from signlens.inference import LandmarkClassifier, load_classifier
+    from signlens.inference import LandmarkClassifier, load_classifier, single_torch_thread
     from signlens.pipeline.pixels import PIXEL_RECIPE
     from signlens.pipeline.recognizer import Recognizer
 
     root = Path(os.environ.get("SIGNLENS_DATA", "../shared/data"))
     options = {} if args.threshold is None else {"threshold": args.threshold}
-    recognizer = Recognizer.load(args.weights, **options)
+    single_torch_thread()  # as predict runs
+    recognizer = Recognizer(args.weights, **options)
     held_out = {}
     if args.loso:  # each signer's photos read by the fold models that never saw that signer
         folds = json.loads((args.loso / "folds.json").read_text())
@@ -106,7 +107,7 @@ def main() -> None:
             if pixel_dirs and recognizer.pixel is not None:  # the fold's pixel member, the shipped rule
                 fold_model = load_classifier(Path(pixel_dirs[0]) / "best.pt")
                 pixel = dataclasses.replace(recognizer.pixel, classifier=fold_model)
-            held_out[signer] = Recognizer(
+            held_out[signer] = Recognizer.from_parts(
                 classifier, recognizer.detector, reader=recognizer.reader, threshold=recognizer.threshold,
                 second_below=recognizer.second_below, views=recognizer.views, pixel=pixel,
             )  # fmt: skip

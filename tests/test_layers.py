@@ -10,7 +10,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1] / "src"
 # Lowest first; a module may import its own package and anything ranked below it.
 LAYERS = [
-    {"signlens", "errors"},  # the package root holds only the version
+    # The package root holds the version; it names the public API (signlens.Recognizer ...) by module
+    # path and imports it on first use, so importing signlens imports nothing else.
+    {"signlens", "errors"},
     {"io"},
     {"data"},
     {"models"},

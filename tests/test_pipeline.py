@@ -117,7 +117,7 @@ def test_predict_with_the_bundled_model_gives_the_schema_no_letter_without_a_han
     ]  # deterministic
     # The defaults are the build's record, not copied numbers.
     defaults = recorded_calibration(bundled_recognizer_path())["defaults"]
-    recognizer = Recognizer.load()
+    recognizer = Recognizer()
     try:
         assert recognizer.threshold == defaults["photo_threshold"]
         assert recognizer.second_below == defaults["second_below"]
@@ -219,7 +219,7 @@ def test_a_hand_mediapipe_cannot_tell_left_or_right_gets_no_letter():
     from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.recognizer import Recognizer
 
-    recognizer = Recognizer.load(threshold=0.0)
+    recognizer = Recognizer(threshold=0.0)
     try:
         hand = recognizer.reader.find(read_rgb(photo("w")))
         sure = recognizer.classify(replace(hand, score=max(hand.score, recognizer.min_hand_score)))
@@ -234,8 +234,10 @@ def test_the_second_reading_lands_on_the_same_hand_in_photo_pixels():
     from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.recognizer import Recognizer
 
-    recognizer = Recognizer.load(views=("photo", "mirrored"), second_below=1.01)
+    recognizer = Recognizer()
     try:
+        assert "mirrored" in recognizer.views
+        recognizer.second_below = 1.01  # always read twice
         rgb = read_rgb(photo("w"))
         first = recognizer.reader.find(rgb)
         second = recognizer.reader.reread(rgb, first)

@@ -122,7 +122,7 @@ def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch)
     photos = sorted((SHARED / "sign-mnist-source" / "user_7").glob("[AESTMN]0.jpg"))
     if not photos:
         pytest.skip("shared sign-mnist-source photos not present")
-    recognizer = Recognizer.load()
+    recognizer = Recognizer()
     try:
         assert recognizer.pixel is not None, "the bundled recogniser ships its pixel member"
         asked = []
@@ -190,13 +190,9 @@ def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels
 
 def test_the_service_reports_the_pixel_member_and_its_rule():
     from signlens.pipeline.recognizer import Recognizer, bundled_recognizer_path, recorded_calibration
-    from signlens.serve.pool import model_info
 
-    recognizer = Recognizer.load()
-    try:
-        info = model_info(recognizer, None)["pixel_member"]
-    finally:
-        recognizer.close()
+    with Recognizer() as recognizer:
+        info = recognizer.describe()["pixel_member"]
     fusion = recorded_calibration(bundled_recognizer_path())["fusion"]
     assert info["asked_below"] == fusion["below"] and info["weight"] == fusion["weight"]
     assert info["crop"] == {"size": 64, "margin": 0.2, "masked": True}

@@ -98,8 +98,9 @@ def live(
     max_frames: int = typer.Option(None, "--max-frames", help="Stop after this many frames."),
 ):
     """Recognise signs live: track the hand, classify each frame, smooth by majority vote, and spell letters into text."""
+    from signlens.inference import single_torch_thread
     from signlens.pipeline.live import run_live
-    from signlens.pipeline.recognizer import Recognizer
+    from signlens.pipeline.recognizer import Recognizer, RunningMode
 
     if threshold is not None:
         o.check("--threshold", threshold, 0, 1)
@@ -117,14 +118,15 @@ def live(
     if show:
         window_check()
 
-    recognizer = Recognizer.load(
+    single_torch_thread()  # one hand a frame, beside MediaPipe's threads (see its doc)
+    recognizer = Recognizer(
         weights,
-        video=True,
+        running_mode=RunningMode.VIDEO,
         threshold=threshold,
         mirror_tta=False if no_mirror else None,
         model_complexity=model_complexity,
     )
-    if recognizer.detector is None:  # an image classifier: live tracks a hand and spells its letters
+    if recognizer.kind != "landmarks":  # an image classifier: live tracks a hand and spells its letters
         recognizer.close()
         raise SignlensError(f"{weights} is an image classifier; live needs a landmark model (the recogniser)")
     try:

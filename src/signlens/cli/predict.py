@@ -91,7 +91,7 @@ def print_result(result: dict, as_json: bool) -> None:
 
 class LazyRecognizer:
     """The recogniser (or image classifier), loaded for the first photo that decodes. One output
-    schema for both kinds: path, label, confidence, top (4 decimals), hand, handedness."""
+    schema for both kinds: the path and `Recognition.to_dict()`."""
 
     def __init__(self, weights: Path | None, threshold: float | None, top_k: int):
         self.weights, self.threshold, self.top_k = weights, threshold, top_k
@@ -100,13 +100,12 @@ class LazyRecognizer:
         self.written: set[str] = set()  # annotated names so far: photo.jpg in two folders get two files
 
     def load(self):
+        from signlens.inference import single_torch_thread
         from signlens.pipeline.recognizer import Recognizer
 
-        options = {"top_k": self.top_k}
-        if self.threshold is not None:
-            options["threshold"] = self.threshold
         self.fatal = True  # an error while loading ends the run: it is about the model, not a photo
-        self.recognizer = Recognizer.load(self.weights, **options)
+        single_torch_thread()  # predict's readers run on threads of their own (see its doc)
+        self.recognizer = Recognizer(self.weights, threshold=self.threshold, top_k=self.top_k)
         self.fatal = False
         return self.recognizer
 
@@ -139,7 +138,7 @@ class LazyRecognizer:
                     continue
                 if annotate is not None:
                     self.annotate(annotate, p, image, result)
-                yield p, {"path": str(p), **result.to_json()}
+                yield p, {"path": str(p), **result.to_dict()}
             return
 
     def annotate(self, annotate: Path, path: Path, rgb, result) -> None:
@@ -156,20 +155,12 @@ class LazyRecognizer:
 
 
 def write_annotated(target: Path, path: Path, rgb, result) -> None:
-    """The photo with its hand box and label; a whole-image classifier's label goes top left."""
+    """The photo as `Recognition.draw` annotates it (hand box, skeleton, label), as a JPEG."""
     import cv2
 
     from signlens.io import atomic_write
-    from signlens.pipeline.live import draw_recognition
 
-    if result.hand is None and result.best is not None:
-        bgr = rgb[..., ::-1].copy()
-        colour = (0, 200, 0) if result.label else (0, 170, 255)
-        caption = f"{result.best} {result.confidence:.2f}" + ("" if result.label else " ?")
-        scale = max(0.5, max(bgr.shape[:2]) / 900)
-        cv2.putText(bgr, caption, (5, max(20, int(25 * scale))), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, 2)
-    else:
-        bgr = draw_recognition(rgb[..., ::-1], result)
+    bgr = result.draw(rgb[..., ::-1], bgr=True)
     ok, encoded = cv2.imencode(".jpg", bgr)
     if not ok:
         raise SignlensError(f"cannot encode the annotated copy of {path}")

@@ -3,7 +3,14 @@ single or ensemble) and run it behind one interface, `Classifier`."""
 
 from signlens.inference.images import OnnxClassifier, TorchClassifier, TorchScriptClassifier
 from signlens.inference.landmarks import LandmarkClassifier
-from signlens.inference.load import EXPORT_SUFFIXES, export_suffix, is_export, load_classifier, model_format
+from signlens.inference.load import (
+    EXPORT_SUFFIXES,
+    export_suffix,
+    is_export,
+    load_classifier,
+    model_format,
+    single_torch_thread,
+)
 from signlens.inference.protocol import Classifier, softmax
 
 __all__ = [
@@ -17,5 +24,6 @@ __all__ = [
     "is_export",
     "load_classifier",
     "model_format",
+    "single_torch_thread",
     "softmax",
 ]

@@ -42,3 +42,13 @@ def load_classifier(path: str | Path, threads: int | None = None, payload: dict 
     if payload["preprocess"].get("kind") == "landmarks":
         return LandmarkClassifier.from_checkpoint(path, payload)
     return TorchClassifier.from_checkpoint(path, payload)
+
+
+def single_torch_thread() -> None:
+    """For a program that classifies one hand at a time while MediaPipe runs beside it (predict, live,
+    the server): one hand is far too small a tensor to split across threads, so a second intra-op
+    thread only spins against MediaPipe's; parallelism comes from several readers instead. torch's
+    setting is the whole process's, so only those entry points call this, never a library load."""
+    import torch
+
+    torch.set_num_threads(1)

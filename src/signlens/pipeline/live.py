@@ -19,7 +19,8 @@ import numpy as np
 from signlens.data.images import IMAGE_SUFFIXES, decode_image, is_regular_file
 from signlens.errors import SignlensError
 from signlens.io import native_stderr_silenced, prepare_parent
-from signlens.pipeline.recognizer import Recognition, Recognizer
+from signlens.pipeline.recognition import Recognition
+from signlens.pipeline.recognizer import Recognizer
 from signlens.pipeline.smoothing import Spelling
 
 MAX_CAMERA = 63  # camera indices beyond this are not cameras but typos
@@ -81,37 +82,14 @@ def open_source(source: str, folder_fps: float = 10.0) -> tuple[Iterator[Frame],
     return video_frames(), fps
 
 
-def draw_recognition(bgr: np.ndarray, result: Recognition) -> np.ndarray:
-    """The hand box and its label (green: accepted; orange with '?': below the threshold)."""
-    import cv2
-
-    out = bgr.copy()
-    if result.hand is None:
-        # An image classifier reads the whole photo: an answer without a hand box.
-        colour = (0, 200, 0) if result.label else (0, 170, 255)
-        caption = "no hand" if result.best is None else f"{result.best} {result.confidence:.2f}"
-        caption += "" if result.label or result.best is None else " ?"
-        cv2.putText(
-            out, caption, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, colour if result.best else (0, 0, 255), 2
-        )
-        return out
-    x0, y0, x1, y1 = result.hand.bbox
-    colour = (0, 200, 0) if result.label else (0, 170, 255)
-    thickness = max(2, round(max(out.shape[:2]) / 300))
-    cv2.rectangle(out, (x0, y0), (x1, y1), colour, thickness)
-    caption = f"{result.best} {result.confidence:.2f}" + ("" if result.label else " ?")
-    scale = max(0.7, max(out.shape[:2]) / 900)
-    cv2.putText(out, caption, (x0, max(25, y0 - 8)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness)
-    return out
-
-
 def draw_overlay(
     bgr: np.ndarray, result: Recognition, smoothed: str | None, text: str, fps: float
 ) -> np.ndarray:
-    """Live overlay: the hand box and label, the smoothed letter, the text so far and the frame rate."""
+    """Live overlay: the hand box, skeleton and label, the smoothed letter, the text so far and the
+    frame rate."""
     import cv2
 
-    out = draw_recognition(bgr, result)
+    out = result.draw(bgr, bgr=True)
     height = out.shape[0]
     cv2.putText(out, f"{smoothed or '-'}", (10, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 3)
     cv2.putText(out, text[-40:], (10, height - 15), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2)
@@ -154,26 +132,26 @@ def run_live(
                 break
             t0 = time.perf_counter()
             rgb = np.ascontiguousarray(frame.bgr[..., ::-1])
-            hand = recognizer.detector.detect(rgb)
-            t1 = time.perf_counter()
-            result = recognizer.classify(hand, rgb)
+            result = recognizer.recognize_frame(rgb, frame.time)
             t2 = time.perf_counter()
+            hand = result.hand
             smoothed, written = spelling.update(
                 result.label, None if hand is None else hand.image_points, frame.time
             )
-            timings["detect"].append(t1 - t0)
-            timings["classify"].append(t2 - t1)
+            timings["detect"].append(result.timings["detect"])
+            timings["classify"].append(result.timings["classify"])
             timings["total"].append(t2 - t0)
             shown_fps = 0.9 * shown_fps + 0.1 / max(t2 - t0, 1e-6) if shown_fps else 1 / max(t2 - t0, 1e-6)
+            answer = result.to_dict()
             record = {
                 "frame": frame.index,
                 "time": round(frame.time, 4),
-                "raw": result.label,
+                "raw": answer["label"],
                 "best": result.best,
-                "confidence": round(result.confidence, 4),
+                "confidence": answer["confidence"],
                 "smoothed": smoothed,
                 "written": written,
-                "hand": None if hand is None else list(hand.bbox),
+                "hand": answer["hand"],
                 "text": spelling.text,
             }
             records.append(record)

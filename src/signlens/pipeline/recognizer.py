@@ -1,33 +1,52 @@
 """The recogniser: photo -> hand -> landmarks -> calibrated letter, or an honest "no hand" / "unsure".
 
+    import signlens
+
+    with signlens.Recognizer() as recognizer:  # the bundled model, reading photos
+        print(recognizer.recognize("photo.jpg").label)
+
 The bundled model (`signlens/assets/recognizer.pt`, made by scripts/build_recognizer.py) reads hand
 landmarks first: a handshape's geometry survives other signers, skin tones, lighting and rooms, where a
 pixel CNN trained on a few rooms' photos alone does not. Where the landmarks leave the answer unsure, a
 small CNN over the hand crop gives a second opinion (pipeline.pixels): the thumb of a fist letter, which
 the 21 points blur, is still in the pixels.
+
+Options fixed at build time are a frozen `RecognizerOptions`; what may change per call (threshold,
+top_k) is an argument of each call, so one recogniser serves callers who want different ones.
 """
 
 from __future__ import annotations
 
 import queue
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from signlens.data.landmarks import to_canonical
 from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.inference import Classifier, is_export, load_classifier
-from signlens.pipeline.hands import Hand, HandDetector
+from signlens.pipeline.description import description
+from signlens.pipeline.hands import Hand, HandDetector, read_rgb
+from signlens.pipeline.options import (
+    RecognizerOptions,
+    RunningMode,
+    checked_rgb,
+    checked_threshold,
+    checked_timestamp,
+    checked_top_k,
+)
 from signlens.pipeline.pixels import PixelOpinion
 from signlens.pipeline.reading import PhotoReader, ReadSettings
+from signlens.pipeline.recognition import Recognition
 from signlens.pipeline.thresholds import recorded_defaults
+
+__all__ = ["Recognition", "Recognizer", "RecognizerOptions", "RunningMode"]
 
 
 def bundled_recognizer_path() -> Path:
@@ -39,38 +58,80 @@ def bundled_recognizer_path() -> Path:
     return path
 
 
-@dataclass
-class Recognition:
-    label: str | None  # None: no hand, or below the confidence threshold
-    confidence: float  # calibrated probability of the best class (0 when there is no hand)
-    top: list[tuple[str, float]]
-    hand: Hand | None
-    best: str | None  # the best class even when unsure (None when there is no hand)
-
-    def to_json(self) -> dict:
-        return {
-            "label": self.label,
-            "confidence": round(self.confidence, 4),
-            "top": [[name, round(p, 4)] for name, p in self.top],
-            "hand": None if self.hand is None else self.hand.to_json()["bbox"],
-            "handedness": None if self.hand is None else self.hand.handedness,
-        }
-
-
 class Recognizer:
-    def __init__(
-        self,
+    """Reads hand signs in photos (IMAGE mode) or in a video's frames (VIDEO mode).
+
+    `Recognizer()` loads the bundled model for photos; `Recognizer(weights, running_mode="video",
+    threshold=0.6)` any other, with any `RecognizerOptions` field as a keyword; `create_from_options`
+    takes a `RecognizerOptions`. Close it (or use `with`) to free MediaPipe's graphs. One recogniser
+    serves one thread at a time (MediaPipe's graphs are not thread-safe); `recognize_all` reads many
+    photos on threads of its own."""
+
+    def __init__(self, weights: str | Path | None = None, **options):
+        self._load(RecognizerOptions(weights=weights, **options))
+
+    @classmethod
+    def create_from_options(cls, options: RecognizerOptions) -> Recognizer:
+        recognizer = cls.__new__(cls)
+        recognizer._load(options)
+        return recognizer
+
+    @classmethod
+    def create(cls, weights: str | Path | None = None, **options) -> Recognizer:
+        return cls(weights, **options)
+
+    @classmethod
+    def from_parts(
+        cls,
         classifier: Classifier,
         detector: HandDetector | None,
-        threshold: float | None = None,
-        mirror_tta: bool | None = None,
-        top_k: int = 3,
-        views: tuple[str, ...] | None = None,
+        *,
         reader: PhotoReader | None = None,
         calibration: dict | None = None,
-        second_below: float | None = None,
         pixel: PixelOpinion | None = None,
-    ):
+        views: tuple[str, ...] | None = None,
+        second_below: float | None = None,
+        threshold: float | None = None,
+        top_k: int = 3,
+        mirror_tta: bool | None = None,
+        running_mode: RunningMode | str = RunningMode.IMAGE,
+    ) -> Recognizer:
+        """A recogniser over parts already loaded (the build's benchmarks swap in fold models); the
+        caller keeps ownership of the detector and reader."""
+        options = RecognizerOptions(
+            running_mode=running_mode, threshold=threshold, top_k=top_k, mirror_tta=mirror_tta
+        )
+        recognizer = cls.__new__(cls)
+        recognizer._assemble(options, classifier, detector, reader, calibration, pixel, views, second_below)
+        return recognizer
+
+    def _load(self, options: RecognizerOptions) -> None:
+        """A landmark model reads the hand it finds; an image classifier (whole photos in training) reads
+        the whole photo, with no hand detection. Photos are read by predict's one reading path; video
+        frames by MediaPipe's tracker."""
+        path = Path(options.weights) if options.weights is not None else bundled_recognizer_path()
+        payload = None if is_export(path) else load_checkpoint(path)  # read once: model, record, pixel member
+        classifier = load_classifier(path, payload=payload)
+        calibration = dict((payload or {}).get("calibration") or {})
+        video = options.running_mode is RunningMode.VIDEO
+        detector, reader, pixel = None, None, None
+        if classifier.kind == "landmarks":
+            pixel = pixel_opinion(payload or {}, calibration, path)
+            if video:
+                detector = HandDetector(static_image_mode=False, model_complexity=options.model_complexity)
+            else:
+                reader = PhotoReader(ReadSettings(model_complexity=options.model_complexity))
+                detector = reader.detector
+        # A second, mirrored read of a frame would reset the tracker's frame-to-frame state.
+        views = ("photo",) if video else None
+        self._assemble(options, classifier, detector, reader, calibration, pixel, views, None)
+        self._source = path
+        self._bundled = options.weights is None
+
+    def _assemble(
+        self, options, classifier, detector, reader, calibration, pixel, views, second_below
+    ) -> None:
+        self.options = options
         self.classifier, self.detector, self.reader = classifier, detector, reader
         self.calibration = dict(calibration or {})  # the checkpoint's record, as its build wrote it
         self.pixel = pixel  # the hand-crop CNN's second opinion, where the landmarks are unsure
@@ -78,118 +139,154 @@ class Recognizer:
         # independent landmark estimate of the same hand); video frames only as they are.
         self.views = tuple(views or getattr(classifier, "views", ("photo",)))
         # None: each model averages with the mirrored hand only if it saw mirrored hands in training.
-        self.mirror_tta = mirror_tta
+        self.mirror_tta = options.mirror_tta
         # Defaults from the model's own calibration record (chosen on held-out signers by the build).
-        defaults = recorded_defaults(calibration or {})
-        self.threshold = defaults["photo"] if threshold is None else threshold
+        defaults = recorded_defaults(self.calibration)
+        mode_default = defaults["live" if options.running_mode is RunningMode.VIDEO else "photo"]
+        self._threshold = mode_default if options.threshold is None else options.threshold
         # The second reading costs a detector pass: it is made only when the first leaves the answer
         # below this confidence (where the build measured that it changes answers).
         self.second_below = defaults["second_below"] if second_below is None else second_below
         self.min_hand_score = defaults["min_hand_score"]  # below it, the "hand" may be an ear: no letter
-        self.top_k = top_k
+        self._source: Path | None = Path(classifier.source) if getattr(classifier, "source", "") else None
+        self._bundled = False
+        self._last_timestamp: float | None = None
+        self._closed = False
 
-    @classmethod
-    def load(cls, weights: str | Path | None = None, video: bool = False, **options) -> Recognizer:
-        """A landmark model reads the hand it finds; an image classifier (whole photos in training) reads
-        the whole photo, with no hand detection. Photos are read by predict's one reading path; video
-        frames by MediaPipe's tracker."""
-        path = weights or bundled_recognizer_path()
-        # One hand at a time is far too small a tensor to split across threads: a second intra-op
-        # thread only spins against MediaPipe's (classify took 6 ms on one thread, 90 ms on two, on the
-        # loaded 2-core box). Parallelism comes from recognize_all's readers instead.
-        torch.set_num_threads(1)
-        payload = None if is_export(path) else load_checkpoint(path)  # read once: model, record, pixel member
-        classifier = load_classifier(path, payload=payload)
-        complexity = options.pop("model_complexity", 1)
-        detector, reader = None, None
-        calibration = dict((payload or {}).get("calibration") or {})
-        if classifier.kind == "landmarks":
-            options.setdefault("pixel", pixel_opinion(payload or {}, calibration, path))
-            if video:
-                detector = HandDetector(static_image_mode=False, model_complexity=complexity)
-            else:
-                reader = PhotoReader(ReadSettings(model_complexity=complexity))
-                detector = reader.detector
-        if video:  # a second, mirrored read would reset the tracker's frame-to-frame state
-            options["views"] = ("photo",)
-            if options.get("threshold") is None:
-                options["threshold"] = recorded_defaults(calibration)["live"]
-        return cls(classifier, detector, reader=reader, calibration=calibration, **options)
+    @property
+    def threshold(self) -> float:
+        """The default confidence threshold (the options', else the model's own for the running mode)."""
+        return self._threshold
+
+    @property
+    def top_k(self) -> int:
+        return self.options.top_k
+
+    @property
+    def running_mode(self) -> RunningMode:
+        return self.options.running_mode
+
+    @property
+    def kind(self) -> str:
+        """ "landmarks": reads the hand it finds; "image": an image classifier reading the whole picture."""
+        return self.classifier.kind
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.classifier.class_names)
+
+    def recognize(self, image, *, threshold: float | None = None, top_k: int | None = None) -> Recognition:
+        """A photo (a file path, encoded image bytes or an RGB uint8 array): find the hand (the search of
+        views in pipeline.reading); when the answer is below `second_below` and the model reads the
+        "mirrored" view, read the hand a second time from the mirrored region around it, and classify
+        both readings together. No hand found, no letter: the second reading only re-reads a hand
+        already found, so it cannot invent one. An image classifier reads the whole photo instead."""
+        self._require(RunningMode.IMAGE, "recognize(image) reads photos", "recognize_frame(rgb, timestamp)")
+        rule = self._rule(threshold, top_k)
+        return self._recognize(self.reader, as_rgb(image), *rule)
+
+    def recognize_frame(
+        self, rgb: np.ndarray, timestamp: float, *, threshold: float | None = None, top_k: int | None = None
+    ) -> Recognition:
+        """One frame of a video (RGB uint8), at `timestamp` seconds (never earlier than the last frame's):
+        the tracker's one reading of the hand, with the pixel member's opinion where the landmarks are
+        unsure. The result's `timings` hold the seconds spent detecting and classifying."""
+        self._require(RunningMode.VIDEO, "recognize_frame reads a video's frames", "recognize(image)")
+        rule = self._rule(threshold, top_k)
+        rgb = checked_rgb(rgb)
+        self._last_timestamp = checked_timestamp(timestamp, self._last_timestamp)
+        start = time.perf_counter()
+        if self.detector is None:  # an image classifier reads the whole frame
+            result = self.answer(self.classifier.logits(rgb[None]), None, None, *rule)
+            result.timings = {"detect": 0.0, "classify": time.perf_counter() - start}
+            return result
+        hand = self.detector.detect(rgb)
+        found = time.perf_counter()
+        result = self.classify(hand, rgb, threshold=rule[0], top_k=rule[1])
+        result.timings = {"detect": found - start, "classify": time.perf_counter() - found}
+        return result
+
+    def classify(
+        self, hand: Hand | None, rgb: np.ndarray | None = None, *, threshold=None, top_k=None
+    ) -> Recognition:
+        """One reading of a hand found elsewhere (a video frame's); with its frame `rgb`, the pixel
+        member's opinion where the landmarks are unsure."""
+        rule = self._rule(threshold, top_k)
+        if hand is None:
+            return no_hand()
+        logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
+        return self.with_pixels(self.answer(logits, hand, None, *rule), logits, hand, rgb, rule)
 
     def canonical(self, hand: Hand) -> np.ndarray:
         return to_canonical(
             hand.world_points[None], hand.image_points[None], [hand.handedness], self.classifier.config.points
         )
 
-    def classify(self, hand: Hand | None, rgb: np.ndarray | None = None) -> Recognition:
-        """One reading of a hand (a video frame's); with the frame `rgb`, the pixel member's opinion
-        where the landmarks are unsure."""
-        if hand is None:
-            return self.classify_views([])
-        logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
-        return self.with_pixels(self.answer(logits, hand), logits, hand, rgb)
-
-    def with_pixels(self, result: Recognition, logits: np.ndarray, hand: Hand, rgb) -> Recognition:
+    def with_pixels(self, result: Recognition, logits: np.ndarray, hand: Hand, rgb, rule) -> Recognition:
         """`result` again with the hand crop's opinion fused in, where the rule asks for it."""
         if rgb is None or self.pixel is None or not self.pixel.wanted(result.confidence):
             return result
-        return self.answer(logits, hand, self.pixel.logits(rgb, hand))
+        return self.answer(logits, hand, self.pixel.logits(rgb, hand), *rule)
 
-    def classify_views(self, hands: list[Hand]) -> Recognition:
-        """One answer from one or more landmark estimates of the same hand (log-probabilities averaged)."""
-        if not hands:
-            return Recognition(None, 0.0, [], None, None)
-        points = np.concatenate([self.canonical(hand) for hand in hands])
-        return self.answer(self.classifier.logits(points, mirror_tta=self.mirror_tta), hands[0])
-
-    def answer(self, logits: np.ndarray, hand: Hand | None, pixels: np.ndarray | None = None) -> Recognition:
+    def answer(
+        self,
+        logits: np.ndarray,
+        hand: Hand | None,
+        pixels: np.ndarray | None = None,
+        threshold: float | None = None,
+        top_k: int | None = None,
+    ) -> Recognition:
         """Rows of logits (readings of one photo) averaged into one calibrated, thresholded answer; fused
         with the pixel member's logits of the hand crop when given."""
+        threshold = self._threshold if threshold is None else threshold
         mean = logits.mean(0, keepdims=True)
         fused = pixels is not None
         probs = (self.pixel.calibrated(mean, pixels) if fused else self.classifier.calibrated(mean))[0]
-        order = np.argsort(-probs)[: self.top_k]
+        order = np.argsort(-probs)[: top_k or self.top_k]
         top = [(self.classifier.class_names[i], float(probs[i])) for i in order]
         best, confidence = top[0]
-        sure = confidence >= self.threshold and (hand is None or hand.score >= self.min_hand_score)
+        sure = confidence >= threshold and (hand is None or hand.score >= self.min_hand_score)
         return Recognition(best if sure else None, confidence, top, hand, best)
 
-    def recognize(self, rgb: np.ndarray) -> Recognition:
-        """A photo: find the hand (pipeline.reading's search of views); when the answer is below
-        `second_below` and the model reads the "mirrored" view, read the hand a second time from the
-        mirrored region around it, and classify both readings together. No hand found, no letter: the
-        second reading only re-reads a hand already found, so it cannot invent one. An image classifier
-        reads the whole photo instead."""
-        return self._recognize(self.reader, rgb)
-
-    def _recognize(self, reader: PhotoReader | None, rgb: np.ndarray) -> Recognition:
+    def _recognize(self, reader: PhotoReader | None, rgb: np.ndarray, threshold, top_k) -> Recognition:
+        rule = (threshold, top_k)
         if self.detector is None:
-            return self.answer(self.classifier.logits(rgb[None]), None)
+            return self.answer(self.classifier.logits(rgb[None]), None, None, *rule)
         hand = reader.find(rgb) if reader is not None else self.detector.detect(rgb)
         if hand is None:
-            return self.classify_views([])
+            return no_hand()
         logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
-        result = self.answer(logits, hand)
+        result = self.answer(logits, hand, None, *rule)
         if "mirrored" in self.views and reader is not None and result.confidence < self.second_below:
             second = reader.reread(rgb, hand)
             if second is not None:
                 more = self.classifier.logits(self.canonical(second), mirror_tta=self.mirror_tta)
                 logits = np.concatenate([logits, more])
-                result = self.answer(logits, hand)
-        return self.with_pixels(result, logits, hand, rgb)
+                result = self.answer(logits, hand, None, *rule)
+        return self.with_pixels(result, logits, hand, rgb, rule)
 
-    def recognize_all(self, items: Iterable, load: Callable | None = None, workers: int = 2) -> Iterator:
-        """(item, rgb, Recognition) for each of `items` (arrays, or anything `load` decodes), in order; a
-        SignlensError while decoding or reading one item comes back in place of its Recognition (rgb
-        None), and the others go on. MediaPipe releases the interpreter lock while it runs, so `workers`
-        threads, each with its own reader, keep as many cores busy; at most 2 x workers photos are in
-        flight at once."""
-        load = load or (lambda item: item)
+    def recognize_all(
+        self,
+        items: Iterable,
+        load: Callable | None = None,
+        workers: int = 2,
+        *,
+        threshold: float | None = None,
+        top_k: int | None = None,
+    ) -> Iterator:
+        """(item, rgb, Recognition) for each of `items` (file paths or arrays, or anything `load` decodes),
+        in order; a SignlensError while decoding or reading one item comes back in place of its
+        Recognition (rgb None), and the others go on. MediaPipe releases the interpreter lock while it
+        runs, so `workers` threads, each with its own reader, keep as many cores busy; at most
+        2 x workers photos are in flight at once."""
+        self._require(RunningMode.IMAGE, "recognize_all reads photos", "recognize_frame(rgb, timestamp)")
+        return self._recognize_all(items, load or as_rgb, workers, self._rule(threshold, top_k))
 
+    def _recognize_all(self, items: Iterable, load: Callable, workers: int, rule) -> Iterator:
         def one(item, reader):
             try:
                 rgb = load(item)
-                return item, rgb, self._recognize(reader, rgb)
+                return item, rgb, self._recognize(reader, rgb, *rule)
             except SignlensError as exc:
                 return item, None, exc
 
@@ -224,11 +321,57 @@ class Recognizer:
             for reader in made:
                 reader.close()
 
+    def describe(self) -> dict:
+        """What the model is (what /v1/model shows): name, kind, classes, the input it reads,
+        calibration, default threshold, members, the pixel member and its fusion rule, version, sha256."""
+        return description(self, self._source, self._bundled)
+
+    def _rule(self, threshold, top_k) -> tuple[float, int]:
+        """This call's threshold and top_k: the given ones, checked, else the recogniser's."""
+        if self._closed:
+            raise SignlensError("this Recognizer is closed; create a new one")
+        return (
+            self._threshold if threshold is None else checked_threshold(threshold),
+            self.top_k if top_k is None else checked_top_k(top_k),
+        )
+
+    def _require(self, mode: RunningMode, what: str, other: str) -> None:
+        if self.running_mode is not mode:
+            raise SignlensError(
+                f"{what}; this Recognizer runs in {self.running_mode.value} mode: use {other}"
+            )
+
     def close(self) -> None:
+        """Free MediaPipe's graphs; closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
         if self.reader is not None:
             self.reader.close()
         elif self.detector is not None:
             self.detector.close()
+
+    def __enter__(self) -> Recognizer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def no_hand() -> Recognition:
+    return Recognition(None, 0.0, [], None, None)
+
+
+def as_rgb(image) -> np.ndarray:
+    """A photo as RGB uint8: a file path or encoded bytes through the one decoder (limits, EXIF
+    orientation), or an RGB array as it is."""
+    if isinstance(image, str | Path):
+        return read_rgb(image)
+    if isinstance(image, bytes | bytearray | memoryview):
+        from signlens.data.images import decode_image
+
+        return decode_image(image, "RGB")
+    return checked_rgb(image)
 
 
 def pixel_opinion(payload: dict, calibration: dict, source: str | Path) -> PixelOpinion | None:

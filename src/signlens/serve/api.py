@@ -22,14 +22,6 @@ TopK = Query(3, ge=1, le=50, description="How many classes to list.")
 Landmarks = Query(False, description="Also return the 21 hand landmarks.")
 
 
-def recognition_json(result, landmarks: bool) -> dict:
-    answer = result.to_json()
-    if landmarks:
-        points = None if result.hand is None else result.hand.image_points
-        answer["landmarks"] = None if points is None else [[round(float(v), 2) for v in p] for p in points]
-    return answer
-
-
 async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top_k, landmarks) -> dict:
     settings = pool.settings
 
@@ -38,10 +30,7 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
         rgb = decode_image(
             data, name=name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels
         )
-        # The recogniser is this thread's alone for the call, so per-request options are safe to set.
-        recognizer.threshold = pool.default_threshold if threshold is None else threshold
-        recognizer.top_k = top_k
-        return recognizer.recognize(rgb)
+        return recognizer.recognize(rgb, threshold=threshold, top_k=top_k)
 
     try:
         result = await pool.run(run)
@@ -51,7 +40,7 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
         raise ApiError(503, str(exc), {"Retry-After": "2"}) from None
     except Overloaded as exc:
         raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
-    return recognition_json(result, landmarks)
+    return result.to_dict(landmarks=landmarks)
 
 
 @router.post(

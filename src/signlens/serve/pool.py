@@ -8,15 +8,14 @@ caller gets `Overloaded` (the API answers 503 with Retry-After) instead of ever-
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
-from signlens.pipeline.recognizer import Recognizer, bundled_recognizer_path
+from signlens.inference import single_torch_thread
+from signlens.pipeline.recognizer import Recognizer
 from signlens.serve.settings import Settings
 
 T = TypeVar("T")
@@ -59,13 +58,13 @@ class RecognizerPool:
         start = time.perf_counter()
         try:
             weights = self.settings.weights
-            recognizers = [Recognizer.load(weights) for _ in range(self.size)]
-            self.info = model_info(recognizers[0], weights)
+            single_torch_thread()  # the server's choice (see inference.single_torch_thread)
+            recognizers = [Recognizer(weights) for _ in range(self.size)]
+            self.info = recognizers[0].describe()
         except Exception as exc:  # shown by /v1/health and on stderr; the server stays up to say so
             self.error = f"the model failed to load: {exc}"
             raise
         self.recognizers = recognizers
-        self.default_threshold = recognizers[0].threshold
         self.load_seconds = time.perf_counter() - start
 
     async def start(self) -> None:
@@ -138,64 +137,3 @@ class RecognizerPool:
         for recognizer in self.recognizers:
             recognizer.close()
         self.recognizers = []
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def model_info(recognizer: Recognizer, weights: str | None) -> dict:
-    """What /v1/model reports: classes, the input it reads, calibration, versions and the checksum."""
-    import signlens
-
-    path = Path(weights) if weights else bundled_recognizer_path()
-    classifier = recognizer.classifier
-    config = getattr(classifier, "config", None)
-    return {
-        "name": "bundled recogniser" if weights is None else path.name,
-        "kind": getattr(classifier, "kind", "landmarks"),
-        "classes": list(classifier.class_names),
-        "input": {
-            "image": "one photo or camera frame (JPEG, PNG, BMP, WebP, GIF or TIFF, sniffed from the bytes)",
-            **(
-                {"landmarks": "21 MediaPipe hand landmarks", "points": getattr(config, "points", None)}
-                if recognizer.detector is not None
-                else {"whole_image": True, "size": getattr(classifier, "img_size", None)}
-            ),
-            "views": list(recognizer.views),
-        },
-        "calibration": calibration_record(recognizer),
-        "threshold": recognizer.threshold,
-        "members": len(getattr(classifier, "members", [])) or 1,
-        "pixel_member": pixel_info(recognizer),
-        "signlens_version": getattr(signlens, "__version__", "unknown"),
-        "sha256": sha256(path),
-    }
-
-
-def pixel_info(recognizer: Recognizer) -> dict | None:
-    """The hand-crop CNN's second opinion and its fusion rule (None for a landmark-only recogniser)."""
-    pixel = getattr(recognizer, "pixel", None)
-    if pixel is None:
-        return None
-    return {
-        "crop": {"size": pixel.size, "margin": pixel.margin, "masked": pixel.masked},
-        "asked_below": pixel.below,
-        "weight": pixel.weight,
-        "temperature": pixel.temperature,
-    }
-
-
-def calibration_record(recognizer: Recognizer) -> dict:
-    """The temperature, and the record the recogniser's build wrote into the checkpoint (if any)."""
-    record: dict = {
-        "method": "temperature",
-        "temperature": float(getattr(recognizer.classifier, "temperature", 1.0)),
-    }
-    saved = recognizer.calibration  # read with the model: the checkpoint is not loaded again
-    record.update({k: v for k, v in saved.items() if isinstance(v, int | float | str | bool | list | dict)})
-    return record

@@ -21,7 +21,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from signlens.data.images import ImageError, decode_image
 from signlens.errors import SignlensError
-from signlens.pipeline.recognizer import Recognizer
+from signlens.inference import single_torch_thread
+from signlens.pipeline.recognizer import Recognizer, RunningMode
 from signlens.pipeline.smoothing import Spelling
 from signlens.serve.sessions import Ending, Shutdown, end, next_message
 from signlens.serve.settings import Settings
@@ -78,33 +79,32 @@ class Session:
                 raise ValueError(f"{key} must be a number from {low} to {high}")
         text = self.spelling.text
         self.settings.update({k: v for k, v in message.items() if k != "type"})
-        self.recognizer.threshold = float(self.settings["threshold"])
         self.reset()
         self.spelling.speller.text = text  # new timings apply from here on; the text so far stays
 
     def step(self, rgb) -> dict:
         """One frame through the tracker, classifier, vote and speller (as `signlens live` does)."""
         t0 = time.perf_counter()
-        result = self.recognizer.recognize(rgb)  # video mode: the tracker's one reading of the frame
-        hand = result.hand
-        points = None if hand is None else hand.image_points
-        if self.recognizer.detector is None:  # an image classifier reads whole frames: "a hand" that stays
+        threshold = float(self.settings["threshold"])  # this session's: the recogniser is its own
+        result = self.recognizer.recognize_frame(rgb, time.monotonic() - self.start, threshold=threshold)
+        points = None if result.hand is None else result.hand.image_points
+        if self.recognizer.kind == "image":  # an image classifier reads whole frames: "a hand" that stays
             points = STILL
         smoothed, written = self.spelling.update(result.label, points, time.monotonic() - self.start)
         self.frames += 1
+        answer = result.to_dict(landmarks=True)
+        landmarks = answer.pop("landmarks")
         return {
             "type": "result",
             "frame": self.frames,
             "width": int(rgb.shape[1]),
             "height": int(rgb.shape[0]),
-            **result.to_json(),
+            **answer,
             "raw": result.label,
             "best": result.best,
             "smoothed": smoothed,
             "written": written,
-            "landmarks": None
-            if hand is None
-            else [[round(float(x), 1), round(float(y), 1)] for x, y, _ in hand.image_points],
+            "landmarks": landmarks,
             "text": self.spelling.text,
             "ms": round(1000 * (time.perf_counter() - t0), 1),
         }
@@ -126,7 +126,7 @@ async def stream(ws: WebSocket):
     streams.active += 1
     recognizer = None
     try:
-        recognizer = await anyio.to_thread.run_sync(lambda: Recognizer.load(settings.weights, video=True))
+        recognizer = await anyio.to_thread.run_sync(tracking_recognizer, settings.weights)
         session = Session(recognizer)
         await ws.send_json(
             {
@@ -154,6 +154,11 @@ async def stream(ws: WebSocket):
         streams.active -= 1
         if recognizer is not None:
             recognizer.close()
+
+
+def tracking_recognizer(weights) -> Recognizer:
+    single_torch_thread()  # the server's choice for its recognisers, as for the photo pool's
+    return Recognizer(weights, running_mode=RunningMode.VIDEO)
 
 
 async def serve_session(ws: WebSocket, session: Session, settings: Settings) -> None:
