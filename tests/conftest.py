@@ -16,6 +16,20 @@ needs_shared = pytest.mark.skipif(
 )
 
 
+# Ten small MIT-licensed photos of one signer (source and licence in that folder): the recogniser, API,
+# stream and browser tests run on them from a bare clone. Behaviour only: the bundled recogniser trains
+# on this signer too, so a right letter here is no measure of accuracy.
+HANDS = Path(__file__).resolve().parent / "fixtures" / "hands"
+HAND_LETTERS = "ABCEILVWY"
+NO_HAND = HANDS / "no-hand.jpg"  # the signer's face and the wall, no hand
+
+
+def fixture_photo(letter: str) -> Path:
+    """The photo of `letter` (one of HAND_LETTERS) in tests/fixtures/hands."""
+    assert letter in HAND_LETTERS, f"no fixture photo of {letter!r}"
+    return HANDS / f"{letter}.jpg"
+
+
 def shared_missing(reason: str) -> bool:
     """A skip for want of ../shared: its reason names it. Such skips are failures under CI."""
     return "shared" in reason.lower()

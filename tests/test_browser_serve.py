@@ -1,5 +1,5 @@
 """The web page in a real browser: Debian's Chromium, headless, driven by Selenium, with a fake camera
-playing a clip made here from real photos of one signer spelling a word."""
+playing a clip made here from the hand photos in tests/fixtures, one signer spelling a word."""
 
 from __future__ import annotations
 
@@ -11,19 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serve_helpers import (
-    CHROMIUM,
-    DRIVER,
-    chromium_with_fake_camera,
-    needs_photos,
-    photo,
-    running_server,
-    write_y4m,
-)
+from conftest import fixture_photo
+from serve_helpers import CHROMIUM, DRIVER, chromium_with_fake_camera, running_server, write_y4m
 from signlens.data.images import decode_image
 from signlens.serve.settings import Settings
 
-WORD, SIGNER = "LIVE", "user_5"  # letters this signer's photos give reliably, none repeated
+WORD = "LIVE"  # letters the fixture photos give reliably, none repeated
 FPS, HOLD_FRAMES, GAP_FRAMES = 10, 20, 16  # 2 s a letter (slow machines too), then 1.6 s of no hand
 PAGE = "/?source=server"  # recognition on the server (the on-device mode has its own tests)
 DOCS_SHOT = Path(__file__).resolve().parents[1] / "docs" / "serve-screenshot.png"
@@ -34,17 +27,12 @@ if not (CHROMIUM.exists() and DRIVER.exists()):
         pytest.fail(f"CI needs Chromium: {hint}", pytrace=False)
     pytest.skip(hint, allow_module_level=True)
 
-pytestmark = needs_photos
-
 
 def make_clip(path: Path) -> Path:
-    """The signer's consecutive frames of each letter, then an empty room (no hand): played in a loop."""
+    """Each letter's photo held, then an empty room (no hand): played in a loop."""
     frames = []
     for letter in WORD:
-        takes = [decode_image(photo(SIGNER, f"{letter}{i}")) for i in range(10)]
-        # Forwards then backwards: a loop that jumps from the last frame to the first would be a sudden
-        # finger movement, which the speller may read as J or Z.
-        frames += [(takes + takes[::-1])[i % 20] for i in range(HOLD_FRAMES)]
+        frames += [decode_image(fixture_photo(letter))] * HOLD_FRAMES
     frames += [np.full_like(frames[0], 128)] * GAP_FRAMES
     return write_y4m(path, frames, FPS)
 
@@ -73,7 +61,7 @@ def text(driver, element_id: str) -> str:
 def test_photo_flow_shows_the_label(browser, url):
     driver, tmp = browser
     driver.get(url + PAGE)
-    files = [photo("user_7", "B2"), photo("user_5", "W4")]
+    files = [fixture_photo("B"), fixture_photo("W")]
     driver.find_element("id", "files").send_keys("\n".join(str(f) for f in files))
     deadline = time.monotonic() + 30
     labels = []
@@ -84,7 +72,7 @@ def test_photo_flow_shows_the_label(browser, url):
         time.sleep(0.1)
     items = driver.find_elements("css selector", "#photo-results > li")
     names = [i.find_element("css selector", ".name").text for i in items]
-    assert dict(zip(names, labels, strict=True)) == {"B2.jpg": "B", "W4.jpg": "W"}
+    assert dict(zip(names, labels, strict=True)) == {"B.jpg": "B", "W.jpg": "W"}
     tops = items[0].find_elements("css selector", ".top li")
     assert len(tops) == 3 and tops[0].text.split()[0] == labels[0]
 

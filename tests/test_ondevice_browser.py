@@ -13,25 +13,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from serve_helpers import (
-    CHROMIUM,
-    DRIVER,
-    chromium_with_fake_camera,
-    needs_photos,
-    photo,
-    running_server,
-    write_y4m,
-)
+from conftest import fixture_photo
+from serve_helpers import CHROMIUM, DRIVER, chromium_with_fake_camera, running_server, write_y4m
 from signlens.data.images import decode_image
 from signlens.serve.settings import Settings
 from test_ondevice import needs
 
 BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "static" / "ondevice"
-WORD, SIGNER = "LIE", "user_5"
+WORD = "LIE"
 # 3 s a letter and 3 s away: the page's CPU landmark path reads 5-20 frames/s here, with the load.
 FPS, HOLD_FRAMES, GAP_FRAMES = 10, 30, 30
 SETTINGS = {"threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 3}
-pytestmark = needs_photos
 
 
 def clip_frames() -> list[np.ndarray]:
@@ -39,7 +31,7 @@ def clip_frames() -> list[np.ndarray]:
     they happen to take), then an empty room."""
     frames = []
     for letter in WORD:
-        frames += [decode_image(photo(SIGNER, f"{letter}0"))] * HOLD_FRAMES
+        frames += [decode_image(fixture_photo(letter))] * HOLD_FRAMES
     return frames + [np.full_like(frames[0], 128)] * GAP_FRAMES
 
 
@@ -132,7 +124,7 @@ def test_device_mode_spells_the_same_word_as_the_server_mode(site):
     assert stats["path"] == "cpu"  # software WebGL here: the page reads hands on the CPU path
 
 
-PHOTOS = [("user_5", f"{letter}0") for letter in "ABLIEY"] + [("user_3", "C0"), ("user_9", "W0")]
+PHOTOS = list("ABLIEYCW")  # letters of the fixture photos
 BROWSER_LANDMARKS = """const m = await import('/static/source-device.mjs'); await m.loadModels();
 const out = [];
 for (const uri of args[0]) {
@@ -149,8 +141,8 @@ def browser_landmarks(driver, url: str, path: str, photos: int = len(PHOTOS)) ->
 
     driver.get(f"{url}/?source=device&landmarks={path}")
     uris = [
-        "data:image/jpeg;base64," + base64.b64encode(photo(user, name).read_bytes()).decode()
-        for user, name in PHOTOS[:photos]
+        "data:image/jpeg;base64," + base64.b64encode(fixture_photo(letter).read_bytes()).decode()
+        for letter in PHOTOS[:photos]
     ]
     script = f"""const done = arguments[arguments.length - 1];
     (async (args) => {{ {BROWSER_LANDMARKS} }})([arguments[0]]).then(done, (e) => done({{error: String(e)}}));"""
@@ -165,7 +157,7 @@ def python_landmarks():
     """The Python pipeline's reading of each photo (HandDetector, as predict reads a photo's first view)."""
     from signlens.pipeline.hands import HandDetector
 
-    images = [decode_image(photo(user, name)) for user, name in PHOTOS]
+    images = [decode_image(fixture_photo(letter)) for letter in PHOTOS]
     with HandDetector(static_image_mode=True) as detector:
         hands = [detector.detect(image) for image in images]
     assert all(hands)

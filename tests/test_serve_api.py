@@ -1,4 +1,4 @@
-"""`signlens serve`'s REST API on a real server (127.0.0.1), with real photos from ../shared."""
+"""`signlens serve`'s REST API on a real server (127.0.0.1), with the hand photos in tests/fixtures."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_cli
-from serve_helpers import needs_photos, photo, running_server
+from conftest import NO_HAND, fixture_photo, run_cli
+from serve_helpers import running_server
 from signlens.serve.settings import Settings
 
-pytestmark = needs_photos
-
-PHOTOS = [photo("user_5", "A3"), photo("user_5", "B1"), photo("user_7", "L4")]
+PHOTOS = [fixture_photo("A"), fixture_photo("B"), fixture_photo("L")]
 
 
 @pytest.fixture(scope="module")
@@ -48,18 +46,19 @@ def test_health_and_model(url):
 
 def test_recognize_equals_predict(url, monkeypatch, capsys):
     """The API's answer for a photo is exactly what `signlens predict --json` prints for it."""
-    code, out, err = run_cli(["predict", "--json", *PHOTOS], monkeypatch, capsys)
+    photos = [*PHOTOS, NO_HAND]
+    code, out, err = run_cli(["predict", "--json", *photos], monkeypatch, capsys)
     assert code == 0, err
     printed = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert len(printed) == len(PHOTOS)
-    for path, expected in zip(PHOTOS, printed, strict=True):
+    assert len(printed) == len(photos)
+    for path, expected in zip(photos, printed, strict=True):
         expected = {k: v for k, v in expected.items() if k != "path"}
         data = path.read_bytes()
         as_form = post(url, files={"file": (path.name, data, "image/jpeg")})
         as_body = post(url, content=data, headers={"Content-Type": "image/jpeg"})
         assert as_form.status_code == as_body.status_code == 200
         assert as_form.json() == as_body.json() == expected
-    assert [p["label"] for p in printed] == ["A", "B", "L"]
+    assert [p["label"] for p in printed] == ["A", "B", "L", None]
 
 
 def test_parameters_and_landmarks(url):
@@ -84,7 +83,7 @@ def test_batch_one_result_per_file(url):
     response = post(url, "/v1/recognize/batch", files=files)
     assert response.status_code == 200
     results = response.json()["results"]
-    assert [r["name"] for r in results] == ["A3.jpg", "B1.jpg", "notes.txt"]
+    assert [r["name"] for r in results] == ["A.jpg", "B.jpg", "notes.txt"]
     assert [r["status"] for r in results] == [200, 200, 422]
     assert [r["result"]["label"] for r in results[:2]] == ["A", "B"]
     assert "not an image" in results[2]["error"]
@@ -99,7 +98,7 @@ def bomb_png() -> bytes:
     return bytes(data)
 
 
-JPEG = PHOTOS[0].read_bytes() if PHOTOS[0].exists() else b""
+JPEG = PHOTOS[0].read_bytes()
 BAD = {
     "empty": ({"content": b"", "headers": {"Content-Type": "image/jpeg"}}, 422),
     "truncated": ({"content": JPEG[: len(JPEG) // 3], "headers": {"Content-Type": "image/jpeg"}}, 422),
@@ -146,7 +145,7 @@ def test_unknown_routes_and_methods_are_json(url):
 
 def test_overload_answers_503_with_retry_after(url):
     """One recogniser and a queue of one: of eight simultaneous requests some must be turned away."""
-    data = photo("user_3", "A1").read_bytes()
+    data = fixture_photo("C").read_bytes()
     responses = []
 
     def send():

@@ -12,10 +12,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from serve_helpers import needs_photos, photo, running_server
+from conftest import fixture_photo
+from serve_helpers import running_server
 from signlens.serve.settings import Settings
-
-pytestmark = needs_photos
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -63,20 +62,20 @@ def test_stream_spells_a_word_and_obeys_controls(url):
         ws.send("not json")
         assert receive(ws)["type"] == "error"
         answers = []
-        for letter, user in (("L", "user_5"), ("I", "user_5")):
-            for i in range(2):
-                answers.append(frame(ws, photo(user, f"{letter}{i}").read_bytes()))
+        for letter in "LI":
+            for _ in range(2):
+                answers.append(frame(ws, fixture_photo(letter).read_bytes()))
         assert [a["raw"] for a in answers] == ["L", "L", "I", "I"]
         assert answers[-1]["text"] == "LI" and answers[1]["written"] == "L"
         first = answers[0]
-        assert len(first["landmarks"]) == 21 and first["width"] == 320 and first["hand"] is not None
+        assert len(first["landmarks"]) == 21 and first["width"] == 400 and first["hand"] is not None
         with connect(ws_url(url), open_timeout=30) as other:  # a second session: its own tracker and text
             assert receive(other)["type"] == "ready"
             other.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
             receive(other)
-            texts = [frame(other, photo("user_5", f"A{i}").read_bytes())["text"] for i in range(2)]
+            texts = [frame(other, fixture_photo("A").read_bytes())["text"] for _ in range(2)]
             assert texts == ["", "A"]
-        assert frame(ws, photo("user_5", "I2").read_bytes())["text"] == "LI"  # untouched by the other
+        assert frame(ws, fixture_photo("I").read_bytes())["text"] == "LI"  # untouched by the other
         ws.send(json.dumps({"type": "reset"}))
         assert receive(ws) == {"type": "reset", "text": ""}
 
@@ -86,7 +85,7 @@ def test_stream_bounds_frames(url):
         assert receive(ws)["type"] == "ready"
         ws.send(b"GIF89a broken")
         assert "cannot read image frame" in receive(ws)["message"]
-        ws.send(photo("user_5", "A0").read_bytes())  # within a second of the last frame: skipped
+        ws.send(fixture_photo("A").read_bytes())  # within a second of the last frame: skipped
         assert receive(ws)["type"] == "skipped"
         ws.send(b"\x00" * 300_000)  # over the message bound: the server closes the connection
         with pytest.raises(ConnectionClosed) as closed:
@@ -163,7 +162,7 @@ def test_not_ready_until_the_model_is_loaded(url):
     )
     busy = httpx.post(
         url + "/v1/recognize",
-        content=photo("user_5", "A0").read_bytes(),
+        content=fixture_photo("A").read_bytes(),
         headers={"Content-Type": "image/jpeg"},
     )
     assert busy.status_code == 503 and "loading" in busy.json()["error"]
