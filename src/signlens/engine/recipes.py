@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-# The default Sign MNIST recipe: a small, fast CNN that reaches 100.00% on the official test split on
-# every seed checked (0-4, one and two threads), in about a minute on 2 CPU cores (docs/benchmarks.md).
+# The default Sign MNIST recipe: a small, fast CNN that reads the whole official test split right on every
+# seed checked, with one torch thread or two, and quick to train on a CPU (docs/benchmarks.md).
 # `train --data sign-mnist` without --model uses it.
 RECIPES: dict[str, dict[str, Any]] = {
     "sign-mnist-fast": {
         "model": "fast-cnn",
         "channels_last": True,
-        # 20, not 10: at 10 epochs 2 of 5 seeds (one thread) misread one test photo's T variants as X
-        # (7,170 and 7,151 of 7,172). Chosen on validation under the recipe's own augmentation, where
-        # 10 / 15 / 20 epochs read 99.883 / 99.944 / 99.980% (mean of seeds 0-4; plain validation is 100%).
+        # 20, not 10: at 10 epochs some seeds misread one test photo's T variants as X. Chosen on
+        # validation under the recipe's own augmentation, which ranks 20 > 15 > 10 epochs where plain
+        # validation cannot tell them apart (docs/benchmarks.md, seeds 0-4).
         "epochs": 20,
         "batch_size": 128,
         "optimizer": "adamw",
@@ -23,9 +23,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         "scheduler": "onecycle",
         "warmup_fraction": 0.25,
         "label_smoothing": 0.1,
-        # Validation is saturated (99.7% of its rows are near-duplicates of training rows, so it reads
-        # 100% from epoch 6): 5% (1,373 rows) selects as well as 10% did, and the 1,372 rows it hands
-        # back are the variants that the hardest test images resemble (10%: 2 of 7,172 wrong on seed 2).
+        # Validation is saturated (nearly all its rows are near-duplicates of training rows, so it reads
+        # perfect after a few epochs): a smaller share selects as well, and the rows it hands back to
+        # training are the variants that the hardest test images resemble (docs/benchmarks.md).
         "val_fraction": 0.05,
         # brightness is on the 0..1 pixel scale: +-0.04 is about +-0.2 standard deviations of Sign MNIST.
         "augment": {"rotation": 12.0, "scale": 0.10, "translate": 0.10, "brightness": 0.04, "contrast": 0.2},
@@ -91,7 +91,7 @@ RECIPES["recognizer-mask"] = {
     "landmarks": {**RECIPES["recognizer"]["landmarks"], "form": "mask", "mask_size": 32},
 }
 # The ayuraj photos' default: the fast CNN at 64 px colour, the photo row of docs/benchmarks.md's
-# cross-validation table (95.23 +- 1.08% stratified 5-fold, 85.33 +- 3.21% leave-one-signer-out).
+# cross-validation table.
 RECIPES["asl-dataset-fast"] = {
     "model": "fast-cnn",
     "img_size": 64,

@@ -7,9 +7,9 @@ benchmarks share, so every figure they report is about the command users run.
    the full one misses); the canvas turned 25 degrees either way (the detector's anchors favour upright
    palms); last, in large photos, five zoomed tiles (a hand far from the camera). A gray photo is searched
    coloured along a skin ramp (black to dark brown, white to light skin): the palm detector, trained on
-   colour, misses most gray hands (on the stress set's gray photos it found 83% tinted by fixed channel
-   gains, 99% along the ramp, whose dark end keeps hands on black apart from their background). No view
-   lowers the detector's confidence: that finds hands in bare walls. In a coloured gray photo the lite
+   colour, misses most gray hands, and finds more of them along the ramp than tinted by fixed channel
+   gains, since the ramp's dark end keeps hands on black apart from their background (docs/benchmarks.md).
+   No view lowers the detector's confidence: that finds hands in bare walls. In a coloured gray photo the lite
    detector also takes faces for palms, so there it must be surer (GRAY_LITE_CONFIDENCE).
 2. Read it again, on request, from its surroundings mirrored left-right: MediaPipe takes the mirror image
    for the other hand and estimates its landmarks afresh, so the two readings err differently. The second
@@ -28,13 +28,13 @@ from signlens.pipeline.hands import Hand, HandDetector, hand_box, mirrored, move
 
 SEARCH = ("photo", "padded", "lite", "lite-padded", "turned-left", "turned-right", "tiles")
 # A gray photo is searched coloured from a ramp's dark end (its black) to its light end (its white), a
-# skin tone; where the first ramp shows no hand, along a deeper, warmer one. Of 40 gray ayuraj photos
-# (bright hands on black) the first ramp missed, the second found 22 (a third ramp added at most 4).
+# skin tone; where the first ramp shows no hand, along a deeper, warmer one, which finds many of the bright
+# hands on black the first misses (a third ramp added little: docs/benchmarks.md).
 GRAY_RAMPS = (((60, 35, 25), (255, 215, 185)), ((30, 12, 5), (250, 185, 140)))
 PAD = 0.5  # the padded canvas: a border of half the photo's longer side on every side
 TURN = 25.0  # degrees, for the turned views
-# The stress set's gray photos: of 16 hands only the lite views found, 8 still found at 0.8; the one face
-# of 49 gray room regions it took for a palm, gone from 0.8 on (benchmarks/stress_set.py).
+# In a coloured gray photo the lite detector takes faces for palms; this sure, it takes none of the stress
+# set's gray room regions and still finds some of the hands only its views find (docs/benchmarks.md).
 GRAY_LITE_CONFIDENCE = 0.8
 TILES_FROM = 800  # px on the longer side: in smaller photos the tiles found faces and shoulders, not hands
 READING_VERSION = 5  # bump when the code below changes what a reading gives (caches key on it)
@@ -151,7 +151,7 @@ def is_gray(rgb: np.ndarray) -> bool:
         return True
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 40000)))  # about 40,000 pixels suffice
     # Each pixel's largest distance from its channels' mean, channel by channel: the same float64
-    # values, bit for bit, as reducing over the 3-long channel axis, which numpy does 4-5x slower.
+    # values, bit for bit, as reducing over the 3-long channel axis, which numpy does far more slowly.
     r, g, b = (rgb[::step, ::step, c].astype(np.float64) for c in range(3))
     mean = (r + g + b) / 3
     spread = np.maximum(np.maximum(np.abs(r - mean), np.abs(g - mean)), np.abs(b - mean))
