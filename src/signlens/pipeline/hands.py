@@ -30,9 +30,6 @@ class Hand:
     score: float  # handedness confidence
     bbox: tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels, clipped to the image
 
-    def to_json(self) -> dict:
-        return {"bbox": list(self.bbox), "handedness": self.handedness, "score": round(self.score, 4)}
-
 
 class HandDetector:
     def __init__(
