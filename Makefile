@@ -21,7 +21,8 @@ $(STAMP): requirements.lock pyproject.toml
 # The page's on-device mode: the browser packages pinned in web/package-lock.json (npm ci, from the npm
 # registry) and the bundled recogniser as one ONNX graph, into the served static folder. Without npm the
 # page keeps its server mode (Debian: apt-get install nodejs npm).
-$(ONDEVICE): $(STAMP) web/package-lock.json src/signlens/assets/recognizer.pt scripts/build_ondevice.py
+$(ONDEVICE): $(STAMP) web/package-lock.json src/signlens/assets/recognizer.pt scripts/build_ondevice.py \
+		src/signlens/pipeline/session.py
 	@if command -v npm >/dev/null 2>&1; then \
 		(cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) && \
 		$(BIN)/python scripts/build_ondevice.py; \

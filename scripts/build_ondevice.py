@@ -5,7 +5,9 @@
   landmark stage on the CPU) and onnxruntime-web's WebAssembly build;
 - hand_landmarker.task for tasks-vision, assembled from the mediapipe Python package's own palm detector
   and landmark model (the ones the Python pipeline runs), so both paths read hands with the same weights;
-- the bundled recogniser exported as one ONNX graph (signlens export), with its report (class names).
+- the bundled recogniser exported as one ONNX graph (signlens export), with its report (class names);
+- session.json: the live session's settings as pipeline/session.py defines them, with this graph's
+  live threshold (the page's speller and sliders read it in the on-device mode).
 
 All go to src/signlens/serve/static/ondevice/ (generated, not committed), so a page loads nothing from
 any other host. Usage: .venv/bin/python scripts/build_ondevice.py [--weights CKPT]
@@ -85,6 +87,15 @@ def hand_landmarker_task(out: Path) -> dict[str, str]:
     }
 
 
+def write_session(folder: Path, report: dict) -> None:
+    """The live session's definition for the page, with the exported graph's live threshold."""
+    from signlens.pipeline.session import definition
+    from signlens.pipeline.thresholds import recorded_defaults
+
+    threshold = recorded_defaults({"defaults": report.get("defaults", {})})["live"]
+    (folder / "session.json").write_text(json.dumps(definition(threshold), indent=1) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=None, help="recogniser checkpoint [bundled]")
@@ -114,6 +125,7 @@ def main() -> int:
             f"build_ondevice: the exported graph failed its parity check: {report['parity']}", file=sys.stderr
         )
         return 1
+    write_session(staging, report)
     versions = {
         name: json.loads((MODULES / name / "package.json").read_text())["version"] for name in PACKAGES
     }

@@ -1,5 +1,5 @@
 """The browser's speller (static/speller.mjs, run with Node) against the Python one
-(signlens.pipeline.smoothing, driven frame by frame as pipeline/live.py and serve/stream.py drive it):
+(signlens.pipeline.session.LiveSession, the session pipeline/live.py and serve/stream.py run):
 the same frame sequences must give the same smoothed letter, written letter and text at every frame."""
 
 from __future__ import annotations
@@ -9,44 +9,32 @@ import subprocess
 
 import numpy as np
 
-from signlens.pipeline.smoothing import MajorityVote, Speller
+from signlens.pipeline.session import LiveSession
 from test_ondevice import NODE, ROOT, needs_node
 
 CLASSES = ["A", "B", "C", "D"]
+STILL_HAND = np.zeros((21, 3), np.float32)
 
 
 class PythonLive:
-    """The Python side: the threshold as Recognizer.classify_views applies it, then live.py's three
-    steps; settings and reset with serve/stream.py Session semantics."""
+    """The Python side: the threshold as Recognizer.classify_views applies it, then the production live
+    session (pipeline.session.LiveSession, which `signlens live` and serve/stream.py run), its
+    settings and reset included. A hand is a still one: no J or Z (the browser's speller has none)."""
 
     def __init__(self, settings: dict):
-        self.settings = {"threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 7, "min_share": 0.6}
-        self.settings.update(settings)
-        self.reset()
+        self.session = LiveSession(**settings)
 
-    def reset(self):
-        s = self.settings
-        self.vote, self.speller = (
-            MajorityVote(int(s["window"]), s["min_share"]),
-            Speller(s["hold"], s["pause"]),
-        )
-
-    def configure(self, values: dict):
-        text = self.speller.text
-        self.settings.update(values)
-        self.reset()
-        self.speller.text = text
+    @property
+    def text(self) -> str:
+        return self.session.text
 
     def step(self, hand: bool, probs: list[float], now: float) -> list:
         label = None
         if hand:
             best = int(np.argmax(probs))
-            label = CLASSES[best] if probs[best] >= self.settings["threshold"] else None
-        smoothed = self.vote.update(label)
-        if not hand:
-            self.vote.reset()
-        written = self.speller.update(smoothed, hand, now)
-        return [smoothed, written, self.speller.text]
+            label = CLASSES[best] if probs[best] >= self.session.settings["threshold"] else None
+        smoothed, written = self.session.update(label, STILL_HAND if hand else None, now)
+        return [smoothed, written, self.session.text]
 
 
 def session(rng: np.random.Generator, exact: bool) -> dict:
@@ -88,11 +76,11 @@ def python_outputs(s: dict) -> list:
     live, out = PythonLive(s["settings"]), []
     for frame in s["frames"]:
         if frame[0] == "configure":
-            live.configure(frame[1])
-            out.append([live.speller.text])
+            live.session.configure(frame[1])
+            out.append([live.text])
         elif frame[0] == "reset":
-            live.reset()
-            out.append([live.speller.text])
+            live.session.reset()
+            out.append([live.text])
         else:
             out.append(live.step(*frame))
     return out

@@ -9,6 +9,7 @@ import typer
 from signlens.cli import options as o
 from signlens.cli.app import app, console, progress_wanted, quote, stderr_console
 from signlens.errors import SignlensError
+from signlens.pipeline.session import SETTINGS as LIVE
 
 landmarks_app = typer.Typer(
     no_args_is_help=True, help="Hand-landmark data sets (MediaPipe Hands, 21 x 3 points per hand)."
@@ -83,10 +84,12 @@ def live(
         help="Calibrated confidence below which a frame votes 'unsure' [default: the recogniser's own live "
         "threshold, chosen on held-out signers and recorded in its checkpoint].",
     ),
-    window: int = typer.Option(7, "--window", help="Frames in the majority vote."),
-    min_share: float = typer.Option(0.6, "--min-share", help="Share of the window the winning letter needs."),
-    hold: float = typer.Option(0.5, "--hold", help="Seconds a letter must stay steady before it is written."),
-    pause: float = typer.Option(1.0, "--pause", help="Seconds without a hand that end a word."),
+    window: int = typer.Option(LIVE["window"].default, "--window", help=f"{LIVE['window'].what}."),
+    min_share: float = typer.Option(
+        LIVE["min_share"].default, "--min-share", help=f"{LIVE['min_share'].what}."
+    ),
+    hold: float = typer.Option(LIVE["hold"].default, "--hold", help=f"{LIVE['hold'].what}."),
+    pause: float = typer.Option(LIVE["pause"].default, "--pause", help=f"{LIVE['pause'].what}."),
     no_mirror: bool = typer.Option(
         False,
         "--no-mirror",
@@ -104,10 +107,9 @@ def live(
 
     if threshold is not None:
         o.check("--threshold", threshold, 0, 1)
-    o.check("--window", window, 1, 1000)
-    o.check("--min-share", min_share, 0, 1, low_open=True)
-    o.check("--hold", hold, 0, 3600)
-    o.check("--pause", pause, 0, 3600)
+    spelling = {"window": window, "min_share": min_share, "hold": hold, "pause": pause}
+    for name, value in spelling.items():  # the live session's one set of limits (pipeline.session)
+        o.check(f"--{name.replace('_', '-')}", value, LIVE[name].low, LIVE[name].high)
     o.check("--max-frames", max_frames, 0)
     if model_complexity not in (0, 1):  # MediaPipe aborts the process on anything else
         raise SignlensError(f"--model-complexity must be 0 or 1, got {model_complexity}")
@@ -131,9 +133,8 @@ def live(
         raise SignlensError(f"{weights} is an image classifier; live needs a landmark model (the recogniser)")
     try:
         summary = run_live(
-            recognizer, source, jsonl=jsonl, save=save, show=show, window=window, min_share=min_share,
-            hold_seconds=hold, pause_seconds=pause, max_frames=max_frames,
-        )  # fmt: skip
+            recognizer, source, jsonl=jsonl, save=save, show=show, settings=spelling, max_frames=max_frames
+        )
     finally:
         recognizer.close()
     total = summary["latency_ms"].get("total", {"p50": 0.0, "p95": 0.0})

@@ -21,7 +21,7 @@ from signlens.errors import SignlensError
 from signlens.io import native_stderr_silenced, prepare_parent
 from signlens.pipeline.recognition import Recognition
 from signlens.pipeline.recognizer import Recognizer
-from signlens.pipeline.smoothing import Spelling
+from signlens.pipeline.session import LiveSession
 
 MAX_CAMERA = 63  # camera indices beyond this are not cameras but typos
 
@@ -105,20 +105,19 @@ def run_live(
     jsonl: Path | None = None,
     save: Path | None = None,
     show: bool = False,
-    window: int = 7,
-    min_share: float = 0.6,
-    hold_seconds: float = 0.5,
-    pause_seconds: float = 1.0,
+    settings: dict | None = None,
     max_frames: int | None = None,
 ) -> dict:
-    """Process every frame; returns a summary with the spelled text and per-stage timings."""
+    """Process every frame; returns a summary with the spelled text and per-stage timings. `settings`:
+    any of the live session's settings (pipeline.session: hold, pause, window, min_share; the threshold
+    is the recogniser's), the rest at their defaults."""
     import cv2
 
     for tmp_of in (jsonl, save):
         if tmp_of is not None:
             prepare_parent(Path(tmp_of))
     frames, fps = open_source(source)
-    spelling = Spelling(window, min_share, hold_seconds, pause_seconds)
+    spelling = LiveSession(recognizer.threshold, **(settings or {}))
     records, timings = [], {"detect": [], "classify": [], "total": []}
     writer = None
     tmp_save = save.with_name(f".{save.stem}.tmp{save.suffix}") if save else None

@@ -17,26 +17,19 @@ import time
 
 import anyio
 import numpy as np
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 
 from signlens.data.images import ImageError, decode_image
 from signlens.errors import SignlensError
 from signlens.inference import single_torch_thread
 from signlens.pipeline.recognizer import Recognizer, RunningMode
-from signlens.pipeline.smoothing import Spelling
+from signlens.pipeline.session import LiveSession, definition
+from signlens.pipeline.thresholds import recorded_defaults
 from signlens.serve.sessions import Ending, Shutdown, end, next_message
 from signlens.serve.settings import Settings
+from signlens.serve.uploads import ApiError
 
 router = APIRouter()
-
-LIMITS = {
-    "threshold": (0.0, 1.0),
-    "hold": (0.0, 10.0),
-    "pause": (0.1, 30.0),
-    "window": (1, 60),
-    "min_share": (0.0, 1.0),
-}
-
 
 STILL = np.zeros((21, 3), np.float32)  # landmarks that never move, for models without a hand detector
 
@@ -53,34 +46,21 @@ class Session:
 
     def __init__(self, recognizer: Recognizer):
         self.recognizer = recognizer
-        self.settings = {
-            "threshold": recognizer.threshold,
-            "hold": 0.5,
-            "pause": 1.0,
-            "window": 7,
-            "min_share": 0.6,
-        }
+        # The live session's defaults, limits and rules, defined once (pipeline.session), with this
+        # model's live threshold.
+        self.spelling = LiveSession(recognizer.threshold)
         self.start = time.monotonic()
         self.frames = 0
-        self.reset()
+
+    @property
+    def settings(self) -> dict:
+        return self.spelling.settings
 
     def reset(self) -> None:
-        s = self.settings
-        self.spelling = Spelling(int(s["window"]), s["min_share"], s["hold"], s["pause"])
+        self.spelling.reset()
 
     def configure(self, message: dict) -> None:
-        for key, value in message.items():
-            if key == "type":
-                continue
-            if key not in LIMITS:
-                raise ValueError(f"unknown setting {key!r}; known: {', '.join(LIMITS)}")
-            low, high = LIMITS[key]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-                raise ValueError(f"{key} must be a number from {low} to {high}")
-        text = self.spelling.text
-        self.settings.update({k: v for k, v in message.items() if k != "type"})
-        self.reset()
-        self.spelling.speller.text = text  # new timings apply from here on; the text so far stays
+        self.spelling.configure({k: v for k, v in message.items() if k != "type"})
 
     def step(self, rgb) -> dict:
         """One frame through the tracker, classifier, vote and speller (as `signlens live` does)."""
@@ -222,3 +202,16 @@ def control(session: Session, text: str) -> dict:
 
 def error(message: str) -> dict:
     return {"type": "error", "message": message}
+
+
+@router.get("/v1/session", summary="The live session's settings: defaults, ranges and meaning")
+async def session_definition(request: Request) -> dict:
+    """What /v1/stream's sessions start with and accept (the page builds its settings from it), with
+    the served model's live threshold, and the frame-rate bound."""
+    pool = request.app.state.pool
+    if not pool.ready:
+        raise ApiError(
+            503, pool.error or "the model is still loading; try again shortly", {"Retry-After": "2"}
+        )
+    threshold = recorded_defaults(pool.info.get("calibration", {}))["live"]
+    return {**definition(threshold), "max_fps": request.app.state.settings.max_fps}

@@ -1,0 +1,94 @@
+"""One live session, defined once: its settings (defaults and limits) and its rules (the threshold, the
+majority vote, the speller and J/Z from the fingertip's path, pipeline.smoothing).
+
+`signlens live`, the WebSocket /v1/stream and both modes of the web page read their settings from here:
+the server hands `definition()` to the page (GET /v1/session and the stream's "ready" message), and the
+on-device build writes it beside the exported graph (static/ondevice/session.json), so the page's
+sliders, the API's checks and the CLI's options cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from signlens.pipeline.smoothing import Spelling
+
+MOTION_SECONDS = 1.2  # the longest J or Z path (pipeline.motion)
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: float | None  # None: the recogniser's own live threshold, recorded in its checkpoint
+    low: float
+    high: float
+    step: float  # the page's slider step; any value in [low, high] is accepted
+    what: str
+    integer: bool = False
+
+
+SETTINGS: dict[str, Setting] = {
+    "threshold": Setting(None, 0.0, 1.0, 0.05, "Confidence below which a frame votes 'unsure'"),
+    "hold": Setting(0.5, 0.0, 3.0, 0.05, "Seconds a letter must stay steady before it is written"),
+    "pause": Setting(1.0, 0.2, 10.0, 0.1, "Seconds without a hand that end a word"),
+    "window": Setting(7, 1, 30, 1, "Frames in the majority vote", integer=True),
+    "min_share": Setting(0.6, 0.1, 1.0, 0.05, "Share of the window the winning letter needs"),
+}
+
+
+def defaults(threshold: float) -> dict:
+    """The settings a session starts with, for a recogniser whose live threshold is `threshold`."""
+    return {name: threshold if s.default is None else s.default for name, s in SETTINGS.items()}
+
+
+def definition(threshold: float) -> dict:
+    """What the page needs to offer the settings: the defaults, each setting's range, step and meaning."""
+    return {
+        "settings": defaults(threshold),
+        "limits": {
+            name: {"min": s.low, "max": s.high, "step": s.step, "what": s.what}
+            for name, s in SETTINGS.items()
+        },
+        "motion_seconds": MOTION_SECONDS,
+    }
+
+
+def checked(values: dict) -> dict:
+    """`values` (any subset of the settings) if every one is known and in range, else a ValueError
+    naming the first that is not."""
+    for key, value in values.items():
+        if key not in SETTINGS:
+            raise ValueError(f"unknown setting {key!r}; known: {', '.join(SETTINGS)}")
+        s = SETTINGS[key]
+        number = not isinstance(value, bool) and isinstance(value, int | float) and value == value
+        if not number or not s.low <= value <= s.high or (s.integer and value != int(value)):
+            kind = "a whole number" if s.integer else "a number"
+            raise ValueError(f"{key} must be {kind} from {s.low:g} to {s.high:g}, got {value!r}")
+    return values
+
+
+class LiveSession:
+    """One camera's settings and spelling, with the page's semantics: new settings restart the vote
+    and the timings but keep the text; reset clears everything. The caller applies `threshold` to the
+    recogniser's answers (the label passed to `update` is already thresholded)."""
+
+    def __init__(self, threshold: float, **values):
+        self.settings = defaults(threshold) | checked(values)
+        self.reset()
+
+    def reset(self) -> None:
+        s = self.settings
+        self.spelling = Spelling(int(s["window"]), s["min_share"], s["hold"], s["pause"], MOTION_SECONDS)
+
+    def configure(self, values: dict) -> None:
+        text = self.spelling.text
+        self.settings.update(checked(values))
+        self.reset()
+        self.spelling.speller.text = text  # new timings apply from here on; the text so far stays
+
+    @property
+    def text(self) -> str:
+        return self.spelling.text
+
+    def update(self, label: str | None, image_points, now: float) -> tuple[str | None, str | None]:
+        """(smoothed letter, letter written at this frame); `image_points` None when no hand."""
+        return self.spelling.update(label, image_points, now)
