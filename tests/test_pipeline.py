@@ -1,5 +1,6 @@
 """Hand detection, predict's reading path, landmark extraction, photo recognition and live video on real
-shared photos. Accuracy is graded only on a signer the graded model never saw (a model built in the test
+photos: the hand photos in tests/fixtures (bare clone too) and, where a test needs a whole set, the shared
+sets. Accuracy is graded only on a signer the graded model never saw (a model built in the test
 without that signer); tests of the bundled recogniser, which trains on every shared signer, check
 behaviour: no hand on hand-free images, the output schema, determinism, defaults from its record."""
 
@@ -12,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import SHARED, run_cli
+from conftest import HAND_LETTERS, NO_HAND, SHARED, fixture_photo, run_cli
 from signlens.data.landmarks import load_landmark_file
 
 ASL = SHARED / "asl_dataset"
@@ -20,10 +21,6 @@ SMS = SHARED / "sign-mnist-source"
 needs_photos = pytest.mark.skipif(
     not ASL.is_dir() and not os.environ.get("CI"), reason="shared asl_dataset not present"
 )
-pytestmark = needs_photos
-
-# One clear photo per letter from signer hand1 (seg_1 of the 'bot' view), for quick end-to-end checks.
-LETTERS = "bcdlvwy"
 
 
 def photo(letter: str, hand: str = "hand1", view: str = "bot", seg: int = 1):
@@ -41,7 +38,7 @@ def detector():
 def test_detects_a_hand_with_21_points_inside_its_box(detector):
     from signlens.pipeline.hands import read_rgb
 
-    rgb = read_rgb(photo("b"))
+    rgb = read_rgb(fixture_photo("B"))
     hand = detector.detect(rgb)
     assert hand is not None and hand.image_points.shape == (21, 3) and hand.world_points.shape == (21, 3)
     x0, y0, x1, y1 = hand.bbox
@@ -51,12 +48,16 @@ def test_detects_a_hand_with_21_points_inside_its_box(detector):
 
 
 def test_no_hand_in_an_empty_scene(detector):
+    from signlens.pipeline.hands import read_rgb
+
+    assert detector.detect(read_rgb(NO_HAND)) is None  # a face and a wall
     rng = np.random.default_rng(0)
     wall = np.clip(rng.normal(140, 20, size=(480, 640, 3)), 0, 255).astype(np.uint8)
     assert detector.detect(wall) is None
     assert detector.detect(np.zeros((300, 300, 3), np.uint8)) is None
 
 
+@needs_photos
 def test_padding_recovers_tight_crops():
     from signlens.pipeline.hands import HandDetector, read_rgb
 
@@ -73,7 +74,7 @@ def test_landmarks_extract_lists_failures(tmp_path, monkeypatch, capsys):
     for letter in "bl":
         (root / letter).mkdir(parents=True)
         for seg in (1, 2):
-            shutil.copy(photo(letter, seg=seg), root / letter)
+            shutil.copy(fixture_photo(letter.upper()), root / letter / photo(letter, seg=seg).name)
     (root / "l" / "hand9_l_bot_seg_1_cropped.png").write_bytes(
         __import__("cv2").imencode(".png", np.zeros((200, 200, 3), np.uint8))[1].tobytes()
     )
@@ -97,19 +98,19 @@ def test_predict_with_the_bundled_model_gives_the_schema_no_letter_without_a_han
 
     blank = tmp_path / "wall.jpg"
     cv2.imwrite(str(blank), np.full((480, 640, 3), 128, np.uint8))
-    files = [photo(c) for c in LETTERS]
+    files = [fixture_photo(c) for c in HAND_LETTERS]
     args = ["predict", *files, blank, "--json", "--annotate", tmp_path / "drawn"]
     code, stdout, _ = run_cli(args, monkeypatch, capsys)
     assert code == 0
     results = [json.loads(line) for line in stdout.strip().splitlines()]
-    assert len(results) == len(LETTERS) + 1
+    assert len(results) == len(files) + 1
     for result in results[:-1]:
         assert {"path", "label", "confidence", "top", "hand", "handedness"} <= set(result)
         assert len(result["hand"]) == 4 and 0 <= result["confidence"] <= 1
         assert result["confidence"] == result["top"][0][1]
     empty = results[-1]
     assert empty["label"] is None and empty["hand"] is None and empty["top"] == []
-    assert (tmp_path / "drawn" / "hand1_b_bot_seg_1_cropped.jpg").stat().st_size > 0
+    assert (tmp_path / "drawn" / files[0].name).stat().st_size > 0
     code, again, _ = run_cli(["predict", files[0], blank, "--json"], monkeypatch, capsys)
     assert code == 0 and again.splitlines() == [
         stdout.splitlines()[0],
@@ -126,7 +127,7 @@ def test_predict_with_the_bundled_model_gives_the_schema_no_letter_without_a_han
 
 
 def test_live_spells_a_word_from_a_generated_video(tmp_path, monkeypatch, capsys):
-    """A video made now from shared photos: C, A... as held signs separated by empty frames."""
+    """A video made now from the fixture photos: B, L as held signs separated by empty frames."""
     import cv2
 
     from signlens.pipeline.hands import read_rgb
@@ -135,10 +136,9 @@ def test_live_spells_a_word_from_a_generated_video(tmp_path, monkeypatch, capsys
     video = tmp_path / "signs.mp4"
     writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (640, 480))
     canvas = np.zeros((480, 640, 3), np.uint8)
-    for letter in word.lower():
+    for letter in word:
         frame = canvas.copy()
-        hand = cv2.resize(read_rgb(photo(letter))[..., ::-1], (300, 300))
-        frame[90:390, 170:470] = hand
+        frame[90:390, 120:520] = cv2.resize(read_rgb(fixture_photo(letter))[..., ::-1], (400, 300))
         for _ in range(15):  # 1.5 s held
             writer.write(frame)
         for _ in range(4):  # the hand leaves briefly between letters
@@ -161,6 +161,7 @@ def test_live_spells_a_word_from_a_generated_video(tmp_path, monkeypatch, capsys
     assert (tmp_path / "out.mp4").stat().st_size > 1000
 
 
+@needs_photos
 def test_a_small_hand_in_a_large_photo_is_found_by_the_zoomed_views():
     """A hand 9% of the photo's width: the palm detector misses it in the whole view, a tile finds it."""
     import cv2
@@ -186,7 +187,7 @@ def test_landmarks_extract_reads_the_mirrored_photo_as_a_second_estimate(tmp_pat
     root = tmp_path / "photos"
     for letter in "bv":
         (root / letter).mkdir(parents=True)
-        shutil.copy(photo(letter), root / letter)
+        shutil.copy(fixture_photo(letter.upper()), root / letter)
     out = tmp_path / "lm.npz"
     code, stdout, _ = run_cli(
         ["landmarks", "extract", "--data", root, "--out", out, "--views", "photo,mirrored"],
@@ -196,7 +197,7 @@ def test_landmarks_extract_reads_the_mirrored_photo_as_a_second_estimate(tmp_pat
     assert code == 0 and "2/2 images with a hand" in " ".join(stdout.split())
     data = load_landmark_file(out)
     assert list(data["views"]) == ["photo", "mirrored", "photo", "mirrored"]
-    assert list(data["sources"]) == ["b/" + photo("b").name] * 2 + ["v/" + photo("v").name] * 2
+    assert list(data["sources"]) == ["b/B.jpg"] * 2 + ["v/V.jpg"] * 2
     assert data["meta"]["detected_per_view"] == {"photo": 2, "mirrored": 2}
     # MediaPipe reads the mirrored hand as the other hand; mapped back into the photo it is the same hand
     # again, and both readings describe the same handshape, far closer to each other than to the other
@@ -221,7 +222,7 @@ def test_a_hand_mediapipe_cannot_tell_left_or_right_gets_no_letter():
 
     recognizer = Recognizer(threshold=0.0)
     try:
-        hand = recognizer.reader.find(read_rgb(photo("w")))
+        hand = recognizer.reader.find(read_rgb(fixture_photo("W")))
         sure = recognizer.classify(replace(hand, score=max(hand.score, recognizer.min_hand_score)))
         unsure = recognizer.classify(replace(hand, score=0.6 * recognizer.min_hand_score))
     finally:
@@ -238,7 +239,7 @@ def test_the_second_reading_lands_on_the_same_hand_in_photo_pixels():
     try:
         assert "mirrored" in recognizer.views
         recognizer.second_below = 1.01  # always read twice
-        rgb = read_rgb(photo("w"))
+        rgb = read_rgb(fixture_photo("B"))  # its two readings' world points agree within 1 cm
         first = recognizer.reader.find(rgb)
         second = recognizer.reader.reread(rgb, first)
         assert second is not None and second.handedness == first.handedness
@@ -312,10 +313,12 @@ def test_the_search_finds_hands_that_fill_or_leave_the_frame_gray_sheared_or_mir
 def test_the_search_invents_no_hand():
     import cv2
 
+    from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.reading import PhotoReader
 
     rng = np.random.default_rng(1)
     scenes = [
+        read_rgb(NO_HAND),  # a face and a wall
         np.full((480, 640, 3), 128, np.uint8),
         np.zeros((400, 400, 3), np.uint8),
         rng.integers(0, 256, (416, 416, 3), dtype=np.uint8),

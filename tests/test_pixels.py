@@ -115,13 +115,11 @@ def test_the_build_fuses_an_informative_pixel_model_and_leaves_a_useless_one_out
 
 
 def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch):
-    from conftest import SHARED
+    from conftest import fixture_photo
     from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.recognizer import Recognizer
 
-    photos = sorted((SHARED / "sign-mnist-source" / "user_7").glob("[AESTMN]0.jpg"))
-    if not photos:
-        pytest.skip("shared sign-mnist-source photos not present")
+    photos = [fixture_photo(letter) for letter in "AEILVW"]
     recognizer = Recognizer()
     try:
         assert recognizer.pixel is not None, "the bundled recogniser ships its pixel member"
@@ -144,7 +142,7 @@ def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch)
 
 
 def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
-    from conftest import SHARED, run_cli
+    from conftest import fixture_photo, run_cli
     from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
     from signlens.pipeline.recognizer import bundled_recognizer_path
 
@@ -152,9 +150,7 @@ def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path,
     assert "pixel" in payload and payload["calibration"]["fusion"]["weight"] > 0
     del payload["calibration"]["fusion"]
     broken = save_checkpoint(tmp_path / "no-rule.pt", {k: v for k, v in payload.items() if k != "format"})
-    photo = SHARED / "sign-mnist-source" / "user_7" / "A0.jpg"
-    if not photo.is_file():
-        pytest.skip("shared sign-mnist-source photos not present")
+    photo = fixture_photo("A")
     code, stdout, stderr = run_cli(["predict", str(photo), "--weights", str(broken)], monkeypatch, capsys)
     assert code == 2 and stdout == ""
     assert stderr.strip().count("\n") == 0 and "fusion record is incomplete" in stderr, stderr

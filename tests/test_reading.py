@@ -8,13 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from conftest import SHARED
+from conftest import fixture_photo
 from signlens.errors import SignlensError
-
-ASL = SHARED / "asl_dataset"
-needs_photos = pytest.mark.skipif(
-    not ASL.is_dir() and not os.environ.get("CI"), reason="shared asl_dataset not present"
-)
 
 
 def gray_by_channel_axis(rgb: np.ndarray) -> bool:
@@ -45,11 +40,10 @@ def test_is_gray_decides_as_the_channel_axis_reduction_did_near_its_threshold():
     assert is_gray(np.zeros((10, 10), np.uint8))
 
 
-@needs_photos
 def test_the_graph_on_the_calling_thread_gives_the_same_landmarks_and_starts_no_threads():
     from signlens.pipeline.hands import HandDetector, read_rgb
 
-    images = [read_rgb(ASL / c / f"hand1_{c}_bot_seg_1_cropped.jpeg") for c in "ably"]
+    images = [read_rgb(fixture_photo(c)) for c in "ABLY"]
     images.append(np.full((240, 320, 3), 128, np.uint8))  # no hand
     before = graph_threads()
     with HandDetector(synchronous=True) as calling:
@@ -82,16 +76,13 @@ def graph_threads() -> int:
     return count
 
 
-@needs_photos
 def test_recognize_all_on_two_reader_threads_answers_as_one_photo_at_a_time_in_order():
     import cv2
 
     from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.recognizer import Recognizer
 
-    photos = [
-        read_rgb(ASL / c / f"hand{h}_{c}_bot_seg_1_cropped.jpeg") for h, c in zip("1245", "aemo", strict=True)
-    ]
+    photos = [read_rgb(fixture_photo(c)) for c in "AEIW"]
     gray = np.repeat(cv2.cvtColor(photos[0], cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
     items = [*photos, "bad", gray, np.ascontiguousarray(photos[1][:, ::-1])]
     items.append(np.full((300, 400, 3), 128, np.uint8))  # no hand
