@@ -105,6 +105,7 @@ def chromium_with_fake_camera(profile: Path, clip: Path, window: str):
         f"--use-file-for-fake-video-capture={clip}",
     ):  # fmt: skip
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for driver.get_log
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not look for drivers online
     driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
     driver.set_page_load_timeout(60)

@@ -10,6 +10,15 @@
 
 const BASE = "/static/ondevice/";
 
+// MediaPipe's WebAssembly writes its informational lines ("INFO: Created TensorFlow Lite XNNPACK
+// delegate for CPU.") to stderr, which Emscripten hands to console.error: pass those to console.info
+// so that the console's errors are errors.
+const consoleError = console.error.bind(console);
+console.error = (...args) => {
+  if (typeof args[0] === "string" && /^(INFO|I\d{4} )/.test(args[0])) console.info(...args);
+  else consoleError(...args);
+};
+
 // "cpu" where WebGL is missing or drawn in software, "webgl" where a GPU draws it.
 export function chooseLandmarkPath() {
   const asked = new URLSearchParams(location.search).get("landmarks");

@@ -3,14 +3,15 @@
 // on-device files; the server otherwise), the models loaded as soon as the mode is chosen (not at the
 // first sign), and the service worker that keeps the page working offline. The chosen mode is the
 // page's ?source= parameter, which app.js reads when the camera starts.
-import { SOURCES } from "./app.js";
+import { SOURCES, restartSource } from "./app.js";
 import { chooseLandmarkPath } from "./hand-landmarks.mjs";
 import { registerOffline } from "./offline.mjs";
 import { createDeviceSource, deviceAvailable, loadModels } from "./source-device.mjs";
+import { reporter, say } from "./status.js";
 
 SOURCES.device = createDeviceSource;
 const $ = (id) => document.getElementById(id);
-const status = (message) => { $("status").textContent = message; };
+const running = () => $("start").textContent.startsWith("Stop");
 
 function modeChoice(available) {
   const wrap = document.createElement("div");
@@ -33,11 +34,18 @@ async function choose(mode) {
   const params = new URLSearchParams(location.search);
   params.set("source", mode);
   history.replaceState(null, "", `${location.pathname}?${params}`);
-  if (mode !== "device") return;
+  if (mode !== "device") {
+    if (!running()) say("Frames will go to the server for recognition once the camera starts.");
+    return;
+  }
+  // The models load in the background: their messages give way to anything said meanwhile (a camera
+  // error, another mode chosen).
+  const report = reporter();
   try {
-    await loadModels(status);
+    await loadModels(report);
+    report("Ready to recognise on this device.");
   } catch (error) {
-    status(`Cannot run on this device (${error.message}); recognising on the server.`);
+    say(`Cannot run on this device (${error.message}); recognising on the server.`, { error: true });
     $("mode").value = "server";
     await choose("server");
   }
@@ -49,10 +57,8 @@ async function init() {
   const asked = new URLSearchParams(location.search).get("source");
   select.value = asked === "server" || !available ? "server" : "device";
   select.addEventListener("change", async () => {
-    const running = $("start").textContent.startsWith("Stop");
-    if (running) $("start").click(); // a new mode starts a new session
     await choose(select.value);
-    if (running) $("start").click();
+    await restartSource(); // a running camera goes on in the new mode, with the text so far
   });
   await choose(select.value);
   let extra = []; // this browser's landmark path, cached even while the page recognises on the server

@@ -11,7 +11,7 @@ import { LiveSpeller, decide } from "./speller.mjs";
 
 const BASE = "/static/ondevice/";
 const stats = { loadMs: null, firstAnswerMs: null, frames: 0, landmarkMs: [], classifyMs: [], path: null };
-let models = null; // one load per page: {stage, session, meta, ort}
+let models = null; // one load per page: {stage, session, meta, ort, live}
 
 // Whether this browser can run the on-device mode and the server has its files.
 export async function deviceAvailable() {
@@ -25,24 +25,28 @@ export async function deviceAvailable() {
 
 let loading = null; // one load per page, however many callers ask at once
 export function loadModels(onStatus = () => {}) {
-  loading = loading || load(onStatus).catch((error) => { loading = null; throw error; });
+  const path = chooseLandmarkPath();
+  if (!models) onStatus(`Loading the recogniser into this browser (hand landmarks on the ${path === "cpu" ? "CPU" : "GPU"})…`);
+  loading = loading || load(path).catch((error) => { loading = null; throw error; });
   return loading;
 }
 
-async function load(onStatus) {
+async function load(path) {
   const t0 = performance.now();
-  const path = chooseLandmarkPath();
-  onStatus(`Loading the recogniser into this browser (hand landmarks on the ${path === "cpu" ? "CPU" : "GPU"})…`);
+  // The live session's settings as the Python session defines them (pipeline/session.py), with this
+  // graph's live threshold: written by the build beside the graph.
+  const response = await fetch(`${BASE}session.json`);
+  if (!response.ok) throw new Error("the on-device build predates session.json: run make install");
+  const live = await response.json();
   const ort = await import(`${BASE}ort/ort.wasm.min.mjs`);
   ort.env.wasm.wasmPaths = `${BASE}ort/`;
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for this graph
   const meta = await (await fetch(`${BASE}recognizer.onnx.json`)).json();
   const session = await ort.InferenceSession.create(`${BASE}recognizer.onnx`, { executionProviders: ["wasm"] });
   const stage = await loadLandmarks(path);
-  models = { stage, session, meta, ort };
+  models = { stage, session, meta, ort, live };
   stats.loadMs = performance.now() - t0;
   stats.path = stage.name;
-  onStatus("Ready to recognise on this device.");
   return models;
 }
 
@@ -95,8 +99,8 @@ export async function classifyHand(results, width, height) {
 }
 
 export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) {
-  const live = new LiveSpeller();
-  let running = false, video = null, frame = 0, started = 0, configured = false;
+  let live = null, chosen = {}; // the speller, made once the session's defaults have loaded; the page's settings
+  let running = false, video = null, frame = 0, started = 0;
 
   async function step() {
     const width = video.videoWidth, height = video.videoHeight;
@@ -155,10 +159,8 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
         onClosed(`Cannot run on this device (${error.message}); choose the server mode.`);
         return;
       }
-      if (!configured) { // the model's own live threshold, as the server mode uses (else the fallback 0.7)
-        live.configure({ threshold: models.meta.defaults?.live_threshold ?? 0.7 });
-        onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
-      }
+      live = live || new LiveSpeller({ ...models.live.settings, ...chosen });
+      onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
       running = true;
       started = performance.now();
       onStatus("Recognising on this device: no frame leaves it.");
@@ -166,11 +168,12 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
     },
     stop() { running = false; },
     reset() {
-      live.reset();
+      if (live) live.reset();
       onResult({ type: "reset", text: "", settingsOnly: true });
     },
     configure(values) {
-      configured = true;
+      chosen = { ...chosen, ...values };
+      if (!live) return;
       live.configure(values);
       onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
     },

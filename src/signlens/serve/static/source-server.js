@@ -8,7 +8,22 @@ const MAX_SIDE = 640; // frames are shrunk to this before sending: the palm dete
 export function createServerSource({ onResult, onStatus, onClosed = () => {} }) {
   let ws = null, video = null, running = false, waiting = false, settings = null;
   const canvas = document.createElement("canvas");
-  let minGap = 1000 / 30, lastSent = 0;
+  // The server skips a frame that arrives within 1/max_fps of the last one it took, so frames are
+  // spaced by that from the moment they leave, with a margin for the way there that grows if a
+  // frame is skipped all the same.
+  let minGap = 1000 / 30, margin = 2, lastSent = -Infinity, sentAt = 0;
+  // Each camera frame is sent once: a camera slower than the server's bound is not padded with copies.
+  const watch = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+  let shown = 0, sentFrame = -1, waitingForFrame = false;
+
+  function watchFrames() {
+    if (!running || !watch) return;
+    video.requestVideoFrameCallback(() => {
+      shown += 1;
+      if (waitingForFrame) { waitingForFrame = false; sendFrame(); }
+      watchFrames();
+    });
+  }
 
   function url() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
@@ -21,21 +36,30 @@ export function createServerSource({ onResult, onStatus, onClosed = () => {} }) 
 
   function nextFrame() {
     if (!running) return;
-    const wait = Math.max(0, minGap - (performance.now() - lastSent));
-    setTimeout(() => requestAnimationFrame(sendFrame), wait);
+    const wait = Math.max(0, minGap + margin - (performance.now() - lastSent));
+    setTimeout(sendFrame, wait);
   }
 
   function sendFrame() {
     if (!running || waiting || ws.readyState !== WebSocket.OPEN) return;
-    if (!video.videoWidth) { nextFrame(); return; }
+    if (!video.videoWidth || (watch && shown === sentFrame)) {
+      if (watch) waitingForFrame = true; else setTimeout(sendFrame, 10);
+      return;
+    }
     const k = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
     canvas.width = Math.round(video.videoWidth * k);
     canvas.height = Math.round(video.videoHeight * k);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    const frameNumber = shown;
     waiting = true; // one frame in flight: the server's pace sets the frame rate, no queue builds up
-    lastSent = performance.now();
     canvas.toBlob((blob) => {
-      if (blob && ws.readyState === WebSocket.OPEN) ws.send(blob); else waiting = false;
+      if (!blob || !running || ws.readyState !== WebSocket.OPEN) { waiting = false; nextFrame(); return; }
+      // Encoding takes a varying time: the gap is measured from here, where the frame leaves.
+      const gap = performance.now() - lastSent;
+      if (gap < minGap + margin) { waiting = false; setTimeout(sendFrame, minGap + margin - gap); return; }
+      lastSent = sentAt = performance.now();
+      sentFrame = frameNumber;
+      ws.send(blob);
     }, "image/jpeg", 0.8);
   }
 
@@ -46,9 +70,11 @@ export function createServerSource({ onResult, onStatus, onClosed = () => {} }) 
       if (settings) send({ type: "settings", ...settings });
       else onResult({ type: "settings", settings: message.settings, text: "", settingsOnly: true });
       onStatus("Recognising on the server.");
+      watchFrames();
       nextFrame();
     } else if (message.type === "result" || message.type === "skipped" || message.type === "error") {
-      if (message.type === "result") onResult(message);
+      if (message.type === "result") onResult({ ...message, roundTripMs: performance.now() - sentAt });
+      if (message.type === "skipped") margin = Math.min(margin + 5, 50);
       if (message.type === "error") onStatus(message.message);
       waiting = false;
       nextFrame();

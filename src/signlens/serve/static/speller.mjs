@@ -7,7 +7,7 @@
 // Frames with no hand or an unsure answer vote null. Ties go to the label seen first in the window,
 // as Python's Counter.most_common(1) does.
 export class MajorityVote {
-  constructor(window = 7, minShare = 0.6) {
+  constructor(window, minShare) {
     this.window = window;
     this.minShare = minShare;
     this.votes = [];
@@ -30,7 +30,7 @@ export class MajorityVote {
 // Commits a letter once held `hold` seconds; the same letter again only after the hand changed or
 // left; a space once the hand has been gone `pause` seconds.
 export class Speller {
-  constructor(hold = 0.5, pause = 1.0) {
+  constructor(hold, pause) {
     this.hold = hold;
     this.pause = pause;
     this.text = "";
@@ -72,11 +72,15 @@ export function decide(probabilities, classNames, threshold) {
   return { best: classNames[best], confidence, label: confidence >= threshold ? classNames[best] : null };
 }
 
-// One camera session: threshold, vote and speller, with serve/stream.py's Session semantics
-// (new settings restart the vote and the timings but keep the text; reset clears everything).
+// One camera session: threshold, vote and speller, with pipeline/session.py's LiveSession semantics
+// (new settings restart the vote and the timings but keep the text; reset clears everything). The
+// settings come whole from that definition (session.json, written by the build): no defaults here.
 export class LiveSpeller {
-  constructor(settings = {}) {
-    this.settings = { threshold: 0.5, hold: 0.5, pause: 1.0, window: 7, min_share: 0.6, ...settings };
+  constructor(settings) {
+    for (const key of ["threshold", "hold", "pause", "window", "min_share"]) {
+      if (typeof settings?.[key] !== "number") throw new Error(`LiveSpeller: setting ${key} missing`);
+    }
+    this.settings = { ...settings };
     this.reset();
   }
 
