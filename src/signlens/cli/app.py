@@ -60,22 +60,22 @@ def tidy_help(command) -> None:
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?|[-+]?(inf|nan)", re.IGNORECASE)
 
 
-def parse_model_args(pairs: list[str]) -> dict:
+def parse_model_args(pairs: list[str], flag: str = "--model-arg") -> dict:
     """`--model-arg widths=[8,16]` -> {"widths": [8, 16]}; values are YAML, so numbers and lists work,
-    and `1e-1` is a number (YAML 1.1 wants `1.0e-1`)."""
+    and `1e-1` is a number (YAML 1.1 wants `1.0e-1`). Errors name `flag`."""
     import yaml
 
     args = {}
     for pair in pairs:
         if "=" not in pair:
-            raise SignlensError(f"--model-arg expects KEY=VALUE, got {pair!r}")
+            raise SignlensError(f"{flag} expects KEY=VALUE, got {pair!r}")
         key, value = (part.strip() for part in pair.split("=", 1))
         if not key.isidentifier():
-            raise SignlensError(f"--model-arg {pair!r}: {key!r} is not an argument name")
+            raise SignlensError(f"{flag} {pair!r}: {key!r} is not an argument name")
         try:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise SignlensError(f"--model-arg {key}: cannot read the value {value!r}") from None
+            raise SignlensError(f"{flag} {key}: cannot read the value {value!r}") from None
         if isinstance(parsed, str) and NUMBER.fullmatch(parsed):
             parsed = float(parsed) if not re.fullmatch(r"[-+]?\d+", parsed) else int(parsed)
         args[key] = parsed
@@ -127,21 +127,6 @@ def prepare_out_dir(
     if not os.access(out, os.W_OK | os.X_OK):
         raise SignlensError(f"--out {out}: the folder is not writable")
     return out
-
-
-def config_from_flags(data, model, recipe, config, model_arg: list[str], no_augment: bool, **flags):
-    """Build a TrainConfig from a verb's training flags; unset flags (None) leave the recipe's values."""
-    from signlens.engine import build_config
-
-    if flags.get("init") is not None:
-        flags["init"] = str(flags["init"])
-    if flags.get("stages"):
-        flags["stages"] = flags["stages"].split(",")
-    if model_arg:
-        flags["model_args"] = parse_model_args(model_arg)
-    if no_augment:
-        flags["augment"] = {"enabled": False}
-    return build_config(data, model=model, recipe=recipe, yaml_path=config, overrides=flags)
 
 
 def expand_images(paths: list[str | Path], errors: list[tuple[Path, str]] | None = None) -> list[Path]:

@@ -10,17 +10,15 @@ import typer
 from rich.table import Table
 
 from signlens.cli import options as o
-from signlens.cli.app import app, config_from_flags, console, prepare_out_dir, quote
+from signlens.cli.app import app, console, prepare_out_dir, quote
+from signlens.cli.training import TrainingFlags, training_options
 from signlens.errors import SignlensError
 
 
 @app.command()
+@training_options
 def train(
-    data: o.Data = None,
-    model: o.Model = None,
-    recipe: o.Recipe = None,
-    config: o.ConfigFile = None,
-    seed: o.Seed = None,
+    flags: TrainingFlags,
     out: Path = typer.Option(
         None, "--out", "-o", help="Run directory [default: runs/train, runs/train2, ...]."
     ),
@@ -31,31 +29,6 @@ def train(
         help="Continue the stopped run in this directory from its last.pt (a run stopped in its first "
         "epoch starts again from its config.yaml); --epochs N changes its length, nothing else.",
     ),
-    epochs: o.Epochs = None,
-    batch_size: o.BatchSize = None,
-    lr: o.Lr = None,
-    optimizer: o.Optimizer = None,
-    scheduler: o.Scheduler = None,
-    weight_decay: o.WeightDecay = None,
-    label_smoothing: o.LabelSmoothing = None,
-    grad_clip: o.GradClip = None,
-    ema_decay: o.EmaDecay = None,
-    patience: o.Patience = None,
-    img_size: o.ImgSize = None,
-    in_chans: o.InChans = None,
-    val_fraction: o.ValFraction = None,
-    model_arg: o.ModelArg = [],  # noqa: B006 - typer copies list defaults
-    no_augment: o.NoAugment = False,
-    pretrained: o.Pretrained = None,
-    init: o.Init = None,
-    stages: o.Stages = None,
-    lr_decay: o.LrDecay = None,
-    freeze_bn: o.FreezeBn = None,
-    normalize: o.Normalize = None,
-    device: o.Device = None,
-    threads: o.Threads = None,
-    deterministic: o.Deterministic = None,
-    classes: o.Classes = None,
     quiet: o.Quiet = False,
     dist_backend: str = typer.Option(
         "auto",
@@ -67,41 +40,32 @@ def train(
     """Train a classifier; writes config.yaml, history.csv, best.pt, last.pt, metrics.json and plots to the run directory."""
     from signlens.engine import distributed
 
-    ctx = distributed.setup(dist_backend, device)
+    ctx = distributed.setup(dist_backend, flags.get("device"))
     try:
-        run_training(ctx, locals())
+        run_training(ctx, flags, out, exist_ok, resume, quiet)
     finally:
         distributed.teardown()
 
 
-def run_training(ctx, a: dict) -> None:
-    """`train`'s work, `a` its options; under torchrun every rank runs it, rank 0 choosing the run
-    directory (and whether it continues a run) for all and alone scoring and writing it."""
+def run_training(
+    ctx, flags: TrainingFlags, out: Path | None, exist_ok: bool, resume: Path | None, quiet: bool
+) -> None:
+    """`train`'s work; under torchrun every rank runs it, rank 0 choosing the run directory (and
+    whether it continues a run) for all and alone scoring and writing it."""
     from signlens.engine import Trainer, distributed
     from signlens.evaluation import finish_run
 
-    names = (
-        "seed batch_size lr optimizer scheduler weight_decay label_smoothing grad_clip ema_decay patience "
-        "img_size in_chans val_fraction device threads deterministic classes pretrained init stages "
-        "lr_decay freeze_bn normalize"
-    ).split()
-    flags = {k: a[k] for k in names}
-    data, model, recipe, config, out, resume, epochs = (
-        a[k] for k in ("data", "model", "recipe", "config", "out", "resume", "epochs")
-    )
-    model_arg, no_augment, exist_ok, quiet = a["model_arg"], a["no_augment"], a["exist_ok"], a["quiet"]
     if resume is not None:
-        given = {**flags, "data": data, "model": model, "recipe": recipe, "config": config, "out": out}
-        extra = [k for k, v in given.items() if v is not None] + (["model_arg"] if model_arg else [])
-        extra += ["no_augment"] if no_augment else []
+        extra = [name for name in flags.given() if name != "--epochs"] + (
+            ["--out"] if out is not None else []
+        )
         if extra:
             raise SignlensError(
-                f"--resume continues a run with its own config; only --epochs may change "
-                f"(got --{extra[0].replace('_', '-')})"
+                f"--resume continues a run with its own config; only --epochs may change (got {extra[0]})"
             )
-        out_dir, trainer = resume_run(Path(resume), epochs, quiet)
+        out_dir, trainer = resume_run(Path(resume), flags.get("epochs"), quiet)
     else:
-        cfg = config_from_flags(data, model, recipe, config, model_arg, no_augment, epochs=epochs, **flags)
+        cfg = flags.build()
         trainer = unfinished_run(out, cfg, exist_ok, quiet) if ctx.is_main else None
         out_dir = (
             trainer.out if trainer is not None else prepare_out_dir(out, exist_ok) if ctx.is_main else None

@@ -7,16 +7,15 @@ from pathlib import Path
 import typer
 
 from signlens.cli import options as o
-from signlens.cli.app import app, config_from_flags, console, prepare_out_dir, quote
-from signlens.errors import SignlensError
+from signlens.cli.app import app, console, prepare_out_dir, quote
+from signlens.cli.training import TrainingFlags, training_options
+from signlens.errors import SignlensError, check_range
 
 
 @app.command()
+@training_options
 def cv(
-    data: o.Data = None,
-    model: o.Model = None,
-    recipe: o.Recipe = None,
-    config: o.ConfigFile = None,
+    flags: TrainingFlags,
     folds: int = typer.Option(5, "--folds", help="Number of folds (2 or more)."),
     group_by: str = typer.Option(
         "none",
@@ -31,32 +30,6 @@ def cv(
     ),
     out: Path = typer.Option(None, "--out", "-o", help="Output directory [default: runs/cv, runs/cv2, ...]."),
     exist_ok: o.ExistOk = False,
-    seed: o.Seed = None,
-    epochs: o.Epochs = None,
-    batch_size: o.BatchSize = None,
-    lr: o.Lr = None,
-    optimizer: o.Optimizer = None,
-    scheduler: o.Scheduler = None,
-    weight_decay: o.WeightDecay = None,
-    label_smoothing: o.LabelSmoothing = None,
-    grad_clip: o.GradClip = None,
-    ema_decay: o.EmaDecay = None,
-    normalize: o.Normalize = None,
-    deterministic: o.Deterministic = None,
-    patience: o.Patience = None,
-    img_size: o.ImgSize = None,
-    in_chans: o.InChans = None,
-    val_fraction: o.ValFraction = None,
-    model_arg: o.ModelArg = [],  # noqa: B006 - typer copies list defaults
-    pretrained: o.Pretrained = None,
-    init: o.Init = None,
-    stages: o.Stages = None,
-    lr_decay: o.LrDecay = None,
-    freeze_bn: o.FreezeBn = None,
-    no_augment: o.NoAugment = False,
-    classes: o.Classes = None,
-    device: o.Device = None,
-    threads: o.Threads = None,
     quiet: o.Quiet = False,
 ):
     """Cross-validate a recipe: one run directory per fold, then OUT/cv.json, cv.md and a pooled confusion matrix."""
@@ -64,7 +37,7 @@ def cv(
 
     from signlens.evaluation.cv import GROUP_BY, run_cv
 
-    o.check("--folds", folds, 2, 1000)
+    check_range("--folds", folds, 2, 1000)
     if group_by not in GROUP_BY:
         raise SignlensError(f"--group-by must be one of {', '.join(GROUP_BY)}, got {group_by!r}")
     if group_pattern is not None:
@@ -74,14 +47,7 @@ def cv(
             raise SignlensError(
                 f"--group-pattern {group_pattern!r} is not a valid regular expression: {exc}"
             ) from None
-    cfg = config_from_flags(
-        data, model, recipe, config, model_arg, no_augment,
-        seed=seed, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer, scheduler=scheduler,
-        weight_decay=weight_decay, label_smoothing=label_smoothing, grad_clip=grad_clip, ema_decay=ema_decay,
-        normalize=normalize, deterministic=deterministic, patience=patience, img_size=img_size,
-        in_chans=in_chans, val_fraction=val_fraction, device=device, threads=threads, classes=classes,
-        pretrained=pretrained, init=init, lr_decay=lr_decay, freeze_bn=freeze_bn, stages=stages,
-    )  # fmt: skip
+    cfg = flags.build()
     out_dir = prepare_out_dir(out, exist_ok, "cv", stale=())
 
     def report(record: dict) -> None:

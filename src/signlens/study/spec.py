@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from signlens.engine.config import TrainConfig, apply_overrides, build_config
+from signlens.engine.config import TrainConfig, apply_overrides, build_config, key_type
 from signlens.errors import SignlensError
 
 SPLITS = ("test", "kfold", "signer", "take", "duplicates")
@@ -74,6 +74,10 @@ class Dimension:
                 return trial.suggest_int(self.name, int(self.low), int(self.high), log=self.log)
             return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
         return trial.suggest_categorical(self.name, self.values)
+
+    def ends(self) -> list[Any]:
+        """A range's two ends as the trials will see them; each fits the key's own range."""
+        return [int(self.low), int(self.high)] if self.integer else [self.low, self.high]
 
     def overrides(self, value: Any) -> dict:
         if self.kind == "presets":
@@ -136,14 +140,21 @@ def deep_merge(low: dict, high: dict) -> dict:
     return out
 
 
+def _key_type(name: str, where: str) -> type | None:
+    """The config key's scalar type (engine/config.py declares it); None for model_args.*."""
+    try:
+        return key_type(name)
+    except SignlensError:
+        raise SignlensError(
+            f"{where}: space.{name} is not a config key (use named presets for other axes)"
+        ) from None
+
+
 def _dimension(name: str, raw: Any, where: str) -> Dimension:
     if isinstance(raw, list):
         if not raw:
             raise SignlensError(f"{where}: space.{name} lists no values")
-        if name.split(".")[0] not in {f.name for f in dataclasses.fields(TrainConfig)}:
-            raise SignlensError(
-                f"{where}: space.{name} is not a config key (use named presets for other axes)"
-            )
+        _key_type(name, where)
         bad = [v for v in raw if not isinstance(v, bool | int | float | str) and v is not None]
         if bad:
             raise SignlensError(
@@ -151,12 +162,23 @@ def _dimension(name: str, raw: Any, where: str) -> Dimension:
             )
         return Dimension(name, "values", list(raw))
     if isinstance(raw, dict) and raw and set(raw) <= RANGE_KEYS and {"low", "high"} <= set(raw):
-        low, high = float(raw["low"]), float(raw["high"])
+        kind = _key_type(name, where)
+        if kind in (bool, str):
+            raise SignlensError(
+                f"{where}: space.{name} is a {kind.__name__} key: list its values, not a range"
+            )
+        try:
+            low, high = float(raw["low"]), float(raw["high"])
+        except (TypeError, ValueError):
+            raise SignlensError(f"{where}: space.{name}: low and high must be numbers") from None
         if not low < high:
             raise SignlensError(f"{where}: space.{name}: low must be below high")
+        if raw.get("log") and low <= 0:
+            raise SignlensError(f"{where}: space.{name}: a log range needs low above 0")
+        # An integer key (epochs, patience) draws integers, so no trial fails on a fraction.
         return Dimension(
             name, "range", low=low, high=high, log=bool(raw.get("log", False)),
-            step=raw.get("step"), integer=bool(raw.get("int", False)),
+            step=raw.get("step"), integer=kind is int or bool(raw.get("int", False)),
         )  # fmt: skip
     if isinstance(raw, dict) and raw:
         presets = {}
@@ -200,13 +222,12 @@ def parse_spec(raw: dict, where: str) -> StudySpec:
         space=space, n_trials=n_trials, pruner=raw.get("pruner", "median"),
         description=str(raw.get("description", "")),
     )  # fmt: skip
-    # Build one configuration now, so a typo in a key fails before any training starts.
+    # Build the configurations at each value and both ends of each range now, so a typo in a key or
+    # a value outside its key's range fails before any training starts.
+    first = {d.name: (d.values[0] if d.kind != "range" else d.ends()[0]) for d in space}
     for dim in space:
-        for value in dim.values if dim.kind != "range" else [dim.low]:
-            spec.config_for(
-                {d.name: (d.values[0] if d.kind != "range" else d.low) for d in space} | {dim.name: value},
-                seeds[0],
-            )
+        for value in dim.values if dim.kind != "range" else dim.ends():
+            spec.config_for(first | {dim.name: value}, seeds[0])
     if not space:
         spec.config_for({}, seeds[0])
     return spec
