@@ -1,5 +1,5 @@
 """On-device recognition: the recogniser exported as one ONNX graph, checked against the Python
-recogniser on real landmark sets (ONNX Runtime, then onnxruntime-web under Node), and the browser's
+recogniser on landmarks of real photos (ONNX Runtime, then onnxruntime-web under Node), and the browser's
 speller against the Python one."""
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import SHARED, run_cli
+from conftest import HAND_LETTERS, fixture_photo, run_cli
 from signlens.data.landmarks import LandmarkFeatures, landmark_features
 from signlens.export import graph_features as gf
 
 ROOT = Path(__file__).resolve().parents[1]
-ASL = SHARED / "asl_dataset"
 NODE = shutil.which("node")
 ORT_WEB = ROOT / "web" / "node_modules" / "onnxruntime-web" / "dist" / "ort.wasm.min.mjs"
-LETTERS = "abcdefghiklmnopqrstuvwxy"
 
 
 def needs(what: str, present: bool, hint: str):
@@ -57,41 +55,37 @@ def test_graph_features_equal_the_training_features(form, rotation_free):
 
 
 @pytest.fixture(scope="module")
-def ayuraj_landmarks(tmp_path_factory):
-    """Landmark sets (photo and mirrored views) of two photos per letter, extracted as the recogniser's
-    build does: a sample, so the test stays fast; benchmarks/ondevice.py checks every photo."""
-    if not ASL.is_dir():
-        pytest.skip("shared asl_dataset not present")
+def photo_landmarks(tmp_path_factory):
+    """Landmark sets (photo and mirrored views) of the fixture photos, extracted as the recogniser's
+    build does: a sample, so the test stays fast; benchmarks/ondevice.py checks every shared photo."""
     from signlens.pipeline.extract import extract_landmarks
 
-    root = tmp_path_factory.mktemp("ayuraj")
-    for letter in LETTERS:
-        files = sorted((ASL / letter).glob("*.jpeg"))
+    root = tmp_path_factory.mktemp("photos")
+    for letter in HAND_LETTERS:
         (root / letter).mkdir()
-        for f in files[:: max(1, len(files) // 2)][:2]:
-            shutil.copy(f, root / letter / f.name)
-    out = root.parent / "ayuraj-sample.npz"
+        shutil.copy(fixture_photo(letter), root / letter)
+    out = root.parent / "photo-sample.npz"
     extract_landmarks(str(root), out, views=("photo", "mirrored"))
     return out
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, ayuraj_landmarks):
+def exported(tmp_path_factory, photo_landmarks):
     from signlens.export.recognizer_graph import export_recognizer
     from signlens.pipeline.recognizer import bundled_recognizer_path
 
     out = tmp_path_factory.mktemp("graph") / "recognizer.onnx"
-    report = export_recognizer(bundled_recognizer_path(), out, str(ayuraj_landmarks))
+    report = export_recognizer(bundled_recognizer_path(), out, str(photo_landmarks))
     return out, report
 
 
-def test_exported_graph_matches_the_python_recogniser(exported, ayuraj_landmarks):
+def test_exported_graph_matches_the_python_recogniser(exported, photo_landmarks):
     from signlens.data.landmarks import load_landmark_file
 
     out, report = exported
-    rows = len(load_landmark_file(ayuraj_landmarks)["labels"])
+    rows = len(load_landmark_file(photo_landmarks)["labels"])
     p = report["parity"]
-    assert p["samples"] == rows > 60
+    assert p["samples"] == rows == 2 * len(HAND_LETTERS)  # each photo and its mirror image
     assert p["top1_agreement"] >= 0.995 and p["max_abs_prob_diff"] <= 1e-3 and p["passed"]
     saved = json.loads(out.with_name(out.name + ".json").read_text())
     assert saved["class_names"] == list("ABCDEFGHIKLMNOPQRSTUVWXY") and saved["inputs"][-1] == "is_left"
@@ -120,7 +114,7 @@ def test_export_verb_routes_a_recogniser_and_refuses_int8(tmp_path, monkeypatch,
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
-def test_onnxruntime_web_gives_the_python_probabilities(exported, ayuraj_landmarks, tmp_path):
+def test_onnxruntime_web_gives_the_python_probabilities(exported, photo_landmarks, tmp_path):
     """The same graph in onnxruntime-web (WebAssembly, under Node) against the Python recogniser."""
     needs_node(web=True)
     from signlens.data.landmarks import load_landmark_file
@@ -129,7 +123,7 @@ def test_onnxruntime_web_gives_the_python_probabilities(exported, ayuraj_landmar
     from signlens.pipeline.recognizer import bundled_recognizer_path
 
     out, report = exported
-    data = load_landmark_file(ayuraj_landmarks)
+    data = load_landmark_file(photo_landmarks)
     feeds = graph_inputs(data, report["inputs"])
     payload = {
         "rows": len(data["labels"]),
