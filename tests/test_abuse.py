@@ -5,6 +5,7 @@ every answer, and SIGTERM. Each case is bounded in time; none may answer 5xx."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -53,30 +54,61 @@ def header_bomb(width: int = 6000, height: int = 6000) -> bytes:
     return bytes(data[: sos + 2 + length]) + b"\xff\xd9"
 
 
-SIDES = [(32767, 100), (33000, 10), (10, 33000)]
+def noisy_png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 256, (height, width), dtype=np.uint8)
+    Image.fromarray(noise).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# Past OpenCV's 32,767 pixels a side (the warpAffine of the padded search view asserted): read shrunk.
+SIDES = [(33000, 10), (10, 33000), (32767, 100)]
+
+
+def huge_side(width: int, height: int) -> bytes:
+    return noisy_png(width, height) if width * height > 2_000_000 else png(width, height)
 
 
 # -- decoding at the working size ---------------------------------------------------------------------
 
 
-def test_huge_sides_decode_shrunk_and_a_strip_is_refused_from_its_header():
+def test_huge_sides_decode_shrunk_and_cheap_claims_are_refused_from_the_header():
     for width, height in SIDES:
-        rgb = decode_image(png(width, height))
+        rgb = decode_image(huge_side(width, height))
         assert max(rgb.shape[:2]) <= 4096 and rgb.shape[2] == 3
         assert (rgb.shape[1] > rgb.shape[0]) == (width > height)  # the aspect is kept
+    strip, flat_wide, flat_big = png(1, 40_000_000), png(32767, 100), png(8000, 5000)
     start = time.perf_counter()
     with pytest.raises(ImageError, match="side over the 65,535-pixel limit"):
-        decode_image(png(1, 40_000_000), name="strip.png")
+        decode_image(strip, name="strip.png")
+    # 3.3 and 40 megapixels of one gray in a few KB: decoded in full they would cost their pixels.
+    for data in (flat_wide, flat_big):
+        with pytest.raises(ImageError, match="over 64 pixels a byte"):
+            decode_image(data)
     assert time.perf_counter() - start < 5  # refused from the header, not decoded
 
 
-def test_a_cheap_header_claiming_36_megapixels_is_decoded_at_the_working_size():
+def test_a_cheap_header_claiming_36_megapixels_is_read_at_what_its_bytes_hold():
     data = header_bomb()
     assert len(data) < 1000
     start = time.perf_counter()
     rgb = decode_image(data)
-    assert rgb.shape[0] * rgb.shape[1] <= 2_000_000
-    assert time.perf_counter() - start < 2.0
+    assert rgb.shape[:2] == (200, 200)  # 625 bytes hold 40,000 pixels, not 36 million
+    assert time.perf_counter() - start < 1.0
+
+
+@needs_photos
+def test_real_photos_are_read_at_full_size():
+    for user, name in (("user_5", "A0"), ("user_7", "B2")):
+        path = photo(user, name)
+        with Image.open(path) as im:
+            size = im.size
+        assert decode_image(path).shape[1::-1] == size
+    big = np.asarray(Image.open(photo("user_5", "A0")).convert("RGB").resize((4032, 3024)))
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, "JPEG", quality=85)  # a 12-megapixel phone photo: to the working size
+    rgb = decode_image(buf.getvalue())
+    assert 1_500_000 < rgb.shape[0] * rgb.shape[1] <= 2_000_000 and rgb.shape[1] > rgb.shape[0]
 
 
 def test_a_big_phone_photo_keeps_its_exif_turn_when_decoded_small():
@@ -180,7 +212,7 @@ def test_huge_sides_get_an_answer_and_a_strip_a_422_alone_or_in_a_batch(server):
     for width, height in SIDES:
         r = httpx.post(
             server.url + "/v1/recognize",
-            content=png(width, height),
+            content=huge_side(width, height),
             headers={"Content-Type": "image/png"},
             timeout=60,
         )
@@ -190,10 +222,14 @@ def test_huge_sides_get_an_answer_and_a_strip_a_422_alone_or_in_a_batch(server):
         server.url + "/v1/recognize", content=strip, headers={"Content-Type": "image/png"}, timeout=60
     )
     assert r.status_code == 422 and "65,535" in r.json()["error"]
+    flat = httpx.post(
+        server.url + "/v1/recognize", content=png(32767, 100), headers={"Content-Type": "image/png"}
+    )
+    assert flat.status_code == 422 and "pixels a byte" in flat.json()["error"]
     files = [
         ("files", ("a.jpg", photo("user_5", "A0").read_bytes(), "image/jpeg")),
         ("files", ("strip.png", strip, "image/png")),
-        ("files", ("wide.png", png(32767, 100), "image/png")),
+        ("files", ("wide.png", noisy_png(32767, 100), "image/png")),
     ]
     r = httpx.post(server.url + "/v1/recognize/batch", files=files, timeout=120)
     assert r.status_code == 200, r.text
@@ -203,9 +239,9 @@ def test_huge_sides_get_an_answer_and_a_strip_a_422_alone_or_in_a_batch(server):
 
 
 @needs_photos
-def test_a_header_bomb_costs_about_what_a_photo_costs(server):
+def test_a_header_bomb_buys_a_glance_and_a_photo_the_whole_search(server):
     normal = photo("user_5", "A0").read_bytes()
-    costs = {}
+    costs, answers = {}, {}
     for name, data in (("photo", normal), ("bomb", header_bomb())):
         times = []
         for _ in range(3):
@@ -215,10 +251,21 @@ def test_a_header_bomb_costs_about_what_a_photo_costs(server):
             )
             times.append(time.perf_counter() - start)
             assert r.status_code == 200
+            answers[name] = r.json()
         costs[name] = sorted(times)[1]
-    # Before decoding at the working size the bomb took seconds (36 megapixels searched); now it is one
-    # gray 1414 x 1414 picture searched through every view.
-    assert costs["bomb"] < 3.0, costs
+    assert answers["photo"]["label"] == "A" and "search" not in answers["photo"]
+    # 625 bytes buy 0.08 s of search: the first view, not the 22 a gray picture otherwise gets.
+    assert answers["bomb"]["label"] is None and "stopped after 0.08 s" in answers["bomb"]["search"]
+    # Before decoding at the working size and the budget, the bomb took 5-7 s and 1 GB here.
+    assert costs["bomb"] < 1.0, costs
+
+
+def test_the_search_budget_follows_the_bytes_sent():
+    from signlens.serve.limits import SearchBudget
+
+    settings = Settings()
+    assert SearchBudget(settings, 625).seconds == pytest.approx(0.05 + 625 / 20_000)
+    assert SearchBudget(settings, 100_000).seconds == 2.0  # a real photo: the whole search, at most 2 s
 
 
 def test_deep_json_on_the_websocket_is_an_error_and_the_session_goes_on(server):
@@ -232,15 +279,16 @@ def test_deep_json_on_the_websocket_is_an_error_and_the_session_goes_on(server):
 
 
 def test_idle_live_sessions_are_closed_and_let_the_next_one_in(server):
-    opened = [connect(ws_url(server.url), open_timeout=30) for _ in range(2)]  # the server's bound
-    try:
-        ready = [receive(ws) for ws in opened]
+    with contextlib.ExitStack() as stack:
+        opened = [stack.enter_context(connect(ws_url(server.url), open_timeout=30)) for _ in range(2)]
+        ready = [receive(ws) for ws in opened]  # the server's bound: two sessions here
         assert ready[0]["idle_seconds"] == 2.0
         with connect(ws_url(server.url), open_timeout=30) as third:  # no room yet
             assert "live sessions already" in receive(third)["message"]
         start = time.monotonic()
         for ws in opened:
             ws.send(json.dumps({"type": "reset"}))  # control messages do not keep a session
+        for ws in opened:
             assert receive(ws)["type"] == "reset"
             closing = receive(ws)
             assert closing["type"] == "closing" and "no camera frame for 2 s" in closing["message"]
@@ -250,9 +298,6 @@ def test_idle_live_sessions_are_closed_and_let_the_next_one_in(server):
         assert time.monotonic() - start < 8
         with connect(ws_url(server.url), open_timeout=30) as fifth:
             assert receive(fifth)["type"] == "ready"
-    finally:
-        for ws in opened:
-            ws.close()
 
 
 # -- hosts, origins, headers, the token ---------------------------------------------------------------

@@ -30,6 +30,12 @@ MAX_IMAGE_SIDE = 65_535
 # side bound also keeps both sides under OpenCV's 32,767-pixel limit.
 WORK_PIXELS = 2_000_000
 WORK_SIDE = 4096
+# Nor more pixels than the bytes sent can hold: a file of n bytes is read at most PIXELS_PER_BYTE x n
+# pixels (the flattest photo in the data sets has 18 pixels a byte), though never under the palm
+# detector's 192 x 192. A JPEG is decoded straight to that size; other formats are decoded in full, at a
+# cost in proportion to their pixels, so past WORK_PIXELS they are refused where they exceed it.
+PIXELS_PER_BYTE = 64
+MIN_WORK_PIXELS = 192 * 192
 FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "GIF", "TIFF")
 MODES = ("RGB", "L")
 
@@ -117,6 +123,16 @@ def decode_image(
                         f"cannot read image {label}: {width}x{height} has a side over the "
                         f"{MAX_IMAGE_SIDE:,}-pixel limit"
                     )
+                pixels = width * height
+                if work_pixels is not None:
+                    held = PIXELS_PER_BYTE * len(data)  # what the bytes sent can hold
+                    if pixels > work_pixels and pixels > held and im.format != "JPEG":
+                        raise ImageError(
+                            f"cannot read image {label}: {width}x{height} {im.format} in {len(data):,} bytes "
+                            f"is over {PIXELS_PER_BYTE} pixels a byte; send it as JPEG or at most "
+                            f"{work_pixels:,} pixels"
+                        )
+                    work_pixels = min(work_pixels, max(MIN_WORK_PIXELS, held))
                 target = working_size(width, height, work_pixels, work_side)
                 if target != (width, height) and im.format == "JPEG":
                     im.draft(None, target)  # decoded at 1/2, 1/4 or 1/8 scale, never below the target

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -79,6 +80,10 @@ class PhotoReader:
         self._gray = False  # whether the photo being searched is gray
         self._ramp = self.settings.gray_ramps[0]  # the ramp that showed the last gray hand found
         self.last_view: str | None = None  # the view that found the last hand (for reports)
+        # A time.monotonic() past which find() looks at no further view (the first is always looked
+        # at); None: no limit. `stopped` says whether the last search ended so.
+        self.deadline: float | None = None
+        self.stopped = False
 
     @property
     def lite(self) -> HandDetector:
@@ -92,11 +97,16 @@ class PhotoReader:
 
     def find(self, rgb: np.ndarray) -> Hand | None:
         """The hand in the first view of the search that shows one, in the photo's pixels."""
-        self.last_view = None
+        self.last_view, self.stopped = None, False
         self._gray = is_gray(rgb)
+        first = True
         for k, ramp in enumerate(self.settings.gray_ramps if self._gray else (None,)):
             view_rgb = coloured(rgb, ramp) if ramp else rgb
             for view in self.settings.search:
+                if not first and self.deadline is not None and time.monotonic() > self.deadline:
+                    self.stopped = True  # out of time: the views left are not looked at
+                    return None
+                first = False
                 hand = self._look(view, view_rgb)
                 if hand is not None:
                     self.last_view = f"{view}-ramp{k + 1}" if k else view

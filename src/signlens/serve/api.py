@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from signlens.data.images import ImageError, decode_image
+from signlens.serve.limits import SearchBudget
 from signlens.serve.pool import NotReady, Overloaded, RecognizerPool
 from signlens.serve.schemas import ERRORS, BatchOut, Health, RecognitionOut, image_body
 from signlens.serve.uploads import ApiError, read_images
@@ -24,13 +25,15 @@ Landmarks = Query(False, description="Also return the 21 hand landmarks.")
 
 async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top_k, landmarks) -> dict:
     settings = pool.settings
+    budget = SearchBudget(settings, len(data))
 
     def run(recognizer):
         # Decoding here too keeps all pixel work within the pool's threads (bounded CPU under load).
         rgb = decode_image(
             data, name=name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels
         )
-        return recognizer.recognize(rgb, threshold=threshold, top_k=top_k)
+        with budget.on(recognizer):
+            return recognizer.recognize(rgb, threshold=threshold, top_k=top_k)
 
     try:
         result = await pool.run(run)
@@ -40,7 +43,7 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
         raise ApiError(503, str(exc), {"Retry-After": "2"}) from None
     except Overloaded as exc:
         raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
-    return result.to_dict(landmarks=landmarks)
+    return budget.noted(result.to_dict(landmarks=landmarks))
 
 
 @router.post(

@@ -12,6 +12,7 @@ bodies in memory at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -138,3 +139,37 @@ class BodyLimitMiddleware:
         finally:
             done_reading()
             uploads.bytes -= state["held"]
+
+
+class SearchBudget:
+    """How long one photo's hand search may look: `search_seconds` at most, and less for a small
+    upload (`search_base_seconds` plus one second per `search_bytes_per_second` bytes sent), so that a
+    tiny file claiming a big flat picture buys a glance, not every view of the search. Real photos
+    carry enough bytes for the whole search; the answer says when it was cut short."""
+
+    def __init__(self, settings: Settings, size: int):
+        self.seconds = min(
+            settings.search_seconds, settings.search_base_seconds + size / settings.search_bytes_per_second
+        )
+        self.stopped = False
+
+    @contextlib.contextmanager
+    def on(self, recognizer):
+        reader = getattr(recognizer, "reader", None)  # None: video mode or a whole-image classifier
+        if reader is None:
+            yield
+            return
+        reader.deadline = time.monotonic() + self.seconds
+        try:
+            yield
+        finally:
+            self.stopped = reader.stopped
+            reader.deadline = None
+
+    def noted(self, answer: dict) -> dict:
+        if self.stopped:
+            answer["search"] = (
+                f"stopped after {self.seconds:.2f} s (the time this upload's size buys) "
+                "before every view was searched"
+            )
+        return answer
