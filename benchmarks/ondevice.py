@@ -270,8 +270,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "ondevice" / "benchmark.json")
     args = parser.parse_args()
     from signlens.data.landmarks import load_landmark_file
-    from signlens.pipeline.extract import extract_landmarks
     from signlens.serve.settings import Settings
+    from signlens.study.recognizer.extract import extract_landmarks
 
     if not (STATIC / "ondevice" / "recognizer.onnx").is_file():
         raise SystemExit("no on-device build: run `make install` first")

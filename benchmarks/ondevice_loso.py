@@ -1,14 +1,14 @@
 """The on-device pipeline on the leave-one-signer-out protocol (benchmarks/ondevice.py's "loso" phase).
 
 For each photo signer, the fold models of the bundled recogniser's landmark members that never saw that
-signer (the recogniser build's LOSO runs under runs/recognizer/loso, found by the names pipeline.loso
+signer (the recogniser build's LOSO runs under runs/recognizer/loso, found by the names study.recognizer.loso
 gives them, not by folds.json, which the latest LOSO run of any recipe rewrites) are exported as one
 graph, as the page's graph is exported from the bundled recogniser. The page has no pixel member, so
 neither side here has one: the comparison is of the same function. A bounded sample of that signer's
 photos (per letter) goes through headless Chromium: the page's landmark stage (the path it picks, or
 ?landmarks=) and the fold graph in onnxruntime-web. The same photos' Python answers come from the same
 fold models on the Python pipeline's readings (the build's cache, changed copies included where the
-build trained on them), through predict's rule (pipeline.loso.as_predict). The same pass compares the
+build trained on them), through predict's rule (study.recognizer.loso.as_predict). The same pass compares the
 browser's landmarks with the Python ones on every photo both read in full view.
 """
 
@@ -40,7 +40,7 @@ def build_readings(record: dict, cache: Path) -> list[Path]:
 def bundled_folds(readings, members: list[str], work: Path) -> dict[str, list[str]]:
     """{signer: fold run folders} of the bundled recogniser's landmark members, where pipeline.run_loso
     trains them."""
-    from signlens.pipeline.loso import fold_dir, fold_rows, is_pixel
+    from signlens.study.recognizer.loso import fold_dir, fold_rows, is_pixel
 
     folds = {}
     for signer in sorted(set(readings.signers)):
@@ -77,7 +77,7 @@ def python_answers(readings, dirs: list[str], signer: str, temperature: float, s
     """The fold ensemble's answers on the held-out signer's Python readings: {source: (predict, first)}."""
     from signlens.engine.ensemble import ensemble_checkpoint
     from signlens.inference import LandmarkClassifier
-    from signlens.pipeline.loso import as_predict, photo_logits
+    from signlens.study.recognizer.loso import as_predict, photo_logits
 
     classifier = LandmarkClassifier.from_checkpoint(ensemble_checkpoint([ROOT / d / "best.pt" for d in dirs]))
     held = np.flatnonzero((readings.signers == signer) & ~readings.changed)
@@ -133,8 +133,8 @@ def loso_phase(
     """The LOSO comparison and the landmark agreement over every signer (see the module docstring)."""
     from signlens.data.landmarks import load_landmark_file
     from signlens.engine.checkpoint import load_checkpoint
-    from signlens.pipeline.loso import load_readings
     from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.study.recognizer.loso import load_readings
 
     bundled = load_checkpoint(bundled_recognizer_path())
     calibration = bundled["calibration"]

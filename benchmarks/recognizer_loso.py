@@ -1,5 +1,5 @@
 """Leave-one-signer-out of hand-landmark recognisers over every photo signer, through `predict`'s own
-reading path (pipeline.loso, the code scripts/build_recognizer.py records in the checkpoint).
+reading path (study.recognizer.loso, the code scripts/build_recognizer.py records in the checkpoint).
 
 Every photo of the held-out signer counts: a photo where the search found no hand is an error, like a
 wrong letter. Each held-out photo is answered as `predict` answers it (first reading; the mirrored second
@@ -25,8 +25,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 from build_recognizer import PHOTO_SETS, SHIPPED_CHANGES, SHIPPED_MEMBERS, read_sets  # noqa: E402
 from signlens.data.photo_sets import source_of_signer  # noqa: E402
-from signlens.pipeline.holdout import by_source, leave_one_source_out, nested_loso  # noqa: E402
-from signlens.pipeline.loso import (  # noqa: E402
+from signlens.study.recognizer.holdout import by_source, leave_one_source_out, nested_loso  # noqa: E402
+from signlens.study.recognizer.loso import (  # noqa: E402
     calibration_record,
     is_pixel,
     load_readings,

@@ -3,7 +3,7 @@
 1. Read every photo of the photo sets exactly as `predict` does (pipeline.reading: the same search of
    views, the same mirrored second reading), cached under --work by photo checksums and reading settings;
    and, for the landmark members' training only, a changed copy of every photo per --changes (data.changes).
-2. Leave-one-signer-out over all photo signers (pipeline.loso): each member trained without the held-out
+2. Leave-one-signer-out over all photo signers (study.recognizer.loso): each member trained without the held-out
    signer, the ensemble's answers replayed as `predict` gives them (second reading only below the chosen
    confidence), photos with no hand found counting as errors.
 3. From those held-out answers: the calibration temperature, the second-reading rule, the default
@@ -33,9 +33,10 @@ from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.runinfo import git_commit, package_versions
 from signlens.io import write_json
-from signlens.pipeline.extract import extract_landmarks
-from signlens.pipeline.holdout import by_source, leave_one_source_out, nested_loso
-from signlens.pipeline.loso import (
+from signlens.pipeline.reading import ReadSettings
+from signlens.study.recognizer.extract import extract_landmarks
+from signlens.study.recognizer.holdout import by_source, leave_one_source_out, nested_loso
+from signlens.study.recognizer.loso import (
     calibration_record,
     is_pixel,
     load_readings,
@@ -44,11 +45,10 @@ from signlens.pipeline.loso import (
     run_loso,
     train_member,
 )
-from signlens.pipeline.reading import ReadSettings
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "src" / "signlens" / "assets" / "recognizer.pt"
 PHOTO_SETS = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj", "community-signers": "community"}
-# Two seeds of the landmark MLP over world and image points (pipeline.loso.VARIANTS["both-e20"]: 20
+# Two seeds of the landmark MLP over world and image points (study.recognizer.loso.VARIANTS["both-e20"]: 20
 # epochs over both readings of every photo). Chosen by leave-one-signer-out over all twelve photo signers
 # (docs/benchmarks.md): one seed over world points alone 95.35%, over world and image points 96.01%.
 SHIPPED_MEMBERS = ("recognizer:both-e20", "recognizer@1:both-e20", "hand-crop")
@@ -155,7 +155,7 @@ def main() -> None:
     folds, misses = run_loso(readings, members, args.work / "loso", args.threads)
     record = calibration_record(folds, misses, members)
     # The figures that predict a stranger's accuracy: each signer, and each whole source (a new room and
-    # photographer), answered by the rule chosen without it (pipeline.holdout).
+    # photographer), answered by the rule chosen without it (study.recognizer.holdout).
     record["held_out"] = nested_loso(folds, misses, members)
     if len({source_of_signer(s) for s in readings.signers}) > 1:
         print("leave-one-source-out", flush=True)

@@ -96,7 +96,7 @@ def landmark_file(path, signers, copies: str | None = None, per_letter: int = 3,
 
 
 def test_changed_copies_train_the_other_signers_folds_and_are_never_scored(tmp_path, monkeypatch):
-    from signlens.pipeline import loso
+    from signlens.study.recognizer import loso
 
     signers = ["user_3", "user_4", "user_5"]
     files = [landmark_file(tmp_path / "sms-readings.npz", signers)]

@@ -1,4 +1,4 @@
-"""Held-out figures (pipeline.holdout): each signer answered by the rule chosen without it, the replay of
+"""Held-out figures (study.recognizer.holdout): each signer answered by the rule chosen without it, the replay of
 predict's rule, the community set's signers and sources, and leave-one-source-out grouping."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from signlens.data.photo_sets import LETTERS, list_photo_set, signer_of_source, source_of_signer
-from signlens.pipeline.holdout import by_source, nested_loso, replay, rule_of
-from signlens.pipeline.loso import Readings, calibration_record
+from signlens.study.recognizer.holdout import by_source, nested_loso, replay, rule_of
+from signlens.study.recognizer.loso import Readings, calibration_record
 
 MEMBERS = ["recognizer:both-e20"]
 SIGNERS = ["hand1", "hand2", "user_3", "user_4", "mariia", "ahmed"]

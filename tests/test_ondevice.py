@@ -58,7 +58,7 @@ def test_graph_features_equal_the_training_features(form, rotation_free):
 def photo_landmarks(tmp_path_factory):
     """Landmark sets (photo and mirrored views) of the fixture photos, extracted as the recogniser's
     build does: a sample, so the test stays fast; benchmarks/ondevice.py checks every shared photo."""
-    from signlens.pipeline.extract import extract_landmarks
+    from signlens.study.recognizer.extract import extract_landmarks
 
     root = tmp_path_factory.mktemp("photos")
     for letter in HAND_LETTERS:

@@ -9,7 +9,8 @@ import torch
 
 from signlens.data.augment import AugmentConfig, BatchAugment
 from signlens.data.crops import hand_crop
-from signlens.pipeline.pixels import PixelOpinion, choose_fusion, fuse, log_softmax
+from signlens.pipeline.pixels import PixelOpinion, fuse, log_softmax
+from signlens.study.recognizer.pixel_member import choose_fusion
 
 
 def test_the_crop_is_a_square_around_the_box_with_its_margin_and_a_left_hand_turns_right():
@@ -157,7 +158,7 @@ def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path,
 
 
 def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels():
-    from signlens.pipeline.loso import as_predict, calibration_record
+    from signlens.study.recognizer.loso import as_predict, calibration_record
 
     rng = np.random.default_rng(2)
     folds = []

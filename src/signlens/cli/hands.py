@@ -38,7 +38,7 @@ def landmarks_extract(
     """Detect one hand per image as `predict` does (the same search of views and detector settings) and save its landmarks with label, handedness, source file and group; misses are counted and listed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from signlens.pipeline.extract import extract_landmarks
+    from signlens.study.recognizer.extract import extract_landmarks
 
     o.check("--show-failures", show_failures, 0)
     o.output_file("--out", out)

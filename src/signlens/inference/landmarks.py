@@ -46,7 +46,7 @@ class LandmarkClassifier:
         self.config = members[0][1]  # the points every member reads
         self.class_names = list(class_names)
         self.temperature = float(temperature)
-        self.views = tuple(views)  # photo views a recogniser reads (see pipeline.extract.photo_views)
+        self.views = tuple(views)  # photo views a recogniser reads (see study.recognizer.extract.photo_views)
         self.source = source
         self.train_config = dict(train_config or {})
         self.meta = dict(meta or {})

@@ -1,7 +1,7 @@
 """Leave-one-signer-out of the recogniser through `predict`'s own reading path: the one measurement that
 scripts/build_recognizer.py records in the checkpoint and benchmarks/recognizer_loso.py prints.
 
-The landmark files come from pipeline.extract, which reads every photo with predict's PhotoReader: the
+The landmark files come from study.recognizer.extract, which reads every photo with predict's PhotoReader: the
 first reading of the hand the search found, and its mirrored second reading. Scoring a held-out photo
 replays `Recognizer.recognize` on those readings: the first reading's answer, averaged with the second
 only when the first is below `second_below`. A photo where the search found no hand is an error.
@@ -30,8 +30,9 @@ from signlens.evaluation.calibration import expected_calibration_error, fit_temp
 from signlens.inference import LandmarkClassifier, load_classifier
 from signlens.inference.protocol import softmax
 from signlens.io import write_json
-from signlens.pipeline.pixels import PIXEL_RECIPE, choose_fusion, crops_of, fuse, log_softmax
+from signlens.pipeline.pixels import PIXEL_RECIPE, fuse, log_softmax
 from signlens.pipeline.thresholds import MIN_HAND_SCORE, PHOTO_THRESHOLD
+from signlens.study.recognizer.pixel_member import choose_fusion, crops_of
 
 signer_of = signer_of_source
 
@@ -72,7 +73,7 @@ class Readings:
 
 
 def load_readings(files: list[Path], points: str = "world", crops: bool = False) -> Readings:
-    """The readings of landmark files (pipeline.extract); with `crops`, each photo's hand crop too.
+    """The readings of landmark files (study.recognizer.extract); with `crops`, each photo's hand crop too.
     Files of changed copies (extract's `change`) add training rows: they are never scored, and a copy
     without a hand is no miss."""
     parts, missed, hand_crops = [], {}, {}

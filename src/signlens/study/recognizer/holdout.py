@@ -1,6 +1,6 @@
 """Figures that predict a stranger's accuracy: every held-out photo answered by a rule chosen without it.
 
-`calibration_record` (pipeline.loso) chooses the temperature, the second-reading rule, the pixel fusion
+`calibration_record` (study.recognizer.loso) chooses the temperature, the second-reading rule, the pixel fusion
 and the thresholds on every held-out signer's answers at once, so its figures are a little optimistic:
 the scored signer helped choose them. Here each signer (or each whole source: a new room and a new
 photographer) is answered by the rule chosen on the other signers' held-out answers alone, through
@@ -16,8 +16,8 @@ import numpy as np
 
 from signlens.data.photo_sets import source_of_signer
 from signlens.inference.protocol import softmax
-from signlens.pipeline.loso import Readings, as_predict, calibration_record
 from signlens.pipeline.pixels import fuse
+from signlens.study.recognizer.loso import Readings, as_predict, calibration_record
 
 
 def rule_of(record: dict) -> dict:
