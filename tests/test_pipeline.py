@@ -161,19 +161,20 @@ def test_live_spells_a_word_from_a_generated_video(tmp_path, monkeypatch, capsys
     assert (tmp_path / "out.mp4").stat().st_size > 1000
 
 
-@needs_photos
 def test_a_small_hand_in_a_large_photo_is_found_by_the_zoomed_views():
-    """A hand 9% of the photo's width: the palm detector misses it in the whole view, a tile finds it."""
+    """A hand 350 px tall in a 4000 px wide photo: the palm detector misses it in the whole view, a tile
+    finds it."""
     import cv2
 
     from signlens.pipeline.hands import HandDetector, read_rgb
 
     rng = np.random.default_rng(0)
     scene = cv2.GaussianBlur(rng.integers(60, 200, (3000, 4000, 3), dtype=np.uint8), (0, 0), 15)
-    hand = cv2.resize(read_rgb(photo("b", hand="hand2")), (350, 350))
-    mask = hand.max(axis=2, keepdims=True) > 25  # the shared photos are segmented on black
-    scene[1200:1550, 2500:2850] = np.where(mask, hand, scene[1200:1550, 2500:2850])
+    rgb = read_rgb(fixture_photo("B"))
     with HandDetector(tiles=False) as whole, HandDetector() as zooming:
+        x0, y0, x1, y1 = whole.detect(rgb).bbox  # the hand alone, cut from its photo
+        hand = cv2.resize(rgb[y0:y1, x0:x1], (round(350 * (x1 - x0) / (y1 - y0)), 350))
+        scene[1200:1550, 2500 : 2500 + hand.shape[1]] = hand
         assert whole.detect(scene) is None
         found = zooming.detect(scene)
     assert found is not None
