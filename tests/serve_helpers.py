@@ -15,6 +15,8 @@ import pytest
 
 from conftest import SHARED
 
+# The shared photos skip on a bare clone: a test that needs only some hand photo takes
+# conftest.fixture_photo (tests/fixtures/hands) instead and runs everywhere.
 SOURCE = SHARED / "sign-mnist-source"
 needs_photos = pytest.mark.skipif(not SOURCE.is_dir(), reason="shared sign-mnist-source photos not present")
 
