@@ -6,7 +6,7 @@ Mixed clients (each sends its next request when the last is answered) cycle thro
 body), a batch of three photos, /v1/health, /v1/model, a bad upload (it must be 4xx), and every fifth
 client holds a live WebSocket session sending camera frames at 5 frames/s. Printed: requests, answers
 by status (5xx and transport errors counted as errors), the photo's p50/p95, and the server's resident
-memory at the start, after the first minute (runs over 90 s) and at the end.
+memory at the start, every 30 s and at the end.
 
     SIGNLENS_DATA=../shared/data python benchmarks/serve_soak.py [--seconds 30] [--clients 20]
         [--bomb-clients 4] [--bomb-seconds 20]
@@ -164,10 +164,10 @@ async def soak(url: str, pid: int, photos: list[bytes], clients: int, seconds: f
     memory = [("start", rss_mib(pid))]
     stop = time.monotonic() + seconds
 
-    async def watch_memory():
-        if seconds > 90:
-            await asyncio.sleep(60)
-            memory.append(("after 60 s", rss_mib(pid)))
+    async def watch_memory():  # every 30 s: growth after the first minute is what a leak looks like
+        for k in range(1, int(seconds // 30)):
+            await asyncio.sleep(30)
+            memory.append((f"{30 * k} s", rss_mib(pid)))
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     t0 = time.perf_counter()
@@ -182,8 +182,10 @@ async def soak(url: str, pid: int, photos: list[bytes], clients: int, seconds: f
     elapsed = time.perf_counter() - t0
     memory.append(("end", rss_mib(pid)))
     failures = [repr(r) for r in results if isinstance(r, BaseException)]
+    frames = tally.statuses["ws-result"] + tally.statuses["ws-skipped"]
     print(
-        f"soak: {clients} clients for {elapsed:.0f} s: {tally.sent} requests, {tally.errors} errors (5xx or transport)"
+        f"soak: {clients} clients for {elapsed:.0f} s: {tally.sent} requests and {frames} live frames, "
+        f"{tally.errors} errors (5xx, transport, live errors)"
     )
     print("  answers: " + ", ".join(f"{k}: {v}" for k, v in sorted(tally.statuses.items(), key=str)))
     print(f"  photo {percentiles(tally.photo_ms)}")
