@@ -17,8 +17,8 @@ needs_shared = pytest.mark.skipif(
 
 
 # Ten small MIT-licensed photos of one signer (source and licence in that folder): the recogniser, API,
-# stream and browser tests run on them from a bare clone. Behaviour only: the bundled recogniser trains
-# on this signer too, so a right letter here is no measure of accuracy.
+# stream and browser tests run on them from a bare clone. Behaviour only: the bundled recogniser is
+# built with this signer too, so a right letter here is no measure of accuracy.
 HANDS = Path(__file__).resolve().parent / "fixtures" / "hands"
 HAND_LETTERS = "ABCEILVWY"
 NO_HAND = HANDS / "no-hand.jpg"  # the signer's face and the wall, no hand
