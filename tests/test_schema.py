@@ -9,6 +9,7 @@ import math
 import subprocess
 import sys
 
+import click
 import pytest
 import typer
 import yaml
@@ -16,7 +17,7 @@ import yaml
 from conftest import run_cli
 from signlens.cli import options
 from signlens.cli.main import cli_command
-from signlens.cli.training import FLAGS, TrainingFlags, training_options
+from signlens.cli.training import TrainingFlags, training_command, training_flags
 from signlens.engine.config import TrainConfig, build_config
 from signlens.engine.schema import Option, interval, options_of
 from signlens.errors import SignlensError, check_range
@@ -32,7 +33,8 @@ EARLIER_FLAGS = (
 
 
 def command_flags(verb: str) -> set[str]:
-    params = cli_command().commands[verb].params
+    command = cli_command().commands[verb]
+    params = command.get_params(click.Context(command))
     return {name for p in params for name in (*p.opts, *p.secondary_opts)}
 
 
@@ -41,11 +43,11 @@ def test_every_config_key_is_a_flag_of_every_training_verb():
     assert set(declared) == {f.name for f in dataclasses.fields(TrainConfig)}, "a key without option()"
     yaml_only = {key for key, option in declared.items() if option.flags is None}
     assert yaml_only == {"landmarks"}  # a block of its own keys, set in YAML
-    assert {f.key for f in FLAGS} == set(declared) - yaml_only
+    assert {f.key for f in training_flags()} == set(declared) - yaml_only
     for verb in ("train", "cv"):
         flags = command_flags(verb)
         assert set(EARLIER_FLAGS) <= flags, verb
-        assert {f.spelling for f in FLAGS} <= flags, verb
+        assert {f.spelling for f in training_flags()} <= flags, verb
         assert all(option.help for option in declared.values())
 
 
@@ -63,7 +65,7 @@ def sample(flag) -> object:
 
 
 def test_a_flag_and_a_yaml_key_give_the_same_config(tmp_path):
-    keys = {f.key: sample(f) for f in FLAGS if f.option.form == "value" and sample(f) is not None}
+    keys = {f.key: sample(f) for f in training_flags() if f.option.form == "value" and sample(f) is not None}
     assert {"lr", "seed", "momentum", "in_chans", "optimizer", "amp", "freeze_bn"} <= set(keys)
     written = {
         "data": "somewhere", "model": "mlp", "classes": "letters", "init": "start.pt",
@@ -75,7 +77,7 @@ def test_a_flag_and_a_yaml_key_give_the_same_config(tmp_path):
 
     argv = ["--data", "somewhere", "--model", "mlp", "--classes", "letters", "--init", "start.pt"]
     argv += ["--model-arg", "hidden=32", "--model-arg", "dropout=0.2", "--no-augment"]
-    for flag in FLAGS:
+    for flag in training_flags():
         if flag.key in keys:
             value = keys[flag.key]
             if flag.cli_type is bool:
@@ -83,10 +85,9 @@ def test_a_flag_and_a_yaml_key_give_the_same_config(tmp_path):
             else:
                 argv += [flag.spelling, str(value)]
     seen = {}
-    demo = typer.Typer()
+    demo = typer.Typer(add_completion=False)
 
-    @demo.command()
-    @training_options
+    @training_command(demo)
     def show(flags: TrainingFlags):
         seen["config"] = flags.build()
 
@@ -102,7 +103,7 @@ def outside(option: Option):
     return low if low_open else low - 1
 
 
-@pytest.mark.parametrize("flag", [f for f in FLAGS if f.option.within], ids=lambda f: f.key)
+@pytest.mark.parametrize("flag", [f for f in training_flags() if f.option.within], ids=lambda f: f.key)
 def test_a_value_out_of_range_names_its_key(flag, tmp_path, monkeypatch, capsys):
     bad = outside(flag.option)
     with pytest.raises(SignlensError, match=rf"^{flag.key} must lie in "):
@@ -120,7 +121,7 @@ def test_a_value_out_of_range_names_its_key(flag, tmp_path, monkeypatch, capsys)
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("flag", [f for f in FLAGS if f.option.choices], ids=lambda f: f.key)
+@pytest.mark.parametrize("flag", [f for f in training_flags() if f.option.choices], ids=lambda f: f.key)
 def test_a_value_not_among_the_choices_names_its_key(flag, tmp_path, monkeypatch, capsys):
     bad = 2 if flag.cli_type is int else "nope"
     with pytest.raises(SignlensError, match=flag.key):
@@ -188,7 +189,12 @@ def test_study_ranges_follow_the_keys_declaration(tmp_path):
     assert epochs.integer and not lr.integer  # an integer key draws integers without `int: true`
 
 
-def test_reading_the_schema_imports_no_torch():
-    """The command line builds its flags from the schema on every start, predict's included."""
-    code = "import sys, signlens.cli.training; assert 'torch' not in sys.modules, 'torch imported'"
+def test_the_training_flags_are_made_only_for_a_training_verb():
+    """The schema imports torch with the training code; `signlens predict` and the other verbs start
+    without it, and without the flags."""
+    code = (
+        "import sys; from signlens.cli.main import cli_command; from signlens.cli import training; "
+        "cli_command(); assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert training.click_params.cache_info().currsize == 0"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -11,12 +11,11 @@ from rich.table import Table
 
 from signlens.cli import options as o
 from signlens.cli.app import app, console, prepare_out_dir, quote
-from signlens.cli.training import TrainingFlags, training_options
+from signlens.cli.training import TrainingFlags, training_command
 from signlens.errors import SignlensError
 
 
-@app.command()
-@training_options
+@training_command(app)
 def train(
     flags: TrainingFlags,
     out: Path = typer.Option(

@@ -8,12 +8,11 @@ import typer
 
 from signlens.cli import options as o
 from signlens.cli.app import app, console, prepare_out_dir, quote
-from signlens.cli.training import TrainingFlags, training_options
+from signlens.cli.training import TrainingFlags, training_command
 from signlens.errors import SignlensError, check_range
 
 
-@app.command()
-@training_options
+@training_command(app)
 def cv(
     flags: TrainingFlags,
     folds: int = typer.Option(5, "--folds", help="Number of folds (2 or more)."),

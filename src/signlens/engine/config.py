@@ -10,16 +10,17 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import yaml
+
+from signlens.data.augment import AugmentConfig
+from signlens.data.landmarks import LandmarkConfig
+from signlens.engine.finetune import parse_stages
 from signlens.engine.recipes import DEFAULT_RECIPES, RECIPES
 from signlens.engine.schema import Option, check_fields, option, options_of
 from signlens.engine.schema import key_type as _key_type
 from signlens.errors import SignlensError, check_range
-
-if TYPE_CHECKING:
-    from signlens.data.augment import AugmentConfig
-    from signlens.data.landmarks import LandmarkConfig
 
 __all__ = ["DEFAULT_RECIPES", "RECIPES", "TrainConfig", "apply_overrides", "build_config", "check_range"]
 
@@ -28,26 +29,10 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")
 UINT32 = "[0, 4294967295]"  # numpy's seeds are 32-bit
 
 
-def block_types() -> dict[str, type]:
-    """The nested blocks' dataclasses, imported on first use: their modules import torch, and every
-    start of the command line reads this schema to build its flags."""
-    from signlens.data.augment import AugmentConfig
-    from signlens.data.landmarks import LandmarkConfig
-
-    # Bound here too, so that pydantic resolves TrainConfig's annotations of them by name.
-    globals().update(AugmentConfig=AugmentConfig, LandmarkConfig=LandmarkConfig)
-    return {"augment": AugmentConfig, "landmarks": LandmarkConfig}
-
-
 def key_type(key: str) -> type | None:
     """The scalar type of a dotted config key (`lr`, `augment.rotation`); None for a free-form one
     (model_args.*) or a block; an unknown key is a SignlensError naming it."""
-    block_types()
     return _key_type(TrainConfig, key)
-
-
-def _new_block(name: str):
-    return lambda: block_types()[name]()
 
 
 @dataclass
@@ -123,7 +108,7 @@ class TrainConfig:
     channels_last: bool = option(False, "NHWC memory layout for conv models.")
     augment: AugmentConfig = option(
         help="Turn batch augmentation off.",
-        factory=_new_block("augment"),
+        factory=AugmentConfig,
         flags=("--no-augment",),
         form="off-switch",
     )
@@ -132,7 +117,7 @@ class TrainConfig:
     )
     landmarks: LandmarkConfig = option(
         help="Landmark features and their augmentation, for --data landmarks:FILE (set in YAML).",
-        factory=_new_block("landmarks"),
+        factory=LandmarkConfig,
         flags=None,
     )
     # Transfer learning (signlens.engine.finetune).
@@ -173,8 +158,6 @@ class TrainConfig:
                 "ema_decay cannot be combined with staged fine-tuning (stages revert weights)"
             )
         if self.stages:
-            from signlens.engine.finetune import parse_stages
-
             # A staged run lasts as long as its stages; epochs follows so progress and resume agree.
             self.stages = [dataclasses.asdict(s) for s in parse_stages(self.stages)]
             self.epochs = sum(s["epochs"] for s in self.stages)
@@ -226,7 +209,7 @@ def apply_overrides(config: TrainConfig, values: dict[str, Any], where: str) -> 
     merged = asdict(config)
     for key, value in values.items():
         if key in ("augment", "landmarks"):
-            kind = block_types()[key]
+            kind = AugmentConfig if key == "augment" else LandmarkConfig
             if isinstance(value, kind):
                 value = asdict(value)
             if not isinstance(value, dict):
@@ -244,7 +227,6 @@ def parse_config(values: dict[str, Any], where: str) -> TrainConfig:
 
     global _ADAPTER
     if _ADAPTER is None:
-        block_types()
         _ADAPTER = TypeAdapter(TrainConfig)
     try:
         return _ADAPTER.validate_python(values)
@@ -265,8 +247,6 @@ def _short(value: Any) -> str:
 
 
 def load_yaml_config(path: str | Path) -> dict[str, Any]:
-    import yaml
-
     path = Path(path)
     if not path.exists():
         raise SignlensError(f"config file not found: {path}")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import sys
 import typing
 from dataclasses import MISSING, dataclass
 from typing import Any
@@ -110,19 +109,8 @@ def check_fields(obj: Any, rules: dict[str, Option], prefix: str = "") -> None:
 
 
 def scalar_types(kind: type) -> dict[str, type | None]:
-    """Field name -> its scalar type (int for `int | None`; None for a mapping, list or block), each
-    annotation read on its own, so that a block whose type is imported lazily reads as None."""
-    namespace = vars(sys.modules[kind.__module__])
-    types = {}
-    for f in dataclasses.fields(kind):
-        annotation = f.type
-        if isinstance(annotation, str):
-            try:
-                annotation = eval(annotation, namespace)  # the module's own annotation, as typing does
-            except NameError:
-                annotation = None
-        types[f.name] = plain_type(annotation)
-    return types
+    """Field name -> its scalar type (int for `int | None`; None for a mapping, list or block)."""
+    return {name: plain_type(hint) for name, hint in typing.get_type_hints(kind).items()}
 
 
 def plain_type(annotation: Any) -> type | None:
