@@ -165,6 +165,17 @@ def test_describe_says_what_the_model_is(recognizer):
     json.dumps(info)
 
 
+def test_a_search_time_limit_per_call_stops_the_search_and_says_so(recognizer):
+    rng = np.random.default_rng(0)
+    wall = np.repeat(rng.integers(80, 120, (900, 1200, 1), dtype=np.uint8), 3, axis=2)  # gray: every view
+    cut = recognizer.recognize(wall, search_seconds=1e-6)  # the first view only
+    whole = recognizer.recognize(wall)
+    assert cut.search_stopped and cut.label is None and cut.hand is None
+    assert not whole.search_stopped and whole.hand is None
+    with pytest.raises(SignlensError, match="search_seconds must be a positive number"):
+        recognizer.recognize(wall, search_seconds=0)
+
+
 def test_close_and_the_context_manager():
     blank = np.full((120, 160, 3), 128, np.uint8)
     with signlens.Recognizer(top_k=2) as r:

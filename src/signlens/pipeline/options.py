@@ -65,6 +65,12 @@ def checked_top_k(value) -> int:
     return int(value)
 
 
+def checked_seconds(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 < value < math.inf:
+        raise SignlensError(f"{name} must be a positive number of seconds, got {value!r}")
+    return float(value)
+
+
 def checked_timestamp(value, last: float | None) -> float:
     """A frame's time in seconds: a finite number, never before the last frame's."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):

@@ -25,7 +25,8 @@ class Recognition:
     (`best` still names it). `confidence` is the calibrated probability of `best` (0 with no hand);
     `top` the most likely classes, best first, as (class, probability). `hand` is the hand it read
     (box, 21 landmarks, handedness), or None. `timings`: seconds per stage ("detect", "classify") where
-    they were measured (video frames)."""
+    they were measured (video frames). `search_stopped`: the hand search ran out of the time the call
+    gave it (`recognize(..., search_seconds=)`) with views unseen, so "no hand" means none seen so far."""
 
     label: str | None
     confidence: float
@@ -33,6 +34,7 @@ class Recognition:
     hand: Hand | None
     best: str | None
     timings: dict[str, float] = field(default_factory=dict, compare=False, repr=False)
+    search_stopped: bool = False
 
     @property
     def handedness(self) -> str | None:

@@ -17,11 +17,8 @@ top_k) is an argument of each call, so one recogniser serves callers who want di
 
 from __future__ import annotations
 
-import queue
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 
@@ -37,6 +34,7 @@ from signlens.pipeline.options import (
     RecognizerOptions,
     RunningMode,
     checked_rgb,
+    checked_seconds,
     checked_threshold,
     checked_timestamp,
     checked_top_k,
@@ -44,6 +42,7 @@ from signlens.pipeline.options import (
 from signlens.pipeline.pixels import PixelOpinion
 from signlens.pipeline.reading import PhotoReader, ReadSettings
 from signlens.pipeline.recognition import Recognition
+from signlens.pipeline.threads import read_in_threads
 from signlens.pipeline.thresholds import recorded_defaults
 
 __all__ = ["Recognition", "Recognizer", "RecognizerOptions", "RunningMode"]
@@ -175,15 +174,25 @@ class Recognizer:
     def class_names(self) -> list[str]:
         return list(self.classifier.class_names)
 
-    def recognize(self, image, *, threshold: float | None = None, top_k: int | None = None) -> Recognition:
+    def recognize(
+        self,
+        image,
+        *,
+        threshold: float | None = None,
+        top_k: int | None = None,
+        search_seconds: float | None = None,
+    ) -> Recognition:
         """A photo (a file path, encoded image bytes or an RGB uint8 array): find the hand (the search of
         views in pipeline.reading); when the answer is below `second_below` and the model reads the
         "mirrored" view, read the hand a second time from the mirrored region around it, and classify
         both readings together. No hand found, no letter: the second reading only re-reads a hand
-        already found, so it cannot invent one. An image classifier reads the whole photo instead."""
+        already found, so it cannot invent one. An image classifier reads the whole photo instead.
+        `search_seconds`: look at no further view of the search after this long (the first is always
+        looked at); the result's `search_stopped` says when that left views unseen."""
         self._require(RunningMode.IMAGE, "recognize(image) reads photos", "recognize_frame(rgb, timestamp)")
         rule = self._rule(threshold, top_k)
-        return self._recognize(self.reader, as_rgb(image), *rule)
+        seconds = None if search_seconds is None else checked_seconds(search_seconds, "search_seconds")
+        return self._recognize(self.reader, as_rgb(image), *rule, seconds)
 
     def recognize_frame(
         self, rgb: np.ndarray, timestamp: float, *, threshold: float | None = None, top_k: int | None = None
@@ -248,13 +257,20 @@ class Recognizer:
         sure = confidence >= threshold and (hand is None or hand.score >= self.min_hand_score)
         return Recognition(best if sure else None, confidence, top, hand, best)
 
-    def _recognize(self, reader: PhotoReader | None, rgb: np.ndarray, threshold, top_k) -> Recognition:
+    def _recognize(self, reader: PhotoReader | None, rgb: np.ndarray, threshold, top_k, seconds=None):
         rule = (threshold, top_k)
         if self.detector is None:
             return self.answer(self.classifier.logits(rgb[None]), None, None, *rule)
-        hand = reader.find(rgb) if reader is not None else self.detector.detect(rgb)
+        if reader is None:
+            hand, stopped = self.detector.detect(rgb), False
+        else:
+            reader.deadline = None if seconds is None else time.monotonic() + seconds
+            try:
+                hand, stopped = reader.find(rgb), reader.stopped
+            finally:
+                reader.deadline = None
         if hand is None:
-            return no_hand()
+            return no_hand(search_stopped=stopped)
         logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
         result = self.answer(logits, hand, None, *rule)
         if "mirrored" in self.views and reader is not None and result.confidence < self.second_below:
@@ -277,8 +293,8 @@ class Recognizer:
         """(item, rgb, Recognition) for each of `items` (file paths or arrays, or anything `load` decodes),
         in order; a SignlensError while decoding or reading one item comes back in place of its
         Recognition (rgb None), and the others go on. MediaPipe releases the interpreter lock while it
-        runs, so `workers` threads, each with its own reader, keep as many cores busy; at most
-        2 x workers photos are in flight at once."""
+        runs, so `workers` threads, each with its own reader, keep as many cores busy
+        (pipeline.threads)."""
         self._require(RunningMode.IMAGE, "recognize_all reads photos", "recognize_frame(rgb, timestamp)")
         return self._recognize_all(items, load or as_rgb, workers, self._rule(threshold, top_k))
 
@@ -291,35 +307,8 @@ class Recognizer:
                 return item, None, exc
 
         if workers <= 1 or self.reader is None:
-            for item in items:
-                yield one(item, self.reader)
-            return
-        readers: queue.SimpleQueue = queue.SimpleQueue()
-        made = [PhotoReader(self.reader.settings) for _ in range(workers - 1)]
-        for reader in (self.reader, *made):
-            readers.put(reader)
-
-        def pooled(item):
-            reader = readers.get()
-            try:
-                return one(item, reader)
-            finally:
-                readers.put(reader)
-
-        pending: deque = deque()
-        try:
-            with ThreadPoolExecutor(workers) as pool:
-                for item in items:
-                    pending.append(pool.submit(pooled, item))
-                    if len(pending) >= 2 * workers:
-                        yield pending.popleft().result()
-                while pending:
-                    yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
-            for reader in made:
-                reader.close()
+            return (one(item, self.reader) for item in items)
+        return read_in_threads(self.reader, items, one, workers)
 
     def describe(self) -> dict:
         """What the model is (what /v1/model shows): name, kind, classes, the input it reads,
@@ -358,8 +347,8 @@ class Recognizer:
         self.close()
 
 
-def no_hand() -> Recognition:
-    return Recognition(None, 0.0, [], None, None)
+def no_hand(search_stopped: bool = False) -> Recognition:
+    return Recognition(None, 0.0, [], None, None, search_stopped=search_stopped)
 
 
 def as_rgb(image) -> np.ndarray:

@@ -32,8 +32,7 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
         rgb = decode_image(
             data, name=name, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_pixels
         )
-        with budget.on(recognizer):
-            return recognizer.recognize(rgb, threshold=threshold, top_k=top_k)
+        return recognizer.recognize(rgb, threshold=threshold, top_k=top_k, search_seconds=budget.seconds)
 
     try:
         result = await pool.run(run)
@@ -43,7 +42,7 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
         raise ApiError(503, str(exc), {"Retry-After": "2"}) from None
     except Overloaded as exc:
         raise ApiError(503, str(exc), {"Retry-After": str(exc.retry_after)}) from None
-    return budget.noted(result.to_dict(landmarks=landmarks))
+    return budget.noted(result, result.to_dict(landmarks=landmarks))
 
 
 @router.post(

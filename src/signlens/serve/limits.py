@@ -12,7 +12,6 @@ bodies in memory at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -151,23 +150,10 @@ class SearchBudget:
         self.seconds = min(
             settings.search_seconds, settings.search_base_seconds + size / settings.search_bytes_per_second
         )
-        self.stopped = False
 
-    @contextlib.contextmanager
-    def on(self, recognizer):
-        reader = getattr(recognizer, "reader", None)  # None: video mode or a whole-image classifier
-        if reader is None:
-            yield
-            return
-        reader.deadline = time.monotonic() + self.seconds
-        try:
-            yield
-        finally:
-            self.stopped = reader.stopped
-            reader.deadline = None
-
-    def noted(self, answer: dict) -> dict:
-        if self.stopped:
+    def noted(self, result, answer: dict) -> dict:
+        """`answer` (result's JSON), saying so when the search ran out of this budget."""
+        if result.search_stopped:
             answer["search"] = (
                 f"stopped after {self.seconds:.2f} s (the time this upload's size buys) "
                 "before every view was searched"
