@@ -1,8 +1,9 @@
 """How live sessions end other than by the client: after a while without a frame (an idle client would
 otherwise keep one of the few slots for good), and when the server shuts down (the page is told why).
 
-SIGTERM first closes every live session with a reason, then hands over to uvicorn's own shutdown, which
-stops accepting connections and lets requests in flight finish within its graceful timeout.
+SIGTERM (or Ctrl+C) first closes every live session with a reason, then hands over to uvicorn's own
+shutdown, which stops accepting connections and lets requests in flight finish within its graceful
+timeout.
 """
 
 from __future__ import annotations
@@ -35,29 +36,38 @@ class Shutdown:
         return self.event.is_set()
 
     def install(self, streams, drain_seconds: float = 2.0) -> None:
-        """Close live sessions on SIGTERM before uvicorn's handler runs. Signals reach the main thread
-        only: a server run in another thread (tests) keeps uvicorn's behaviour."""
+        """On SIGTERM or SIGINT, close live sessions (for at most `drain_seconds`) before uvicorn's own
+        handler runs. Signals reach the main thread only: a server run in another thread (tests)
+        keeps uvicorn's behaviour."""
         if threading.current_thread() is not threading.main_thread():
             return
         loop = asyncio.get_running_loop()
-        previous = signal.getsignal(signal.SIGTERM)
+        self._tasks: set[asyncio.Task] = set()  # held, so that a running drain is not collected
 
-        async def drain(frame):
+        async def drain(previous, signum, frame):
             self.event.set()
             deadline = loop.time() + drain_seconds
             while streams.active and loop.time() < deadline:
                 await asyncio.sleep(0.05)
-            if callable(previous):
-                previous(signal.SIGTERM, frame)
+            previous(signum, frame)
 
-        def on_term(signum, frame):
-            if self.started:  # a second SIGTERM: stop now
-                if callable(previous):
+        def start_drain(previous, signum, frame):
+            task = loop.create_task(drain(previous, signum, frame))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
+            if not callable(previous):  # not uvicorn's: leave it alone
+                continue
+
+            def on_signal(signum, frame, previous=previous):
+                if self.started:  # a second signal: on to uvicorn at once (a second Ctrl+C forces)
                     previous(signum, frame)
-                return
-            loop.call_soon_threadsafe(lambda: loop.create_task(drain(frame)))
+                    return
+                loop.call_soon_threadsafe(start_drain, previous, signum, frame)
 
-        signal.signal(signal.SIGTERM, on_term)
+            signal.signal(signum, on_signal)
 
 
 async def next_message(ws, idle_until: float, idle_seconds: float, shutdown: Shutdown) -> dict:
