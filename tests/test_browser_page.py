@@ -161,8 +161,11 @@ def test_copy_with_no_text_says_so(site):
     driver.find_element("id", "copy").click()
     wait_for(driver, lambda: "copy" in text(driver, "status").lower(), 5, "an answer to Copy")
     assert text(driver, "status") == "Nothing to copy yet."
+    assert driver.execute_script(VISIBLE, "status"), "the status is below the fold"
 
 
+# Whether an element lies wholly in the first screen, unscrolled.
+VISIBLE = "const r = document.getElementById(arguments[0]).getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight;"
 TRACK = (
     "const v = document.getElementById('video'); return v.srcObject && v.srcObject.getVideoTracks()[0].id;"
 )
@@ -257,6 +260,7 @@ def test_an_unsure_guess_looks_unsure_and_small_on_a_phone(site):
         )
         wait_for(driver, lambda: text(driver, "letter").endswith("?"), 30, "the guess marked unsure")
         assert "unsure" in driver.find_element("id", "badge").get_attribute("class")
+        assert driver.execute_script(VISIBLE, "status"), "the status is below the fold on a phone"
         badge, stage = (
             driver.find_element("id", i).size["width"] * driver.find_element("id", i).size["height"]
             for i in ("badge", "stage")

@@ -60,7 +60,7 @@ def test_live_cli_takes_the_same_limits(flag, value, monkeypatch, capsys):
     code, _, err = run_cli(["live", "--source", "0", flag, value], monkeypatch, capsys)
     name = flag[2:].replace("-", "_")
     assert code == 2
-    assert f"{flag} must lie in [{SETTINGS[name].low}, {SETTINGS[name].high}]" in err
+    assert f"{flag} must lie in [{SETTINGS[name].low:g}, {SETTINGS[name].high:g}]" in err
 
 
 def test_the_on_device_build_carries_the_definition():

@@ -26,11 +26,14 @@ class Setting:
     integer: bool = False
 
 
+# Fingerspelling runs at 2-4 letters a second: the vote's delay (the window fills at the camera's rate,
+# 5-30 frames/s) plus the hold must fit in half a second of one letter, with no gap between letters.
+# benchmarks/live_pace.py measures the choice against the pace and the frame rate.
 SETTINGS: dict[str, Setting] = {
     "threshold": Setting(None, 0.0, 1.0, 0.05, "Confidence below which a frame votes 'unsure'"),
-    "hold": Setting(0.5, 0.0, 3.0, 0.05, "Seconds a letter must stay steady before it is written"),
+    "hold": Setting(0.25, 0.0, 3.0, 0.05, "Seconds a letter must stay steady before it is written"),
     "pause": Setting(1.0, 0.2, 10.0, 0.1, "Seconds without a hand that end a word"),
-    "window": Setting(7, 1, 30, 1, "Frames in the majority vote", integer=True),
+    "window": Setting(3, 1, 30, 1, "Frames in the majority vote", integer=True),
     "min_share": Setting(0.6, 0.1, 1.0, 0.05, "Share of the window the winning letter needs"),
 }
 
