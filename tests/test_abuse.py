@@ -535,3 +535,34 @@ def test_the_page_recognises_under_its_csp_with_no_violation(server, tmp_path, p
         assert driver.execute_script("return window.__csp")[0].startswith("script-src")
     finally:
         driver.quit()
+
+
+def test_the_queue_serves_a_photo_that_paid_for_more_search_before_tiny_uploads():
+    import asyncio
+
+    from signlens.serve.pool import RecognizerPool
+
+    pool = RecognizerPool(Settings(preload=False))
+
+    async def scenario() -> list[str]:
+        pool._loop, pool._idle = asyncio.get_running_loop(), []  # the one recogniser is busy
+        order: list[str] = []
+
+        async def wait(name: str, head_start: float):
+            recognizer = await pool._wait(head_start)
+            order.append(name)
+            pool._release(recognizer)
+
+        tasks = [asyncio.create_task(wait("early tiny", 0.08))]
+        await asyncio.sleep(0.5)  # it has waited longer than the photo's head start over it
+        for name, head_start in (("tiny 1", 0.08), ("tiny 2", 0.08), ("photo", 0.2)):
+            tasks.append(asyncio.create_task(wait(name, head_start)))
+            await asyncio.sleep(0.02)
+        pool._release("recognizer")
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        return order
+
+    try:
+        assert asyncio.run(scenario()) == ["early tiny", "photo", "tiny 1", "tiny 2"]
+    finally:
+        pool.close()

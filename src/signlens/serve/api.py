@@ -35,7 +35,7 @@ async def recognise(pool: RecognizerPool, name: str, data: bytes, threshold, top
         return recognizer.recognize(rgb, threshold=threshold, top_k=top_k, search_seconds=budget.seconds)
 
     try:
-        result = await pool.run(run)
+        result = await pool.run(run, head_start=budget.seconds)  # photos that paid for more go first
     except ImageError as exc:
         raise ApiError(422, str(exc)) from None
     except NotReady as exc:

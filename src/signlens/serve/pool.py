@@ -3,6 +3,9 @@
 MediaPipe graphs are not thread-safe, so each recogniser serves one request at a time on its own
 thread. Requests wait for a free one in a queue of bounded length and time; past either bound the
 caller gets `Overloaded` (the API answers 503 with Retry-After) instead of ever-growing latency.
+A request may be given a head start: it is served as if it had come that many seconds earlier. The API
+gives each photo its search budget (which grows with the bytes sent), so tiny uploads that claim big
+pictures wait behind real photos by at most the budgets' difference, never without end.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class RecognizerPool:
         self._loop: asyncio.AbstractEventLoop | None = None  # set once loaded
         self._idle: list[Recognizer] = []
         self._waiters: deque[asyncio.Future] = deque()
+        self._turns: dict[asyncio.Future, float] = {}  # each waiter's place: arrival less head start
         self._executor = ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="recognizer")
         self._service_seconds = 1.0  # running mean of one recognition, for Retry-After
 
@@ -74,11 +78,12 @@ class RecognizerPool:
         self._idle = list(self.recognizers)
         self._loop = loop
 
-    async def run(self, fn: Callable[[Recognizer], T]) -> T:
-        """fn(recognizer) on a free recogniser's thread, after a bounded wait for one."""
+    async def run(self, fn: Callable[[Recognizer], T], head_start: float = 0.0) -> T:
+        """fn(recognizer) on a free recogniser's thread, after a bounded wait for one (served as if it
+        had come `head_start` seconds earlier)."""
         if self._loop is None:
             raise NotReady(self.error or "the model is still loading; try again shortly")
-        recognizer = self._idle.pop() if self._idle else await self._wait()
+        recognizer = self._idle.pop() if self._idle else await self._wait(head_start)
         job = self._loop.run_in_executor(self._executor, fn, recognizer)
         start = time.perf_counter()
 
@@ -90,7 +95,7 @@ class RecognizerPool:
         job.add_done_callback(done)
         return await asyncio.shield(job)
 
-    async def _wait(self) -> Recognizer:
+    async def _wait(self, head_start: float = 0.0) -> Recognizer:
         if len(self._waiters) >= self.settings.max_waiting:
             raise Overloaded(
                 f"the server is busy ({len(self._waiters)} requests waiting); try again shortly",
@@ -98,6 +103,7 @@ class RecognizerPool:
             )
         waiter = self._loop.create_future()
         self._waiters.append(waiter)
+        self._turns[waiter] = self._loop.time() - head_start
         seconds = self.settings.max_wait_seconds
 
         def expire():
@@ -115,14 +121,16 @@ class RecognizerPool:
             raise
         finally:
             timer.cancel()
+            self._turns.pop(waiter, None)
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
 
     def _release(self, recognizer: Recognizer) -> None:
-        """Hand a free recogniser to the longest waiter still waiting, or back to the idle list.
-        Runs on the event loop's thread only, so no lock is needed."""
+        """Hand a free recogniser to the waiter whose turn comes first (arrival less head start) still
+        waiting, or back to the idle list. Runs on the event loop's thread only, so no lock is needed."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter = min(self._waiters, key=lambda w: self._turns.get(w, 0.0))  # at most max_waiting
+            self._waiters.remove(waiter)
             if not waiter.done():
                 waiter.set_result(recognizer)
                 return
