@@ -566,3 +566,30 @@ def test_the_queue_serves_a_photo_that_paid_for_more_search_before_tiny_uploads(
         assert asyncio.run(scenario()) == ["early tiny", "photo", "tiny 1", "tiny 2"]
     finally:
         pool.close()
+
+
+def test_bodies_past_the_byte_bound_are_503_declared_or_chunked():
+    small = Server(Settings(preload=False, max_body_bytes=1_000_000, body_idle_seconds=1.0))
+    try:
+        held = slow_upload(small, declared=800_000)  # reserves its declared 800 KB
+        time.sleep(0.3)
+        over = httpx.post(
+            small.url + "/v1/recognize", content=b"\xff" * 300_000, headers={"Content-Type": "image/jpeg"}
+        )
+        assert over.status_code == 503 and "uploads" in over.json()["error"]
+        assert answer_of(held).startswith(b"HTTP/1.1 408")
+
+        def chunks():
+            for _ in range(12):
+                yield b"\xff" * 100_000
+
+        chunked = httpx.post(
+            small.url + "/v1/recognize", content=chunks(), headers={"Content-Type": "image/jpeg"}
+        )
+        assert chunked.status_code == 503 and "holds as many uploads" in chunked.json()["error"]
+        fits = httpx.post(
+            small.url + "/v1/recognize", content=b"\xff\xd8", headers={"Content-Type": "image/jpeg"}
+        )
+        assert fits.status_code == 503 and "loading" in fits.json()["error"]  # read; no model here
+    finally:
+        small.close()

@@ -118,19 +118,19 @@ class BodyLimitMiddleware:
                     f"s, or over {settings.body_seconds:g} s in all)",
                     {"Connection": "close"},
                 ) from None
-            if message["type"] != "http.request" or not message.get("more_body", False):
-                done_reading()
-            elif not declared:  # chunked: counted as it arrives
+            if not declared and message["type"] == "http.request":  # chunked: counted as it arrives
                 size = len(message.get("body", b""))
                 if uploads.bytes + size > uploads.max_bytes:
                     done_reading()
                     raise ApiError(
                         503,
                         "the server holds as many uploads as it can; try again shortly",
-                        {"Retry-After": "1"},
+                        {"Retry-After": "1", "Connection": "close"},
                     )
                 uploads.bytes += size
                 state["held"] += size
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                done_reading()
             return message
 
         try:
