@@ -6,7 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from signlens.data.photo_sets import LETTERS, list_photo_set, signer_of_source, source_of_signer
+from signlens.data.photo_sets import (
+    LETTERS,
+    excluded_because,
+    list_photo_set,
+    signer_of_source,
+    source_of_signer,
+)
 from signlens.study.recognizer.holdout import by_source, nested_loso, replay, rule_of
 from signlens.study.recognizer.loso import Readings, calibration_record
 
@@ -105,6 +111,17 @@ def test_the_community_set_lists_each_signers_static_letters(tmp_path):
                 (folder / f"{signer}_{letter}_{i:03d}.jpg").write_bytes(b"x")
     (tmp_path / "community-signers" / "bo" / "J").mkdir()  # a moving letter: not a static class
     (tmp_path / "community-signers" / "bo" / "J" / "bo_J_000.jpg").write_bytes(b"x")
+    for name in (
+        "kingdavid/X/kingdavid_X_003.jpg",
+        "kingdavid/A/kingdavid_A_015.jpg",
+        "kingdavid/A/kingdavid_A_014.jpg",
+    ):
+        (tmp_path / "community-signers" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "community-signers" / name).write_bytes(b"x")
     photos = list_photo_set("community-signers", tmp_path)
+    kept = [p.source for p in photos if p.signer == "kingdavid"]
+    assert kept == ["kingdavid/A/kingdavid_A_014.jpg"]  # his X is a D, his 015s stock pictures
+    assert "D handshape" in excluded_because("kingdavid/X/kingdavid_X_003.jpg")
+    photos = [p for p in photos if p.signer != "kingdavid"]
     assert len(photos) == 8 and {p.signer for p in photos} == {"ann", "bo"}
     assert photos[0].source == "ann/A/ann_A_000.jpg" and photos[0].label == "A" and photos[0].box is None

@@ -9,6 +9,7 @@ by signer: frames of one letter are near-duplicates.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,14 +93,33 @@ def _sign_mnist_source(folder: Path) -> list[Photo]:
     return photos
 
 
+# Community photos left out of training and scoring, each for what its contact sheet shows
+# (scripts/contact_sheets.py; docs/data-audit.md): not the signer's own hand, no hand at all, or a handshape
+# that is not the letter its folder says. Listed here, not deleted, so the choice stays visible.
+EXCLUDED = {
+    "kingdavid/*/kingdavid_*_015.jpg": "a watermarked stock picture of the letter, not the signer's webcam",
+    "kingdavid/X/*": "the index finger straight up with no hook: the D handshape, not X",
+    "kingdavid/O/kingdavid_O_000.jpg": "no hand in the frame",
+    "longhong/D/longhong_D_000.jpg": "no hand in the frame",
+}
+
+
+def excluded_because(source: str) -> str | None:
+    """Why a community photo (by its source) is left out, or None."""
+    return next((why for pattern, why in EXCLUDED.items() if fnmatch.fnmatchcase(source, pattern)), None)
+
+
 def _community(folder: Path) -> list[Photo]:
-    """Photos `<signer>/<LETTER>/<signer>_<LETTER>_<nnn>.jpg`, one signer a folder (no hand boxes)."""
+    """Photos `<signer>/<LETTER>/<signer>_<LETTER>_<nnn>.jpg`, one signer a folder (no hand boxes), less
+    the EXCLUDED ones."""
     photos = []
     for signer in sorted(p for p in folder.iterdir() if p.is_dir()):
         for path in signer.glob("*/*.jpg"):
             letter = path.parent.name.upper()
             if len(letter) == 1 and path.name.startswith(f"{signer.name}_"):
-                photos.append(Photo(path, letter, signer.name, None, folder))
+                photo = Photo(path, letter, signer.name, None, folder)
+                if excluded_because(photo.source) is None:
+                    photos.append(photo)
     return photos
 
 
