@@ -58,7 +58,7 @@ class Option:
             check_range(key, value, *interval(self.within))
 
     def choice_words(self) -> str:
-        """ "a, b or c"; a mapping's meanings in brackets: "1 (gray) or 3 (RGB)"."""
+        """The choices in words: a, b or c; a mapping's meanings in brackets: 1 (gray) or 3 (RGB)."""
         words = [
             f"{c} ({self.choices[c]})" if isinstance(self.choices, dict) else str(c) for c in self.choices
         ]
