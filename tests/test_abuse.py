@@ -323,6 +323,7 @@ def test_allowed_host_names_a_lan_name():
     rule = HostRule("0.0.0.0", ["signlens.lan"])
     assert rule.allows("signlens.lan:8000") and rule.allows("192.168.1.20:8000") and rule.allows("[::1]:80")
     assert not rule.allows("attacker.example") and not rule.allows("")
+    assert HostRule("signlens.local").allows("signlens.local:8000")  # --host NAME
     loopback = HostRule("127.0.0.1")
     assert not loopback.allows("192.168.1.20") and not loopback.allows("signlens.lan")
     assert same_origin("https://signlens.lan:8000", "signlens.lan:8000", "wss")
@@ -429,6 +430,11 @@ def test_headers_that_never_finish_close_the_connection(server, monkeypatch):
     sock = raw(server, f"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nX-Slow: ".encode())
     assert answer_of(sock) == b""  # closed, unanswered
     assert time.monotonic() - start < 5
+    with connect(ws_url(server.url), open_timeout=30) as ws:  # a WebSocket is not a slow header
+        assert receive(ws)["type"] == "ready"
+        time.sleep(1.5)
+        ws.send(json.dumps({"type": "reset"}))
+        assert receive(ws)["type"] == "reset"
 
 
 # -- SIGTERM ------------------------------------------------------------------------------------------

@@ -35,11 +35,19 @@ class HeaderTimeoutProtocol(H11Protocol):
         super().on_response_complete()
         self._arm_header_timer()
 
+    def handle_websocket_upgrade(self, event) -> None:
+        self._cancel_header_timer()  # the WebSocket protocol owns the connection from here on
+        super().handle_websocket_upgrade(event)
+
     def _arm_header_timer(self) -> None:
+        self._cancel_header_timer()
+        self._header_timer = self.loop.call_later(HEADER_SECONDS, self._headers_overdue)
+
+    def _cancel_header_timer(self) -> None:
         timer = getattr(self, "_header_timer", None)
         if timer is not None:
             timer.cancel()
-        self._header_timer = self.loop.call_later(HEADER_SECONDS, self._headers_overdue)
+            self._header_timer = None
 
     def _headers_overdue(self) -> None:
         import h11
@@ -49,9 +57,7 @@ class HeaderTimeoutProtocol(H11Protocol):
             self.transport.close()
 
     def connection_lost(self, exc) -> None:
-        timer = getattr(self, "_header_timer", None)
-        if timer is not None:
-            timer.cancel()
+        self._cancel_header_timer()
         super().connection_lost(exc)
 
 

@@ -63,6 +63,11 @@ class HostRule:
         self.names = {"localhost"} | {split_host(n)[0] for n in names if n.strip()}
         self.any_address = bind in WILDCARDS
         self.bind = bind.strip("[]").lower()
+        try:
+            ipaddress.ip_address(self.bind)
+        except ValueError:
+            if not self.any_address:
+                self.names.add(self.bind)  # --host NAME: the name it was given
 
     def allows(self, host: str) -> bool:
         name, _ = split_host(host)
