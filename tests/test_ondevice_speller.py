@@ -9,7 +9,8 @@ import subprocess
 
 import numpy as np
 
-from signlens.pipeline.session import LiveSession
+from signlens.pipeline.session import MOTION_SECONDS, LiveSession
+from test_motion import OTHER_PATHS, j_path, mirror, synthetic_hand, z_path
 from test_ondevice import NODE, ROOT, needs_node
 
 CLASSES = ["A", "B", "C", "D"]
@@ -28,12 +29,13 @@ class PythonLive:
     def text(self) -> str:
         return self.session.text
 
-    def step(self, hand: bool, probs: list[float], now: float) -> list:
+    def step(self, hand: bool, probs: list[float], now: float, points=None) -> list:
         label = None
         if hand:
             best = int(np.argmax(probs))
             label = CLASSES[best] if probs[best] >= self.session.settings["threshold"] else None
-        smoothed, written = self.session.update(label, STILL_HAND if hand else None, now)
+        points = None if not hand else STILL_HAND if points is None else np.asarray(points)
+        smoothed, written = self.session.update(label, points, now)
         return [smoothed, written, self.session.text]
 
 
@@ -52,6 +54,10 @@ def session(rng: np.random.Generator, exact: bool) -> dict:
     frames, now = [], 0.0
     for _ in range(int(rng.integers(5, 15))):
         kind = rng.random()
+        if kind > 0.85:  # a fingertip drawing a path: J, Z, their mirror images, or a wave (no letter)
+            frames += moving_hand(rng, now)
+            now = frames[-1][2]
+            continue
         letter = int(rng.integers(len(CLASSES)))
         for _ in range(int(rng.integers(1, 25))):
             now += float(rng.choice([0.0625, 0.125]) if exact else rng.uniform(0.02, 0.12))
@@ -69,7 +75,24 @@ def session(rng: np.random.Generator, exact: bool) -> dict:
             )
         if rng.random() < 0.05:
             frames.append(["reset"])
-    return {"settings": settings, "classes": CLASSES, "frames": frames}
+    return {"settings": settings, "motion_seconds": MOTION_SECONDS, "classes": CLASSES, "frames": frames}
+
+
+def moving_hand(rng: np.random.Generator, now: float) -> list:
+    """Frames of a synthetic hand (tests/test_motion.py's) with one finger out, its whole hand moved
+    along a path, a little jitter on every point, and one letter mostly answered for it."""
+    finger = str(rng.choice(["pinky", "index"]))
+    path = [j_path, z_path, mirror(j_path), mirror(z_path), OTHER_PATHS["wave"]][int(rng.integers(5))]
+    base, count, letter = synthetic_hand(finger), int(rng.integers(20, 40)), int(rng.integers(len(CLASSES)))
+    frames = []
+    for i in range(count):
+        now += float(rng.uniform(0.02, 0.06))
+        dx, dy = path(i / (count - 1))
+        points = base + (dx, dy, 0) + rng.normal(0, 2, base.shape)
+        probs = rng.dirichlet(np.ones(len(CLASSES))) * 0.3
+        probs[letter] += 0.7
+        frames.append([True, [float(p) for p in probs], now, points.round(3).tolist()])
+    return frames
 
 
 def python_outputs(s: dict) -> list:
@@ -99,5 +122,7 @@ def test_javascript_speller_spells_exactly_as_python(tmp_path):
     written = sum(1 for frames in expected for f in frames if len(f) == 3 and f[1])
     assert written > 200  # the sequences exercise the rules: plenty of letters get written
     assert sum(" " in frames[-1][-1] for frames in expected) > 20  # and words get ended by pauses
+    moved = sum(1 for frames in expected for f in frames if len(f) == 3 and f[1] in ("J", "Z"))
+    assert moved > 20  # and fingertips draw J and Z
     for i, (a, b) in enumerate(zip(expected, js, strict=True)):
         assert a == b, f"session {i} differs"

@@ -1,19 +1,21 @@
 // Feeds frame sequences through the browser's speller (src/signlens/serve/static/speller.mjs).
-// Usage: node speller_parity.mjs IN.json -> JSON on stdout. IN: {sessions: [{settings, frames:
-// [[hand_present, best, confidence, seconds] | ["configure", {...}] | ["reset"], ...]}]}.
+// Usage: node speller_parity.mjs IN.json -> JSON on stdout. IN: {sessions: [{settings, motion_seconds,
+// classes, frames: [[hand_present, probabilities, seconds, points?] | ["configure", {...}] | ["reset"], ...]}]}
+// (points: the hand's 21 [x, y, z] in pixels; a still hand where absent).
 // Out: per session, per frame [smoothed, written, text] (configure/reset frames give [text]).
 import { readFileSync } from "node:fs";
 import { LiveSpeller, decide } from "../../src/signlens/serve/static/speller.mjs";
 
+const STILL = Array.from({ length: 21 }, () => [0, 0, 0]);
 const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = input.sessions.map(({ settings, classes, frames }) => {
-  const live = new LiveSpeller(settings);
+const out = input.sessions.map(({ settings, motion_seconds: motionSeconds, classes, frames }) => {
+  const live = new LiveSpeller(settings, motionSeconds);
   return frames.map((frame) => {
     if (frame[0] === "configure") { live.configure(frame[1]); return [live.text]; }
     if (frame[0] === "reset") { live.reset(); return [live.text]; }
-    const [hand, probabilities, now] = frame;
+    const [hand, probabilities, now, points] = frame;
     const label = hand ? decide(probabilities, classes, live.settings.threshold).label : null;
-    const { smoothed, written, text } = live.step(label, hand, now);
+    const { smoothed, written, text } = live.step(label, hand ? points ?? STILL : null, now);
     return [smoothed, written, text];
   });
 });

@@ -122,7 +122,9 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
       stats.classifyMs.push(t2 - t1);
     }
     stats.landmarkMs.push(t1 - t0);
-    const spelled = live.step(answer.label, Boolean(found), (performance.now() - started) / 1000);
+    // J and Z from the fingertip's path need the hand's points in pixels, as the Python pipeline's.
+    const pixels = found ? results.multiHandLandmarks[0].map((p) => [p.x * width, p.y * height, p.z * width]) : null;
+    const spelled = live.step(answer.label, pixels, (performance.now() - started) / 1000);
     // Time to first answer: from opening the page (performance.now()'s origin) to the first letter.
     if (found && answer.label && stats.firstAnswerMs === null) stats.firstAnswerMs = performance.now();
     stats.frames = ++frame;
@@ -159,7 +161,7 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
         onClosed(`Cannot run on this device (${error.message}); choose the server mode.`);
         return;
       }
-      live = live || new LiveSpeller({ ...models.live.settings, ...chosen });
+      live = live || new LiveSpeller({ ...models.live.settings, ...chosen }, models.live.motion_seconds);
       onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
       running = true;
       started = performance.now();

@@ -1,7 +1,8 @@
 // The live speller in the browser: the same rules, in the same order, as the Python one
-// (signlens.pipeline.smoothing: MajorityVote and Speller, driven frame by frame as pipeline/live.py
-// and serve/stream.py do). tests/test_ondevice.py feeds one frame sequence through both and
-// compares every frame's smoothed letter, written letter and text.
+// (signlens.pipeline.smoothing and pipeline.session's LiveSession, which pipeline/live.py and
+// serve/stream.py run), J and Z included. tests/test_ondevice_speller.py feeds the same frames through
+// both and compares every frame's smoothed letter, written letter and text.
+import { MotionLetters } from "./motion.mjs";
 
 // The most frequent label over the last `window` frames, if it has at least `minShare` of the window.
 // Frames with no hand or an unsure answer vote null. Ties go to the label seen first in the window,
@@ -72,38 +73,71 @@ export function decide(probabilities, classNames, threshold) {
   return { best: classNames[best], confidence, label: confidence >= threshold ? classNames[best] : null };
 }
 
-// One camera session: threshold, vote and speller, with pipeline/session.py's LiveSession semantics
-// (new settings restart the vote and the timings but keep the text; reset clears everything). The
-// settings come whole from that definition (session.json, written by the build): no defaults here.
+// One frame at a time, from the recogniser's answer to text: the vote and the speller for the static
+// letters, and J and Z from the fingertip's path (motion.mjs), as pipeline/smoothing.py's Spelling: a
+// motion letter replaces a static letter written during its path (the I that J starts from), and the
+// handshape held on afterwards is not written again until it changes.
+class Spelling {
+  constructor(window, minShare, hold, pause, motionSeconds) {
+    this.vote = new MajorityVote(window, minShare);
+    this.speller = new Speller(hold, pause);
+    this.motion = new MotionLetters(motionSeconds);
+    this.writtenAt = null;
+  }
+
+  get text() { return this.speller.text; }
+
+  // label: the thresholded letter or null; points: the hand's 21 landmarks in pixels, or null (no hand).
+  update(label, points, now) {
+    const smoothed = this.vote.update(label);
+    if (!points) this.vote.reset();
+    const written = this.speller.update(smoothed, Boolean(points), now);
+    if (written !== null) this.writtenAt = now;
+    const moved = this.motion.update(points, now);
+    if (moved === null) return { smoothed, written };
+    const s = this.speller;
+    if (this.writtenAt !== null && now - this.writtenAt <= this.motion.seconds && s.text) {
+      s.text = s.text.slice(0, -1); // the static letter the path started from was the motion letter's start
+    }
+    s.text += moved;
+    [s.lastWritten, s.candidate, s.since] = [smoothed, smoothed, now];
+    this.writtenAt = null;
+    return { smoothed, written: moved };
+  }
+}
+
+// One camera session: threshold and spelling, with pipeline/session.py's LiveSession semantics (new
+// settings restart the vote and the timings but keep the text; reset clears everything). The settings
+// and the motion letters' time come from that definition (session.json, written by the build): no
+// defaults here.
 export class LiveSpeller {
-  constructor(settings) {
+  constructor(settings, motionSeconds) {
     for (const key of ["threshold", "hold", "pause", "window", "min_share"]) {
       if (typeof settings?.[key] !== "number") throw new Error(`LiveSpeller: setting ${key} missing`);
     }
+    if (typeof motionSeconds !== "number") throw new Error("LiveSpeller: motion_seconds missing");
     this.settings = { ...settings };
+    this.motionSeconds = motionSeconds;
     this.reset();
   }
 
   reset() {
     const s = this.settings;
-    this.vote = new MajorityVote(Math.trunc(s.window), s.min_share);
-    this.speller = new Speller(s.hold, s.pause);
+    this.spelling = new Spelling(Math.trunc(s.window), s.min_share, s.hold, s.pause, this.motionSeconds);
   }
 
   configure(values) {
-    const text = this.speller.text;
+    const text = this.spelling.text;
     for (const [key, value] of Object.entries(values)) if (key !== "type") this.settings[key] = value;
     this.reset();
-    this.speller.text = text;
+    this.spelling.speller.text = text;
   }
 
-  get text() { return this.speller.text; }
+  get text() { return this.spelling.text; }
 
-  // label: the thresholded letter or null; handPresent: whether a hand was found; now: seconds.
-  step(label, handPresent, now) {
-    const smoothed = this.vote.update(label);
-    if (!handPresent) this.vote.reset();
-    const written = this.speller.update(smoothed, handPresent, now);
-    return { smoothed, written, text: this.speller.text };
+  // label: the thresholded letter or null; points: the hand's landmarks in pixels, or null; now: seconds.
+  step(label, points, now) {
+    const { smoothed, written } = this.spelling.update(label, points, now);
+    return { smoothed, written, text: this.spelling.text };
   }
 }

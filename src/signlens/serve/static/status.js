@@ -21,5 +21,3 @@ export function reporter(after = shown) {
     mine = say(message);
   };
 }
-
-export function current() { return shown; }
