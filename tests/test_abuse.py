@@ -283,6 +283,7 @@ def test_idle_live_sessions_are_closed_and_let_the_next_one_in(server):
         opened = [stack.enter_context(connect(ws_url(server.url), open_timeout=30)) for _ in range(2)]
         ready = [receive(ws) for ws in opened]  # the server's bound: two sessions here
         assert ready[0]["idle_seconds"] == 2.0
+        assert httpx.get(server.url + "/v1/session").json()["idle_seconds"] == 2.0
         with connect(ws_url(server.url), open_timeout=30) as third:  # no room yet
             assert "live sessions already" in receive(third)["message"]
         start = time.monotonic()

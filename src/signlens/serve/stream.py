@@ -214,4 +214,5 @@ async def session_definition(request: Request) -> dict:
             503, pool.error or "the model is still loading; try again shortly", {"Retry-After": "2"}
         )
     threshold = recorded_defaults(pool.info.get("calibration", {}))["live"]
-    return {**definition(threshold), "max_fps": request.app.state.settings.max_fps}
+    settings = request.app.state.settings
+    return {**definition(threshold), "max_fps": settings.max_fps, "idle_seconds": settings.live_idle_seconds}
