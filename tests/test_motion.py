@@ -8,7 +8,7 @@ import pytest
 
 from conftest import fixture_photo
 from signlens.pipeline.motion import MotionLetters, handshape
-from signlens.pipeline.smoothing import Spelling
+from signlens.pipeline.session import LiveSession
 
 
 def synthetic_hand(finger: str) -> np.ndarray:
@@ -85,7 +85,7 @@ def test_other_paths_and_a_steady_hand_give_no_motion_letter(name):
 
 
 def test_a_motion_letter_replaces_the_static_letter_it_started_from():
-    spelling, base = Spelling(hold_seconds=0.3), synthetic_hand("pinky")
+    spelling, base = LiveSession(0.6, hold=0.3), synthetic_hand("pinky")  # the production session
     written = []
     for i in range(30):  # I held for a second: written once
         written.append(spelling.update("I", base, i / 30)[1])

@@ -87,6 +87,7 @@ def test_the_server_serves_the_definition_its_streams_use():
             ready = json.loads(ws.recv(timeout=60))
             ws.send(json.dumps({"type": "settings", "window": SETTINGS["window"].high + 1}))
             refused = json.loads(ws.recv(timeout=30))
-    assert served == {**definition(served["settings"]["threshold"]), "max_fps": ready["max_fps"]}
+    bounds = {"max_fps": ready["max_fps"], "idle_seconds": ready["idle_seconds"]}
+    assert served == {**definition(served["settings"]["threshold"]), **bounds}
     assert ready["settings"] == served["settings"]
     assert refused["type"] == "error" and "window must be a whole number from 1 to 30" in refused["message"]

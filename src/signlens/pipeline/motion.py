@@ -18,6 +18,7 @@ from collections import deque
 import numpy as np
 
 WRIST, MIDDLE_MCP = 0, 9
+MOTION_SECONDS = 1.2  # the longest J or Z path kept
 TIPS = {"index": 8, "middle": 12, "ring": 16, "pinky": 20}
 PIPS = {"index": 6, "middle": 10, "ring": 14, "pinky": 18}
 MCPS = {"index": 5, "middle": 9, "ring": 13, "pinky": 17}
@@ -96,7 +97,7 @@ def is_j(path: np.ndarray) -> bool:
 class MotionLetters:
     """Feed every frame's hand; returns "J" or "Z" at the frame that completes one, else None."""
 
-    def __init__(self, seconds: float = 1.2, min_frames: int = 6):
+    def __init__(self, seconds: float = MOTION_SECONDS, min_frames: int = 6):
         self.seconds, self.min_frames = seconds, min_frames
         self.track: deque[tuple[float, str | None, np.ndarray, float]] = deque()
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from signlens.pipeline.motion import MOTION_SECONDS
 from signlens.pipeline.smoothing import Spelling
-
-MOTION_SECONDS = 1.2  # the longest J or Z path (pipeline.motion)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Single frames flicker (motion blur, a finger half hidden), so a letter is the majority of a short
 window of frames; fingerspelling commits a letter once it has been held, needs the hand to change or
-leave before the same letter counts again, and ends a word when the hand is gone for a pause.
+leave before the same letter counts again, and ends a word when the hand is gone for a pause. The
+window, shares and times have no defaults here: a live session's are defined once, in pipeline.session.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 from collections import Counter, deque
 from dataclasses import dataclass
 
-from signlens.pipeline.motion import MotionLetters
+from signlens.pipeline.motion import MOTION_SECONDS, MotionLetters
 
 
 class MajorityVote:
     """The most frequent label over the last `window` frames, if it has at least `min_share` of them.
     Frames with no hand or an unsure answer vote None."""
 
-    def __init__(self, window: int = 7, min_share: float = 0.6):
+    def __init__(self, window: int, min_share: float):
         self.votes: deque[str | None] = deque(maxlen=window)
         self.min_share = min_share
 
@@ -34,8 +35,8 @@ class MajorityVote:
 
 @dataclass
 class Speller:
-    hold_seconds: float = 0.5  # a smoothed letter must stay this long to be written
-    pause_seconds: float = 1.0  # this long with no hand ends the word
+    hold_seconds: float  # a smoothed letter must stay this long to be written
+    pause_seconds: float  # this long with no hand ends the word
 
     def __post_init__(self):
         self.text = ""
@@ -76,7 +77,7 @@ class Spelling:
     a static letter written during its path (the I that J starts from, say), and the handshape held on
     afterwards is not written again until it changes. `signlens live` and the web stream share it."""
 
-    def __init__(self, window=7, min_share=0.6, hold_seconds=0.5, pause_seconds=1.0, motion_seconds=1.2):
+    def __init__(self, window, min_share, hold_seconds, pause_seconds, motion_seconds=MOTION_SECONDS):
         self.vote = MajorityVote(window, min_share)
         self.speller = Speller(hold_seconds, pause_seconds)
         self.motion = MotionLetters(motion_seconds)
