@@ -129,7 +129,7 @@ def test_video_mode_tracks_frames_in_time_order():
         assert video.running_mode is signlens.RunningMode.VIDEO and video.threshold == live
         results = [video.recognize_frame(rgb, t) for t, rgb in zip((0.0, 0.1, 0.2), frames, strict=True)]
         assert [r.label for r in results] == ["L", "L", "L"] and all(len(r.top) == 2 for r in results)
-        assert all(set(r.timings) == {"detect", "classify"} for r in results)
+        assert all(set(r.timings) == {"detect", "search", "classify"} for r in results)
         assert video.recognize_frame(frames[0], 0.3, threshold=1.0).label is None
         with pytest.raises(SignlensError, match="time order"):
             video.recognize_frame(frames[0], 0.1)

@@ -80,6 +80,24 @@ def test_stream_spells_a_word_and_obeys_controls(url):
         assert receive(ws) == {"type": "reset", "text": ""}
 
 
+def test_stream_reads_a_hand_only_the_photo_search_finds(url):
+    import cv2
+    import numpy as np
+
+    from signlens.pipeline.hands import read_rgb
+
+    # The W photo dimmed: the tracker alone finds no hand in it (tests/test_frame_search.py), the
+    # fallback's search does. PNG, so the frame the server reads is that one, pixel for pixel.
+    dim = (read_rgb(fixture_photo("W")).astype(np.float32) * 0.35).astype(np.uint8)
+    data = cv2.imencode(".png", np.ascontiguousarray(dim[..., ::-1]))[1].tobytes()
+    with connect(ws_url(url), open_timeout=30) as ws:
+        assert receive(ws)["type"] == "ready"
+        ws.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
+        receive(ws)
+        answers = [frame(ws, data) for _ in range(2)]
+    assert [a["raw"] for a in answers] == ["W", "W"] and answers[-1]["text"] == "W"
+
+
 def test_stream_bounds_frames(url):
     with connect(ws_url(url), open_timeout=30) as ws:
         assert receive(ws)["type"] == "ready"

@@ -95,14 +95,15 @@ class PhotoReader:
             self._lite = _lite_detector(self.settings.min_confidence)
         return self._lite
 
-    def find(self, rgb: np.ndarray) -> Hand | None:
-        """The hand in the first view of the search that shows one, in the photo's pixels."""
+    def find(self, rgb: np.ndarray, views: tuple[str, ...] | None = None) -> Hand | None:
+        """The hand in the first view of the search (or of `views`, in their order) that shows one, in
+        the photo's pixels."""
         self.last_view, self.stopped = None, False
         self._gray = is_gray(rgb)
         first = True
         for k, ramp in enumerate(self.settings.gray_ramps if self._gray else (None,)):
             view_rgb = coloured(rgb, ramp) if ramp else rgb
-            for view in self.settings.search:
+            for view in views or self.settings.search:
                 if not first and self.deadline is not None and time.monotonic() > self.deadline:
                     self.stopped = True  # out of time: the views left are not looked at
                     return None

@@ -24,8 +24,9 @@ class Recognition:
     `label` is the letter, or None: no hand found, or the best class below the confidence threshold
     (`best` still names it). `confidence` is the calibrated probability of `best` (0 with no hand);
     `top` the most likely classes, best first, as (class, probability). `hand` is the hand it read
-    (box, 21 landmarks, handedness), or None. `timings`: seconds per stage ("detect", "classify") where
-    they were measured (video frames). `search_stopped`: the hand search ran out of the time the call
+    (box, 21 landmarks, handedness), or None. `timings`: seconds per stage ("detect", "classify"; "search",
+    the part of "detect" spent searching where the tracker found no hand) where they were measured
+    (video frames). `search_stopped`: the hand search ran out of the time the call
     gave it (`recognize(..., search_seconds=)`) with views unseen, so "no hand" means none seen so far."""
 
     label: str | None

@@ -29,6 +29,7 @@ from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.inference import Classifier, is_export, load_classifier
 from signlens.pipeline.description import description
+from signlens.pipeline.frame_search import FrameSearch
 from signlens.pipeline.hands import Hand, HandDetector, read_rgb
 from signlens.pipeline.options import (
     RecognizerOptions,
@@ -126,6 +127,8 @@ class Recognizer:
         self._assemble(options, classifier, detector, reader, calibration, pixel, views, None)
         self._source = path
         self._bundled = options.weights is None
+        # Where the tracker finds no hand, the frame is searched as a photo is (pipeline.frame_search).
+        self.search = FrameSearch(options.model_complexity) if video and detector is not None else None
 
     def _assemble(
         self, options, classifier, detector, reader, calibration, pixel, views, second_below
@@ -151,6 +154,7 @@ class Recognizer:
         self._bundled = False
         self._last_timestamp: float | None = None
         self._closed = False
+        self.search: FrameSearch | None = None
 
     @property
     def threshold(self) -> float:
@@ -207,12 +211,20 @@ class Recognizer:
         start = time.perf_counter()
         if self.detector is None:  # an image classifier reads the whole frame
             result = self.answer(self.classifier.logits(rgb[None]), None, None, *rule)
-            result.timings = {"detect": 0.0, "classify": time.perf_counter() - start}
+            result.timings = {"detect": 0.0, "search": 0.0, "classify": time.perf_counter() - start}
             return result
         hand = self.detector.detect(rgb)
+        tracked = time.perf_counter()
+        if hand is None and self.search is not None:
+            hand = self.search.find(rgb, self._last_timestamp)
         found = time.perf_counter()
         result = self.classify(hand, rgb, threshold=rule[0], top_k=rule[1])
-        result.timings = {"detect": found - start, "classify": time.perf_counter() - found}
+        # "detect" includes "search": the seconds the fallback spent where the tracker found no hand.
+        result.timings = {
+            "detect": found - start,
+            "search": found - tracked,
+            "classify": time.perf_counter() - found,
+        }
         return result
 
     def classify(
@@ -339,6 +351,8 @@ class Recognizer:
             self.reader.close()
         elif self.detector is not None:
             self.detector.close()
+        if self.search is not None:
+            self.search.close()
 
     def __enter__(self) -> Recognizer:
         return self
