@@ -1,20 +1,34 @@
-"""Data layer: named data sets and paths -> in-memory uint8 image sets, splits, normalisation, augmentation."""
+"""Data layer: named data sets and paths -> in-memory uint8 image sets, splits, normalisation, augmentation.
 
-from signlens.data.augment import AugmentConfig, BatchAugment
-from signlens.data.sources import data_root, load_data
-from signlens.data.splits import split_bundle, stratified_split
-from signlens.data.tensors import channel_stats, to_model_tensor
-from signlens.data.types import DataBundle, ImageSet
+The names below load on first use, so reading a photo (data.images) imports no torch.
+"""
 
-__all__ = [
-    "AugmentConfig",
-    "BatchAugment",
-    "DataBundle",
-    "ImageSet",
-    "channel_stats",
-    "data_root",
-    "load_data",
-    "split_bundle",
-    "stratified_split",
-    "to_model_tensor",
-]
+from importlib import import_module
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "AugmentConfig": "signlens.data.augment",
+    "BatchAugment": "signlens.data.augment",
+    "DataBundle": "signlens.data.types",
+    "ImageSet": "signlens.data.types",
+    "channel_stats": "signlens.data.tensors",
+    "data_root": "signlens.data.sources",
+    "load_data": "signlens.data.sources",
+    "split_bundle": "signlens.data.splits",
+    "stratified_split": "signlens.data.splits",
+    "to_model_tensor": "signlens.data.tensors",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'signlens.data' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -28,17 +28,10 @@ from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.export.graph_features import features
 from signlens.inference import LandmarkClassifier
+from signlens.inference.graph import GRAPH_FORMAT, IMAGE, LEFT, LOG_OUTPUT, OUTPUT, SIZE, WORLD
 from signlens.io import atomic_write, md5_file, write_json
 
-GRAPH_FORMAT = "signlens-recognizer-graph"
 OPSET = 17  # onnxruntime 1.20 and onnxruntime-web 1.20 run opsets up to 21
-WORLD, IMAGE, SIZE, LEFT, OUTPUT = (
-    "world_landmarks",
-    "image_landmarks",
-    "image_size",
-    "is_left",
-    "probabilities",
-)
 INPUT_DOC = {
     WORLD: "float32 (batch, 21, 3): MediaPipe Hands world landmarks (metres), as given",
     IMAGE: "float32 (batch, 21, 3): MediaPipe Hands normalised image landmarks (x, y in 0..1), as given",
@@ -97,7 +90,9 @@ class RecognizerGraph(nn.Module):
                 logits = logits.view(2, -1, logits.shape[-1]).mean(0)
             total = total + F.log_softmax(logits, dim=1)
         mean = total / len(self.models)
-        return torch.softmax(mean / self.temperature, dim=1)
+        # The members' mean log-probabilities too: the Python runtime averages a photo's two readings
+        # and fuses the pixel member on them, before the temperature (inference.graph).
+        return torch.softmax(mean / self.temperature, dim=1), mean
 
 
 def example_inputs(names: list[str], batch: int = 2) -> tuple[torch.Tensor, ...]:
@@ -110,7 +105,7 @@ def to_onnx_bytes(graph: RecognizerGraph, opset: int = OPSET) -> bytes:
     """The TorchScript-based exporter (offline, as exporter.py), every input and output batch-dynamic."""
     buffer = io.BytesIO()
     names = graph.input_names
-    axes = {name: {0: "batch"} for name in [*names, OUTPUT]}
+    axes = {name: {0: "batch"} for name in [*names, OUTPUT, LOG_OUTPUT]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
@@ -120,7 +115,7 @@ def to_onnx_bytes(graph: RecognizerGraph, opset: int = OPSET) -> bytes:
             dynamo=False,
             opset_version=opset,
             input_names=names,
-            output_names=[OUTPUT],
+            output_names=[OUTPUT, LOG_OUTPUT],
             dynamic_axes=axes,
             do_constant_folding=True,
         )
@@ -215,6 +210,7 @@ def graph_metadata(classifier, weights: Path, graph: RecognizerGraph) -> dict[st
         "class_names": json.dumps(classifier.class_names),
         "inputs": json.dumps({name: INPUT_DOC[name] for name in graph.input_names}),
         "output": "float32 (batch, classes): calibrated probabilities",
+        "log_output": "float32 (batch, classes): the members' mean log-probabilities, before the temperature",
         "temperature": repr(graph.temperature),
         "members": str(len(graph.models)),
         "source": weights.name,

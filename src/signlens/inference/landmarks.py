@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from signlens.data.landmarks import LandmarkConfig, landmark_features
+from signlens.data.landmarks import LandmarkConfig, landmark_features, to_canonical
 from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint, validate_payload
 from signlens.errors import SignlensError
 from signlens.inference.protocol import softmax
@@ -112,6 +112,12 @@ class LandmarkClassifier:
             logits = torch.cat([model(chunk) for chunk in inputs[key]]).view(views, n, -1).mean(0)
             total = total + F.log_softmax(logits, dim=1)
         return (total / len(self.members)).numpy()
+
+    def hand_logits(self, world, image, handedness, *, mirror_tta: bool | None = None) -> np.ndarray:
+        """MediaPipe hands as given ((N, 21, 3) world points, image points in pixels, N handedness
+        labels) -> `logits` of their canonical points (as inference.graph.LandmarkGraph reads them)."""
+        points = to_canonical(world, image, handedness, self.config.points)
+        return self.logits(points, mirror_tta=mirror_tta)
 
     def predict_proba(
         self, canonical_points: np.ndarray, batch_size: int = 1024, *, mirror_tta: bool | None = None

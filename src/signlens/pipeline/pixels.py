@@ -59,13 +59,20 @@ class PixelOpinion:
 
     @classmethod
     def from_payload(cls, payload: dict, fusion: dict, source: str) -> PixelOpinion:
+        """The member as the checkpoint stores it, run by torch (a checkpoint given with --weights)."""
         from signlens.engine.checkpoint import validate_payload
         from signlens.inference.images import TorchClassifier
 
         validate_payload(payload, f"{source} (pixel member)")
+        return cls.with_fusion(TorchClassifier.from_checkpoint(source, payload), fusion, source)
+
+    @classmethod
+    def with_fusion(cls, classifier, fusion: dict, source: str) -> PixelOpinion:
+        """The member `classifier` (torch, or its ONNX graph in the runtime bundle) with the calibration
+        record's fusion rule."""
         try:
             return cls(
-                TorchClassifier.from_checkpoint(source, payload),
+                classifier,
                 float(fusion["weight"]), float(fusion["below"]), float(fusion["temperature"]),
                 int(fusion.get("size", CROP_SIZE)), float(fusion.get("margin", CROP_MARGIN)),
                 bool(fusion.get("masked", False)),

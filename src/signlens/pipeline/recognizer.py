@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from signlens.data.landmarks import to_canonical
-from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
-from signlens.inference import Classifier, is_export, load_classifier
+from signlens.inference.protocol import Classifier
+from signlens.pipeline.bundle import bundled_recognizer_path, load_parts, recorded_calibration
 from signlens.pipeline.description import description
 from signlens.pipeline.frame_search import FrameSearch
 from signlens.pipeline.hands import Hand, HandDetector, read_rgb
@@ -47,15 +45,8 @@ from signlens.pipeline.threads import read_in_threads
 from signlens.pipeline.thresholds import recorded_defaults
 
 __all__ = ["Recognition", "Recognizer", "RecognizerOptions", "RunningMode"]
-
-
-def bundled_recognizer_path() -> Path:
-    path = Path(str(resources.files("signlens") / "assets" / "recognizer.pt"))
-    if not path.is_file():
-        raise SignlensError(
-            f"the bundled recogniser is missing ({path}); rebuild it with scripts/build_recognizer.py"
-        )
-    return path
+# Kept importable from here: the build, benchmarks and tests name the bundled checkpoint so.
+__all__ += ["bundled_recognizer_path", "recorded_calibration"]
 
 
 class Recognizer:
@@ -108,15 +99,12 @@ class Recognizer:
     def _load(self, options: RecognizerOptions) -> None:
         """A landmark model reads the hand it finds; an image classifier (whole photos in training) reads
         the whole photo, with no hand detection. Photos are read by predict's one reading path; video
-        frames by MediaPipe's tracker."""
-        path = Path(options.weights) if options.weights is not None else bundled_recognizer_path()
-        payload = None if is_export(path) else load_checkpoint(path)  # read once: model, record, pixel member
-        classifier = load_classifier(path, payload=payload)
-        calibration = dict((payload or {}).get("calibration") or {})
+        frames by MediaPipe's tracker. The bundled model runs as its ONNX graphs (pipeline.bundle)."""
+        parts = load_parts(options.weights, options.mirror_tta)
+        classifier, calibration, pixel = parts.classifier, parts.calibration, parts.pixel
         video = options.running_mode is RunningMode.VIDEO
-        detector, reader, pixel = None, None, None
+        detector, reader = None, None
         if classifier.kind == "landmarks":
-            pixel = pixel_opinion(payload or {}, calibration, path)
             if video:
                 detector = HandDetector(static_image_mode=False, model_complexity=options.model_complexity)
             else:
@@ -125,7 +113,7 @@ class Recognizer:
         # A second, mirrored read of a frame would reset the tracker's frame-to-frame state.
         views = ("photo",) if video else None
         self._assemble(options, classifier, detector, reader, calibration, pixel, views, None)
-        self._source = path
+        self._source = parts.source
         self._bundled = options.weights is None
         # Where the tracker finds no hand, the frame is searched as a photo is (pipeline.frame_search).
         self.search = FrameSearch(options.model_complexity) if video and detector is not None else None
@@ -235,10 +223,17 @@ class Recognizer:
         rule = self._rule(threshold, top_k)
         if hand is None:
             return no_hand()
-        logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
+        logits = self.hand_logits(hand)
         return self.with_pixels(self.answer(logits, hand, None, *rule), logits, hand, rgb, rule)
 
+    def hand_logits(self, hand: Hand) -> np.ndarray:
+        """The landmark model's (1, classes) mean log-probabilities for one hand as MediaPipe gives it."""
+        points = (hand.world_points[None], hand.image_points[None], [hand.handedness])
+        return self.classifier.hand_logits(*points, mirror_tta=self.mirror_tta)
+
     def canonical(self, hand: Hand) -> np.ndarray:
+        from signlens.data.landmarks import to_canonical  # torch: for tests and the build, not the runtime
+
         return to_canonical(
             hand.world_points[None], hand.image_points[None], [hand.handedness], self.classifier.config.points
         )
@@ -283,12 +278,12 @@ class Recognizer:
                 reader.deadline = None
         if hand is None:
             return no_hand(search_stopped=stopped)
-        logits = self.classifier.logits(self.canonical(hand), mirror_tta=self.mirror_tta)
+        logits = self.hand_logits(hand)
         result = self.answer(logits, hand, None, *rule)
         if "mirrored" in self.views and reader is not None and result.confidence < self.second_below:
             second = reader.reread(rgb, hand)
             if second is not None:
-                more = self.classifier.logits(self.canonical(second), mirror_tta=self.mirror_tta)
+                more = self.hand_logits(second)
                 logits = np.concatenate([logits, more])
                 result = self.answer(logits, hand, None, *rule)
         return self.with_pixels(result, logits, hand, rgb, rule)
@@ -375,17 +370,3 @@ def as_rgb(image) -> np.ndarray:
 
         return decode_image(image, "RGB")
     return checked_rgb(image)
-
-
-def pixel_opinion(payload: dict, calibration: dict, source: str | Path) -> PixelOpinion | None:
-    """A recogniser checkpoint's pixel member with its fusion rule, or None (a landmark-only model)."""
-    if payload.get("pixel") is None:
-        return None
-    return PixelOpinion.from_payload(payload["pixel"], calibration.get("fusion") or {}, str(source))
-
-
-def recorded_calibration(path: str | Path) -> dict:
-    """The calibration record a recogniser's build wrote into its checkpoint ({} for a plain run)."""
-    if is_export(path):
-        return {}
-    return dict(load_checkpoint(path).get("calibration") or {})
