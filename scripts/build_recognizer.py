@@ -10,6 +10,9 @@
    thresholds (on the answered-vs-right curve) and every figure README, --help and docs show, written into
    the checkpoint's calibration record, the one place they are read from.
 4. Train every member on all signers and write the ensemble, with its record, into the package.
+5. Export its runtime bundle beside it (recognizer.onnx, and recognizer-pixel.onnx for a pixel member):
+   what predict, live and serve run, without torch. Alone, after any change to the checkpoint:
+   `.venv/bin/python scripts/export_runtime.py` (the runtime refuses a bundle from another checkpoint).
 
     SIGNLENS_DATA=../shared/data nice .venv/bin/python scripts/build_recognizer.py [--out PATH] [--work DIR]
         [--members RECIPE[@SEED][:VARIANT],...] [--changes cut,...]
@@ -210,6 +213,9 @@ def main() -> None:
         "per signer: " + ", ".join(f"{s['signer']} {s['right']}/{s['photos']}" for s in record["per_signer"])
     )
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
+    from signlens.export.runtime_bundle import export_runtime
+
+    print(json.dumps(export_runtime(args.out, args.out.parent)))  # step 5: the runtime bundle
 
 
 if __name__ == "__main__":
