@@ -195,6 +195,55 @@ def test_webgl_landmark_path_still_finds_the_same_hands(site, python_landmarks):
         assert np.abs(np.asarray(got["marks"]) - reference).mean() < 0.03, where
 
 
+SEARCH_IN_BROWSER = """const m = await import('/static/source-device.mjs'); const models = await m.loadModels();
+const {frameSearch} = await import('/static/hand-landmarks.mjs');
+const img = new Image(); img.src = args[0]; await img.decode();
+const tracked = await m.landmarks(img, true);
+// A budget this loaded test box keeps to: the views looked at, not the time, are under test here.
+const search = frameSearch(models.stage, {...models.live.frame_search, seconds: 10});
+const found = await search(img, 0);
+const again = await search(img, 0.1);  // within the budget's wait: the view that found it, alone
+const shows = (r) => !!(r && r.multiHandLandmarks && r.multiHandLandmarks.length);
+const probs = shows(found) ? Array.from(await m.classifyHand(found, img.width, img.height)) : null;
+return {tracked: shows(tracked), found: shows(found) ? found.multiHandLandmarks[0].map((p) => [p.x, p.y]) : null,
+  again: shows(again), hand: shows(found) ? found.multiHandedness[0].label : null, probs,
+  classes: models.meta.class_names, budget: models.live.frame_search};"""
+
+
+def test_cpu_path_searches_a_frame_the_tracker_misses(site):
+    """Video finds what a photo finds on the device too (issue 25, item 3): the dimmed W photo, in which
+    the tracker finds no hand, is found by the frame search's padded view, at the points the Python
+    photo reader finds, and reads W."""
+    import base64
+
+    import cv2
+
+    from signlens.pipeline.frame_search import SEARCH_EVERY, SEARCH_SECONDS
+    from signlens.pipeline.reading import PhotoReader
+
+    driver, url, *_ = site
+    dim = (decode_image(fixture_photo("W")).astype(np.float32) * 0.35).astype(np.uint8)
+    png = cv2.imencode(".png", cv2.cvtColor(dim, cv2.COLOR_RGB2BGR))[1].tobytes()
+    driver.get(f"{url}/?source=device&landmarks=cpu")
+    script = f"""const done = arguments[arguments.length - 1];
+    (async (args) => {{ {SEARCH_IN_BROWSER} }})([arguments[0]]).then(done, (e) => done({{error: String(e)}}));"""
+    result = driver.execute_async_script(script, "data:image/png;base64," + base64.b64encode(png).decode())
+    assert "error" not in result, result
+    assert result["budget"] == {"every": SEARCH_EVERY, "seconds": SEARCH_SECONDS}
+    assert not result["tracked"] and result["found"] is not None and result["again"]
+    reader = PhotoReader()
+    try:
+        hand = reader.find(dim)
+        assert reader.last_view == "padded"
+    finally:
+        reader.close()
+    reference = hand.image_points[:, :2] / [dim.shape[1], dim.shape[0]]
+    assert result["hand"] == hand.handedness
+    # As the CPU path's own points against the Python pipeline's (test above): within a few pixels.
+    assert np.abs(np.asarray(result["found"]) - reference).mean() < 0.03
+    assert result["classes"][int(np.argmax(result["probs"]))] == "W"
+
+
 def test_page_recognises_offline_after_one_visit(site):
     driver, url, _, stop_server, _ = site
     driver.get(url + "/?source=device")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from signlens.pipeline.frame_search import SEARCH_EVERY, SEARCH_SECONDS
 from signlens.pipeline.motion import MOTION_SECONDS
 from signlens.pipeline.smoothing import Spelling
 
@@ -51,6 +52,8 @@ def definition(threshold: float) -> dict:
             for name, s in SETTINGS.items()
         },
         "motion_seconds": MOTION_SECONDS,
+        # Where the tracker finds no hand: a search at most every `every` seconds, of at most `seconds`.
+        "frame_search": {"every": SEARCH_EVERY, "seconds": SEARCH_SECONDS},
     }
 
 

@@ -56,30 +56,105 @@ function loadScript(src) {
   });
 }
 
+// tasks-vision's result in @mediapipe/hands' shape. tasks-vision names the hand as seen; the legacy
+// solution (and so the Python pipeline, whose labels the graph was trained on) names it as in a mirror:
+// the same model output, the other label.
+function legacyShape(r) {
+  return {
+    multiHandLandmarks: r.landmarks,
+    multiHandWorldLandmarks: r.worldLandmarks,
+    multiHandedness: r.handedness.map((h) => ({
+      label: h[0].categoryName === "Left" ? "Right" : "Left", score: h[0].score,
+    })),
+  };
+}
+
 // As the Python video recogniser: one hand, the full models, tracking between frames, 0.5 thresholds.
 async function loadCpu() {
   const { FilesetResolver, HandLandmarker } = await import(`${BASE}tasks/vision_bundle.mjs`);
   const fileset = await FilesetResolver.forVisionTasks(`${BASE}tasks`);
-  const landmarker = await HandLandmarker.createFromOptions(fileset, {
+  const create = (runningMode) => HandLandmarker.createFromOptions(fileset, {
     baseOptions: { modelAssetPath: `${BASE}tasks/hand_landmarker.task`, delegate: "CPU" },
-    runningMode: "VIDEO", numHands: 1,
+    runningMode, numHands: 1,
     minHandDetectionConfidence: 0.5, minHandPresenceConfidence: 0.5, minTrackingConfidence: 0.5,
   });
+  const landmarker = await create("VIDEO");
+  let photos = null; // the photo reader's detector, made on the first search: most sessions never need it
   let last = 0; // VIDEO mode wants strictly increasing timestamps (ms)
   const detect = (image) => {
     last = Math.max(last + 1, Math.round(performance.now()));
-    const r = landmarker.detectForVideo(image, last);
-    return {
-      multiHandLandmarks: r.landmarks,
-      multiHandWorldLandmarks: r.worldLandmarks,
-      // tasks-vision names the hand as seen; the legacy solution (and so the Python pipeline, whose
-      // labels the graph was trained on) names it as in a mirror: the same model output, the other label.
-      multiHandedness: r.handedness.map((h) => ({
-        label: h[0].categoryName === "Left" ? "Right" : "Left", score: h[0].score,
-      })),
-    };
+    return legacyShape(landmarker.detectForVideo(image, last));
   };
-  return { name: "cpu", detect: async (image) => detect(image), close: () => landmarker.close() };
+  const prepare = async () => {
+    if (photos) return;
+    photos = await create("IMAGE");
+    photos.detect(blankFrame()); // the first frame sets the graph up: not on the search's time
+  };
+  const look = async (view, image) => {
+    await prepare();
+    return view === "padded" ? inCanvas(photos, image) : legacyShape(photos.detect(image));
+  };
+  return {
+    name: "cpu", detect: async (image) => detect(image), prepare, look,
+    close: () => { landmarker.close(); if (photos) photos.close(); },
+  };
+}
+
+// The Python photo search's views that this build's models can look in (pipeline/reading.py): the frame
+// afresh, then the frame shrunk into a padded canvas (a hand that fills the frame is too big for the palm
+// detector). Its lite and turned views need models the browser build does not carry.
+const VIEWS = ["photo", "padded"];
+const PAD = 0.5; // reading.py's PAD: a border of half the frame's longer side on every side
+let canvas = null;
+
+// reading.py's _in_canvas (upright): the hand found in the padded canvas, in the frame's coordinates.
+function inCanvas(photos, image) {
+  const width = image.videoWidth || image.width, height = image.videoHeight || image.height;
+  const side = Math.round(Math.max(width, height) * (1 + 2 * PAD));
+  const scale = Math.min(1, 640 / side); // the detector sees 192 px: a bigger canvas costs time only
+  const size = Math.max(1, Math.round(side * scale));
+  canvas = canvas || document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "black";
+  context.fillRect(0, 0, size, size);
+  const [w, h] = [width * scale, height * scale];
+  const [x0, y0] = [(size - w) / 2, (size - h) / 2];
+  context.drawImage(image, x0, y0, w, h);
+  const found = legacyShape(photos.detect(canvas));
+  found.multiHandLandmarks = found.multiHandLandmarks.map((marks) => marks.map((p) => ({
+    x: (p.x * size - x0) / w, y: (p.y * size - y0) / h, z: (p.z * size) / w,
+  })));
+  return found;
+}
+
+// pipeline/frame_search.py's FrameSearch: where the tracker finds no hand, the frame searched as a photo
+// is, at most once each `every` seconds and for at most `seconds`; the view that found the hand is tried
+// first in the frames after it. `stage.look` missing (the WebGL path): no search.
+export function frameSearch(stage, { every, seconds }) {
+  let view = null, next = -Infinity;
+  const shows = (r) => r && r.multiHandLandmarks && r.multiHandLandmarks.length > 0;
+  return async (image, time) => {
+    if (!stage.look) return null;
+    if (view) {
+      const found = await stage.look(view, image);
+      if (shows(found)) return found;
+      view = null;
+    }
+    if (time < next) return null;
+    next = time + every;
+    await stage.prepare(); // its load (once) is not the search's time
+    const deadline = performance.now() + 1000 * seconds;
+    for (const [i, candidate] of VIEWS.entries()) {
+      if (i > 0 && performance.now() > deadline) break;
+      const found = await stage.look(candidate, image);
+      if (shows(found)) {
+        view = candidate;
+        return found;
+      }
+    }
+    return null;
+  };
 }
 
 async function loadWebgl() {

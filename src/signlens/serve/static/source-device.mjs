@@ -6,7 +6,7 @@
 // tensors and reads probabilities out. The vote and the speller are speller.mjs, which spells exactly as
 // the Python one.
 // Same interface as source-server.js: createDeviceSource({onResult, onStatus, onClosed}) -> {start, stop, reset, configure}.
-import { blankFrame, chooseLandmarkPath, loadLandmarks } from "./hand-landmarks.mjs";
+import { blankFrame, chooseLandmarkPath, frameSearch, loadLandmarks } from "./hand-landmarks.mjs";
 import { LiveSpeller, decide } from "./speller.mjs";
 
 const BASE = "/static/ondevice/";
@@ -100,14 +100,17 @@ export async function classifyHand(results, width, height) {
 
 export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) {
   let live = null, chosen = {}; // the speller, made once the session's defaults have loaded; the page's settings
-  let running = false, video = null, frame = 0, started = 0;
+  let running = false, video = null, frame = 0, started = 0, search = null;
 
   async function step() {
     const width = video.videoWidth, height = video.videoHeight;
     const t0 = performance.now();
-    const results = await landmarks(video);
+    const tracked = await landmarks(video);
+    const shows = (r) => r && r.multiHandLandmarks && r.multiHandLandmarks.length;
+    // Where the tracker finds no hand, the frame is searched as a photo is (on the session's budget).
+    const results = shows(tracked) || !search ? tracked : await search(video, (t0 - started) / 1000);
     const t1 = performance.now();
-    const found = results && results.multiHandLandmarks && results.multiHandLandmarks.length;
+    const found = shows(results);
     let answer = { label: null, best: null, confidence: 0, top: [] }, points = null, hand = null, t2 = t1;
     if (found) {
       const probs = await classifyHand(results, width, height);
@@ -162,6 +165,7 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
         return;
       }
       live = live || new LiveSpeller({ ...models.live.settings, ...chosen }, models.live.motion_seconds);
+      if (models.live.frame_search) search = search || frameSearch(models.stage, models.live.frame_search);
       onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
       running = true;
       started = performance.now();
