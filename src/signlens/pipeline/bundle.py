@@ -9,6 +9,7 @@ checkpoint through torch, an ONNX recogniser graph or image classifier through O
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -86,13 +87,35 @@ def graph_pixel(graph: LandmarkGraph, path: Path) -> PixelOpinion | None:
     """A recogniser graph's pixel member (its own ONNX graph, named in the metadata, beside it)."""
     if not graph.pixel_graph:
         return None
-    from signlens.inference.images import OnnxClassifier
-
     member = path.with_name(graph.pixel_graph)
     if graph.pixel_graph != PIXEL_GRAPH or not member.is_file():
         raise SignlensError(f"{path}: its pixel member's graph {member} is missing")
     fusion = graph.calibration.get("fusion") or {}
-    return PixelOpinion.with_fusion(OnnxClassifier(member, threads=1), fusion, str(path))
+    return PixelOpinion.with_fusion(OpenedOnFirstUse(member), fusion, str(path))
+
+
+class OpenedOnFirstUse:
+    """The pixel member's ONNX classifier, opened when first asked: most photos are sure without it, and
+    a one-photo `predict` should not wait for a graph it never runs."""
+
+    backend = "onnx"
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._classifier = None
+        self._lock = threading.Lock()  # readers on several threads may ask at once
+
+    @property
+    def classifier(self):
+        with self._lock:
+            if self._classifier is None:
+                from signlens.inference.images import OnnxClassifier
+
+                self._classifier = OnnxClassifier(self.path, threads=1)
+            return self._classifier
+
+    def logits(self, images, batch_size: int = 1024):
+        return self.classifier.logits(images, batch_size)
 
 
 def recorded_calibration(path: str | Path) -> dict:

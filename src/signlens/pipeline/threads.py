@@ -12,16 +12,22 @@ from signlens.pipeline.reading import PhotoReader
 
 
 def read_in_threads(first: PhotoReader, items: Iterable, one: Callable, workers: int) -> Iterator:
-    """one(item, reader) for each of `items`, in order, on `workers` threads: `first` and workers - 1
-    readers made like it (closed at the end). MediaPipe releases the interpreter lock while it runs, so
-    the threads run in parallel; at most 2 x workers items are in flight at once."""
+    """one(item, reader) for each of `items`, in order, on `workers` threads: `first` and up to
+    workers - 1 readers made like it when needed (closed at the end). MediaPipe releases the interpreter
+    lock while it runs, so the threads run in parallel; at most 2 x workers items are in flight at once."""
     readers: queue.SimpleQueue = queue.SimpleQueue()
-    made = [PhotoReader(first.settings) for _ in range(workers - 1)]
-    for reader in (first, *made):
-        readers.put(reader)
+    readers.put(first)
+    made: list[PhotoReader] = []
 
     def pooled(item):
-        reader = readers.get()
+        # A reader is made only when an item finds every reader busy (never for a single photo, whose
+        # answer would wait on a MediaPipe graph it never uses); the pool's `workers` threads bound
+        # how many exist.
+        try:
+            reader = readers.get_nowait()
+        except queue.Empty:
+            reader = PhotoReader(first.settings)
+            made.append(reader)
         try:
             return one(item, reader)
         finally:
