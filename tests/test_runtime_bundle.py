@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +203,35 @@ def test_the_package_imports_for_the_runtime_load_no_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+SERVE = """
+import sys
+from pathlib import Path
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, sys.argv[1])
+from serve_helpers import auth, running_server
+from signlens.serve.settings import Settings
+
+settings = Settings()
+with running_server(settings) as url:
+    data = Path(sys.argv[2]).read_bytes()
+    files = {"file": ("photo.jpg", data, "image/jpeg")}
+    answer = httpx.post(url + "/v1/recognize", files=files, headers=auth(settings), timeout=60).json()
+print(answer["label"], "torch imported" if "torch" in sys.modules else "no torch")
+"""
+
+
+def test_the_server_answers_with_no_torch():
+    tests = str(Path(__file__).resolve().parent)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVE, tests, str(fixture_photo("B"))],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["B", "no", "torch"]
