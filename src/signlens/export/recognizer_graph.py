@@ -28,7 +28,7 @@ from signlens.engine.checkpoint import load_checkpoint
 from signlens.errors import SignlensError
 from signlens.export.graph_features import features
 from signlens.inference import LandmarkClassifier
-from signlens.inference.graph import GRAPH_FORMAT, IMAGE, LEFT, LOG_OUTPUT, OUTPUT, SIZE, WORLD
+from signlens.inference.graph import GRAPH_FORMAT, IMAGE, LEFT, LOG_OUTPUT, OUTPUT, SIZE, WORLD, graph_session
 from signlens.io import atomic_write, md5_file, write_json
 
 OPSET = 17  # onnxruntime 1.20 and onnxruntime-web 1.20 run opsets up to 21
@@ -144,12 +144,8 @@ def python_probabilities(classifier, data: dict) -> np.ndarray:
 
 
 def onnx_session(path_or_bytes, threads: int = 1):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-    source = path_or_bytes if isinstance(path_or_bytes, bytes) else str(path_or_bytes)
-    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    """The graph's session as the runtime opens it (inference.graph)."""
+    return graph_session(path_or_bytes, threads)
 
 
 def run_session(session, inputs: dict[str, np.ndarray], batch_size: int = 512) -> np.ndarray:
