@@ -151,6 +151,31 @@ def test_export_runtime_writes_a_bundle_that_loads(tmp_path, graph_parts):
     assert (tmp_path / "recognizer-pixel.onnx").is_file() == (parts.pixel is not None)
 
 
+def test_a_landmark_only_model_exports_and_answers_without_a_pixel_graph(tmp_path, hands):
+    """What the next build ships: landmark members only; a pixel graph left from before is removed."""
+    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+    from signlens.export.runtime_bundle import export_runtime
+    from signlens.pipeline.bundle import bundled_recognizer_path, load_bundle, load_file
+    from signlens.pipeline.recognizer import Recognizer
+
+    payload = load_checkpoint(bundled_recognizer_path())
+    payload.pop("pixel", None)
+    payload["calibration"] = {k: v for k, v in payload["calibration"].items() if k != "fusion"}
+    weights = tmp_path / "recognizer.pt"
+    save_checkpoint(weights, payload)
+    (tmp_path / "recognizer-pixel.onnx").write_bytes(b"left from a build with a pixel member")
+    report = export_runtime(weights, tmp_path)
+    assert "pixel" not in report and not (tmp_path / "recognizer-pixel.onnx").exists()
+    parts, reference = load_bundle(weights), load_file(weights)
+    assert parts.pixel is None and reference.pixel is None
+    ours = Recognizer.from_parts(parts.classifier, None, calibration=parts.calibration)
+    theirs = Recognizer.from_parts(reference.classifier, None, calibration=reference.calibration)
+    for rgb, hand in hands:  # no detector of their own: the fixture photos' hands, both readings
+        a, b = ours.classify(hand, rgb), theirs.classify(hand, rgb)
+        assert a.label == b.label and abs(a.confidence - b.confidence) < ATOL
+        assert [n for n, _ in a.top] == [n for n, _ in b.top]
+
+
 def test_a_recognizer_graph_given_as_weights_loads_in_onnxruntime(graph_parts):
     from signlens.pipeline.bundle import bundled_recognizer_path
     from signlens.pipeline.recognizer import Recognizer
