@@ -7,7 +7,7 @@ ONDEVICE := src/signlens/serve/static/ondevice/versions.json
 SIGNLENS_DATA ?= $(if $(wildcard ../shared/data),../shared/data,./data)
 export SIGNLENS_DATA
 
-.PHONY: install run train test lint benchmark clean
+.PHONY: install run train test lint format benchmark clean
 
 install: $(STAMP) $(ONDEVICE)
 
@@ -38,9 +38,24 @@ run: install
 train: install
 	$(BIN)/signlens train --data sign-mnist --seed 0 --out runs/default --exist-ok
 
-lint: install
+# The JavaScript as the Python: ESLint and Prettier, pinned in web/package-lock.json (web/*.config.mjs).
+JS := src/signlens/serve/static/*.mjs src/signlens/serve/static/sw.js tests/js/*.mjs
+NODE_TOOLS := web/node_modules/.package-lock.json
+$(NODE_TOOLS): web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: make lint needs node and npm (apt-get install nodejs npm)"; exit 2; }
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+lint: install $(NODE_TOOLS)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
+	web/node_modules/.bin/eslint --max-warnings 0 -c web/eslint.config.mjs $(JS)
+	web/node_modules/.bin/prettier --config web/prettier.config.mjs --check $(JS)
+
+# Rewrites the files lint checks into their formatters' style.
+format: install $(NODE_TOOLS)
+	$(BIN)/ruff format src tests benchmarks scripts
+	web/node_modules/.bin/prettier --config web/prettier.config.mjs --write $(JS)
 
 test: install lint
 	$(BIN)/python -m pytest

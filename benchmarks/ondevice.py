@@ -107,15 +107,20 @@ def graph_parity(driver, data: dict, names: list[str]) -> dict:
     payload = {k: {"dims": list(v.shape[1:]), "data": v.ravel().tolist()} for k, v in feeds.items()}
     out = run_js(
         driver,
-        """const m = await import('/static/source-device.mjs'); await m.loadModels();
+        """const m = await import('/static/device-recognizer.mjs'); await m.loadModels();
         const [inputs, rows] = args; const probs = [], ms = [];
         for (let r = 0; r < rows; r++) {
           const one = {};
           for (const [name, {dims, data}] of Object.entries(inputs)) {
             const size = dims.reduce((a, b) => a * b, 1);
-            one[name] = {dims: [1, ...dims], data: data.slice(r * size, (r + 1) * size)};
+            one[name] = data.slice(r * size, (r + 1) * size);
           }
-          const t0 = performance.now(); const p = await m.classify(one); ms.push(performance.now() - t0);
+          // The graph's inputs as MediaPipe's hand, read by the page's own classifyHand.
+          const points = (a) => Array.from({length: 21}, (_, i) => a ? {x: a[3 * i], y: a[3 * i + 1], z: a[3 * i + 2]} : {x: 0, y: 0, z: 0});
+          const hand = {multiHandLandmarks: [points(one.image_landmarks)], multiHandWorldLandmarks: [points(one.world_landmarks)],
+            multiHandedness: [{label: one.is_left && one.is_left[0] ? 'Left' : 'Right'}]};
+          const [w, h] = one.image_size || [1, 1];
+          const t0 = performance.now(); const p = await m.classifyHand(hand, w, h); ms.push(performance.now() - t0);
           probs.push(Array.from(p));
         }
         return {probs, ms};""",
@@ -137,6 +142,7 @@ def live_run(driver, url: str, seconds: float, path: str) -> dict:
     return run_js(
         driver,
         """const m = await import('/static/source-device.mjs');
+        const {deviceStats} = await import('/static/device-recognizer.mjs');
         const video = document.getElementById('video');
         video.srcObject = await navigator.mediaDevices.getUserMedia({video: true}); await video.play();
         const letters = [];
@@ -146,7 +152,7 @@ def live_run(driver, url: str, seconds: float, path: str) -> dict:
         const t0 = performance.now(); await source.start(video);
         while (performance.now() - t0 < args[0] * 1000) await new Promise((r) => setTimeout(r, 250));
         source.stop();
-        const s = m.deviceStats();
+        const s = deviceStats();
         const bytes = performance.getEntriesByType('resource').concat(performance.getEntriesByType('navigation'))
           .reduce((sum, e) => sum + (e.transferSize || 0), 0);
         return {load_ms: s.loadMs, first_answer_ms: s.firstAnswerMs, start_ms: s.startMs, frames: s.frames, path: s.path,
@@ -180,15 +186,15 @@ def photo_accuracy(driver, data: dict, per_letter: int) -> dict:
         uri = "data:image/jpeg;base64," + base64.b64encode(f.read_bytes()).decode()
         out = run_js(
             driver,
-            """const m = await import('/static/source-device.mjs'); await m.loadModels();
+            """const m = await import('/static/device-recognizer.mjs'); const {blankFrame} = await import('/static/hand-landmarks.mjs'); await m.loadModels();
             const img = new Image(); img.src = args[0]; await img.decode();
-            const t0 = performance.now(); let r = await m.landmarks(img, true); let [w, h] = [img.naturalWidth, img.naturalHeight];
+            const t0 = performance.now(); let r = await m.landmarks(blankFrame()).then(() => m.landmarks(img)); let [w, h] = [img.naturalWidth, img.naturalHeight];
             const none = (x) => !x || !x.multiHandLandmarks || !x.multiHandLandmarks.length;
             if (none(r)) {  // as HandDetector on a miss: again with a black border of half the image size
               const b = Math.round(0.5 * Math.max(w, h)), c = document.createElement('canvas');
               c.width = w + 2 * b; c.height = h + 2 * b;
               const g = c.getContext('2d'); g.fillRect(0, 0, c.width, c.height); g.drawImage(img, b, b);
-              r = await m.landmarks(c, true); [w, h] = [c.width, c.height];
+              r = await m.landmarks(blankFrame()).then(() => m.landmarks(c)); [w, h] = [c.width, c.height];
             }
             const ms = performance.now() - t0;
             if (none(r)) return {found: false, ms};

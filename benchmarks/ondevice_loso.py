@@ -94,7 +94,7 @@ def photo_file(source: str) -> Path:
 
 
 CHUNK = 4
-BROWSER = """const m = await import('/static/source-device.mjs'); await m.loadModels();
+BROWSER = """const m = await import('/static/device-recognizer.mjs'); const {blankFrame} = await import('/static/hand-landmarks.mjs'); await m.loadModels();
 const ort = await import('/static/ondevice/ort/ort.wasm.min.mjs');
 const [graph, photos, inputs, output] = args;
 if (graph) window.foldSession = await ort.InferenceSession.create(  // once a signer; photos come in chunks
@@ -105,12 +105,12 @@ const out = [];
 for (const uri of photos) {
   const img = new Image(); img.src = uri; await img.decode();
   let [w, h, border] = [img.naturalWidth, img.naturalHeight, 0];
-  const t0 = performance.now(); let r = await m.landmarks(img, true);
+  const t0 = performance.now(); let r = await m.landmarks(blankFrame()).then(() => m.landmarks(img));
   if (none(r)) {  // as HandDetector on a miss: again with a black border of half the image size
     border = Math.round(0.5 * Math.max(w, h)); const c = document.createElement('canvas');
     c.width = w + 2 * border; c.height = h + 2 * border;
     const g = c.getContext('2d'); g.fillRect(0, 0, c.width, c.height); g.drawImage(img, border, border);
-    r = await m.landmarks(c, true); [w, h] = [c.width, c.height];
+    r = await m.landmarks(blankFrame()).then(() => m.landmarks(c)); [w, h] = [c.width, c.height];
   }
   const ms = performance.now() - t0;
   if (none(r)) { out.push({found: false, ms}); continue; }

@@ -336,7 +336,7 @@ def test_allowed_host_names_a_lan_name():
 def test_every_answer_carries_the_browser_defences(server, secured):
     answers = [
         httpx.get(server.url + path)
-        for path in ("/", "/static/app.js", "/sw.js", "/v1/health", "/v1/model", "/openapi.json", "/nope")
+        for path in ("/", "/static/app.mjs", "/sw.js", "/v1/health", "/v1/model", "/openapi.json", "/nope")
     ]
     answers += [
         httpx.post(server.url + "/v1/recognize", content=b"x", headers={"Content-Type": "text/plain"}),
@@ -360,7 +360,7 @@ def test_the_token_in_the_url_only_opens_the_page_and_never_replaces_a_good_cook
         assert first.status_code == 200 and "signlens_token" in first.headers.get("set-cookie", "")
         wrong = browser.get(secured.url + "/?token=WRONG-token-123")
         assert wrong.status_code == 200 and "set-cookie" not in wrong.headers
-        assert browser.get(secured.url + "/static/app.js").status_code == 200  # the cookie still works
+        assert browser.get(secured.url + "/static/app.mjs").status_code == 200  # the cookie still works
     wrong = httpx.get(secured.url + "/?token=WRONG-token-123", headers=bearer)
     assert wrong.status_code == 200 and "set-cookie" not in wrong.headers
     with pytest.raises(InvalidStatus):

@@ -83,7 +83,7 @@ def wait_for(driver, predicate, seconds: float, what: str):
 def models_loaded(driver) -> None:
     """Waits until the page's on-device models have loaded (the load a page starts by itself)."""
     driver.execute_async_script(
-        "import('/static/source-device.mjs').then((m) => m.loadModels()).then(() => arguments[0](true))"
+        "import('/static/device-recognizer.mjs').then((m) => m.loadModels()).then(() => arguments[0](true))"
     )
     time.sleep(0.3)  # the page's own handlers of the finished load run first
 

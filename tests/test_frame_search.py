@@ -66,7 +66,9 @@ def test_the_search_runs_on_a_budget_where_there_is_no_hand():
     assert all(r.hand is None for r in read_frames(frames, searched))
     # One search per SEARCH_EVERY seconds of video, no more.
     assert len(searched) == int(np.ceil(seconds / SEARCH_EVERY)), searched
-    assert all(b - a >= SEARCH_EVERY * FPS - 1e-9 for a, b in zip(searched, searched[1:], strict=False)), searched
+    assert all(
+        b - a >= SEARCH_EVERY * FPS - 1e-9 for a, b in zip(searched, searched[1:], strict=False)
+    ), searched
 
 
 def test_no_hand_stays_no_hand_with_the_search():

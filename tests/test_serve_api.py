@@ -166,8 +166,10 @@ def test_overload_answers_503_with_retry_after(url):
 def test_page_and_static_files(url):
     page = httpx.get(url + "/")
     assert page.status_code == 200 and "getUserMedia" not in page.text and 'id="spelled"' in page.text
-    for name in ("app.js", "source-server.js", "overlay.js", "photos.js", "style.css"):
+    for name in ("app.mjs", "source-server.mjs", "overlay.mjs", "photos.mjs", "style.css"):
         assert httpx.get(f"{url}/static/{name}").status_code == 200
+    # Browsers run a module only when it is served as JavaScript.
+    assert httpx.get(f"{url}/static/app.mjs").headers["content-type"].startswith("text/javascript")
     assert httpx.get(url + "/static/../pool.py").status_code == 404
 
 

@@ -114,7 +114,7 @@ def test_stream_bounds_frames(url):
 def test_token_is_required_everywhere(secured):
     assert httpx.get(secured + "/v1/model").status_code == 401
     assert httpx.get(secured + "/").status_code == 401
-    assert httpx.get(secured + "/static/app.js").status_code == 401
+    assert httpx.get(secured + "/static/app.mjs").status_code == 401
     wrong = httpx.get(secured + "/v1/model", headers={"Authorization": "Bearer wrong-token-123"})
     assert wrong.status_code == 401 and "token" in wrong.json()["error"]
     # With the token, the request reaches the route (the model is not loaded here: 503, not 401).
@@ -122,7 +122,7 @@ def test_token_is_required_everywhere(secured):
     assert ok.status_code == 503 and "loading" in ok.json()["error"]
     with httpx.Client() as browser:  # the page's first visit with ?token= leaves a cookie for the rest
         assert browser.get(secured + f"/?token={TOKEN}").status_code == 200
-        assert browser.get(secured + "/static/app.js").status_code == 200
+        assert browser.get(secured + "/static/app.mjs").status_code == 200
     with pytest.raises((ConnectionClosed, Exception)), connect(ws_url(secured), open_timeout=30) as ws:
         ws.recv(timeout=30)
     # ?token= opens the page only (URLs end up in logs); other clients send the header.

@@ -14,12 +14,16 @@ const session = await ort.InferenceSession.create(new Uint8Array(readFileSync(mo
 });
 const loadMs = performance.now() - t0;
 const { rows, inputs } = JSON.parse(readFileSync(inPath, "utf8"));
-const probabilities = [], ms = [];
+const probabilities = [],
+  ms = [];
 for (let r = 0; r < rows; r++) {
   const feeds = {};
   for (const [name, { dims, data }] of Object.entries(inputs)) {
     const size = dims.reduce((a, b) => a * b, 1);
-    feeds[name] = new ort.Tensor("float32", Float32Array.from(data.slice(r * size, (r + 1) * size)), [1, ...dims]);
+    feeds[name] = new ort.Tensor("float32", Float32Array.from(data.slice(r * size, (r + 1) * size)), [
+      1,
+      ...dims,
+    ]);
   }
   const start = performance.now();
   const result = await session.run(feeds);

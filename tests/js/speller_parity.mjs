@@ -11,11 +11,17 @@ const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const out = input.sessions.map(({ settings, motion_seconds: motionSeconds, classes, frames }) => {
   const live = new LiveSpeller(settings, motionSeconds);
   return frames.map((frame) => {
-    if (frame[0] === "configure") { live.configure(frame[1]); return [live.text]; }
-    if (frame[0] === "reset") { live.reset(); return [live.text]; }
+    if (frame[0] === "configure") {
+      live.configure(frame[1]);
+      return [live.text];
+    }
+    if (frame[0] === "reset") {
+      live.reset();
+      return [live.text];
+    }
     const [hand, probabilities, now, points] = frame;
     const label = hand ? decide(probabilities, classes, live.settings.threshold).label : null;
-    const { smoothed, written, text } = live.step(label, hand ? points ?? STILL : null, now);
+    const { smoothed, written, text } = live.step(label, hand ? (points ?? STILL) : null, now);
     return [smoothed, written, text];
   });
 });

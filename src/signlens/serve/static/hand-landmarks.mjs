@@ -24,10 +24,14 @@ export function chooseLandmarkPath() {
   const asked = new URLSearchParams(location.search).get("landmarks");
   if (asked === "cpu" || asked === "webgl") return asked;
   try {
-    const gl = document.createElement("canvas").getContext("webgl2") || document.createElement("canvas").getContext("webgl");
+    const gl =
+      document.createElement("canvas").getContext("webgl2") ||
+      document.createElement("canvas").getContext("webgl");
     if (!gl) return "cpu";
     const info = gl.getExtension("WEBGL_debug_renderer_info");
-    const renderer = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
+    const renderer = String(
+      info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER),
+    );
     return /swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer) ? "cpu" : "webgl";
   } catch {
     return "cpu";
@@ -64,7 +68,8 @@ function legacyShape(r) {
     multiHandLandmarks: r.landmarks,
     multiHandWorldLandmarks: r.worldLandmarks,
     multiHandedness: r.handedness.map((h) => ({
-      label: h[0].categoryName === "Left" ? "Right" : "Left", score: h[0].score,
+      label: h[0].categoryName === "Left" ? "Right" : "Left",
+      score: h[0].score,
     })),
   };
 }
@@ -73,11 +78,15 @@ function legacyShape(r) {
 async function loadCpu() {
   const { FilesetResolver, HandLandmarker } = await import(`${BASE}tasks/vision_bundle.mjs`);
   const fileset = await FilesetResolver.forVisionTasks(`${BASE}tasks`);
-  const create = (runningMode) => HandLandmarker.createFromOptions(fileset, {
-    baseOptions: { modelAssetPath: `${BASE}tasks/hand_landmarker.task`, delegate: "CPU" },
-    runningMode, numHands: 1,
-    minHandDetectionConfidence: 0.5, minHandPresenceConfidence: 0.5, minTrackingConfidence: 0.5,
-  });
+  const create = (runningMode) =>
+    HandLandmarker.createFromOptions(fileset, {
+      baseOptions: { modelAssetPath: `${BASE}tasks/hand_landmarker.task`, delegate: "CPU" },
+      runningMode,
+      numHands: 1,
+      minHandDetectionConfidence: 0.5,
+      minHandPresenceConfidence: 0.5,
+      minTrackingConfidence: 0.5,
+    });
   const landmarker = await create("VIDEO");
   let photos = null; // the photo reader's detector, made on the first search: most sessions never need it
   let last = 0; // VIDEO mode wants strictly increasing timestamps (ms)
@@ -95,8 +104,14 @@ async function loadCpu() {
     return view === "padded" ? inCanvas(photos, image) : legacyShape(photos.detect(image));
   };
   return {
-    name: "cpu", detect: async (image) => detect(image), prepare, look,
-    close: () => { landmarker.close(); if (photos) photos.close(); },
+    name: "cpu",
+    detect: async (image) => detect(image),
+    prepare,
+    look,
+    close: () => {
+      landmarker.close();
+      if (photos) photos.close();
+    },
   };
 }
 
@@ -109,7 +124,8 @@ let canvas = null;
 
 // reading.py's _in_canvas (upright): the hand found in the padded canvas, in the frame's coordinates.
 function inCanvas(photos, image) {
-  const width = image.videoWidth || image.width, height = image.videoHeight || image.height;
+  const width = image.videoWidth || image.width,
+    height = image.videoHeight || image.height;
   const side = Math.round(Math.max(width, height) * (1 + 2 * PAD));
   const scale = Math.min(1, 640 / side); // the detector sees 192 px: a bigger canvas costs time only
   const size = Math.max(1, Math.round(side * scale));
@@ -122,9 +138,13 @@ function inCanvas(photos, image) {
   const [x0, y0] = [(size - w) / 2, (size - h) / 2];
   context.drawImage(image, x0, y0, w, h);
   const found = legacyShape(photos.detect(canvas));
-  found.multiHandLandmarks = found.multiHandLandmarks.map((marks) => marks.map((p) => ({
-    x: (p.x * size - x0) / w, y: (p.y * size - y0) / h, z: (p.z * size) / w,
-  })));
+  found.multiHandLandmarks = found.multiHandLandmarks.map((marks) =>
+    marks.map((p) => ({
+      x: (p.x * size - x0) / w,
+      y: (p.y * size - y0) / h,
+      z: (p.z * size) / w,
+    })),
+  );
   return found;
 }
 
@@ -132,7 +152,8 @@ function inCanvas(photos, image) {
 // is, at most once each `every` seconds and for at most `seconds`; the view that found the hand is tried
 // first in the frames after it. `stage.look` missing (the WebGL path): no search.
 export function frameSearch(stage, { every, seconds }) {
-  let view = null, next = -Infinity;
+  let view = null,
+    next = -Infinity;
   const shows = (r) => r && r.multiHandLandmarks && r.multiHandLandmarks.length > 0;
   return async (image, time) => {
     if (!stage.look) return null;
@@ -161,10 +182,16 @@ async function loadWebgl() {
   await loadScript(`${BASE}mediapipe/hands.js`);
   const hands = new window.Hands({ locateFile: (file) => `${BASE}mediapipe/${file}` });
   hands.setOptions({
-    maxNumHands: 1, modelComplexity: 1, minDetectionConfidence: 0.5, minTrackingConfidence: 0.5, selfieMode: false,
+    maxNumHands: 1,
+    modelComplexity: 1,
+    minDetectionConfidence: 0.5,
+    minTrackingConfidence: 0.5,
+    selfieMode: false,
   });
   let results = null;
-  hands.onResults((r) => { results = r; });
+  hands.onResults((r) => {
+    results = r;
+  });
   await hands.initialize();
   return {
     name: "webgl",

@@ -4,7 +4,8 @@
 // out, its tip drawing a Z. Paths are measured in palm lengths (wrist to middle knuckle in the image).
 // Points: 21 [x, y, ...] landmarks in pixels.
 
-const WRIST = 0, MIDDLE_MCP = 9;
+const WRIST = 0,
+  MIDDLE_MCP = 9;
 const TIPS = { index: 8, middle: 12, ring: 16, pinky: 20 };
 const PIPS = { index: 6, middle: 10, ring: 14, pinky: 18 };
 
@@ -17,7 +18,8 @@ function stretched(points) {
   const palm = Math.max(distance(points[MIDDLE_MCP], points[WRIST]), 1e-6);
   const out = {};
   for (const [finger, tip] of Object.entries(TIPS)) {
-    out[finger] = distance(points[tip], points[WRIST]) > distance(points[PIPS[finger]], points[WRIST]) + 0.25 * palm;
+    out[finger] =
+      distance(points[tip], points[WRIST]) > distance(points[PIPS[finger]], points[WRIST]) + 0.25 * palm;
   }
   return out;
 }
@@ -32,12 +34,15 @@ function handshape(points) {
 // Ramer-Douglas-Peucker: the path's corners, dropping wiggles smaller than `tolerance`.
 function simplify(path, tolerance) {
   if (path.length < 3) return path;
-  const start = path[0], end = path[path.length - 1];
+  const start = path[0],
+    end = path[path.length - 1];
   const line = [end[0] - start[0], end[1] - start[1]];
   const norm = Math.sqrt(line[0] * line[0] + line[1] * line[1]);
-  const distances = path.map((p) => (norm < 1e-9
-    ? Math.sqrt((p[0] - start[0]) ** 2 + (p[1] - start[1]) ** 2)
-    : Math.abs(line[0] * (p[1] - start[1]) - line[1] * (p[0] - start[0])) / norm));
+  const distances = path.map((p) =>
+    norm < 1e-9
+      ? Math.sqrt((p[0] - start[0]) ** 2 + (p[1] - start[1]) ** 2)
+      : Math.abs(line[0] * (p[1] - start[1]) - line[1] * (p[0] - start[0])) / norm,
+  );
   const k = argmax(distances);
   if (distances[k] <= tolerance) return [start, end];
   return [...simplify(path.slice(0, k + 1), tolerance).slice(0, -1), ...simplify(path.slice(k), tolerance)];
@@ -48,7 +53,9 @@ function isZ(path) {
   if (extent[0] < 0.8 || extent[1] < 0.5) return false;
   const size = Math.max(...extent);
   const corners = simplify(path, 0.2 * size);
-  const strokes = corners.slice(1).map((p, i) => [p[0] - corners[i][0], p[1] - corners[i][1]])
+  const strokes = corners
+    .slice(1)
+    .map((p, i) => [p[0] - corners[i][0], p[1] - corners[i][1]])
     .filter((s) => Math.sqrt(s[0] * s[0] + s[1] * s[1]) > 0.25 * size);
   if (strokes.length !== 3) return false;
   const [first, middle, last] = strokes;
@@ -83,20 +90,31 @@ export class MotionLetters {
     this.track = [];
   }
 
-  reset() { this.track = []; }
+  reset() {
+    this.track = [];
+  }
 
   update(points, now) {
-    if (!points) { this.reset(); return null; }
+    if (!points) {
+      this.reset();
+      return null;
+    }
     const palm = Math.max(distance(points[MIDDLE_MCP], points[WRIST]), 1e-6);
     this.track.push({ now, shape: handshape(points), points: points.map((p) => [p[0], p[1]]), palm });
     while (this.track.length && now - this.track[0].now > this.seconds) this.track.shift();
     if (this.track.length < this.minFrames) return null;
     const scale = median(this.track.map((t) => t.palm));
-    for (const [letter, shape, tip, test] of [["J", "pinky", TIPS.pinky, isJ], ["Z", "index", TIPS.index, isZ]]) {
+    for (const [letter, shape, tip, test] of [
+      ["J", "pinky", TIPS.pinky, isJ],
+      ["Z", "index", TIPS.index, isZ],
+    ]) {
       // The handshape must hold over most of the path (J's hand turns as it hooks: allow a third off).
       if (this.track.filter((t) => t.shape === shape).length < 0.66 * this.track.length) continue;
       const path = this.track.map((t) => [t.points[tip][0] / scale, t.points[tip][1] / scale]);
-      if (test(path)) { this.reset(); return letter; }
+      if (test(path)) {
+        this.reset();
+        return letter;
+      }
     }
     return null;
   }

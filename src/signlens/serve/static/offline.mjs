@@ -6,8 +6,9 @@ export async function registerOffline(extra = []) {
   const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
   await navigator.serviceWorker.ready;
   const worker = registration.active;
-  const urls = ["/", ...extra, ...performance.getEntriesByType("resource").map((entry) => entry.name)]
-    .filter((u) => new URL(u, location.href).origin === location.origin);
+  const urls = ["/", ...extra, ...performance.getEntriesByType("resource").map((entry) => entry.name)].filter(
+    (u) => new URL(u, location.href).origin === location.origin,
+  );
   return new Promise((resolve) => {
     const done = (event) => {
       if (event.data && event.data.type === "cached") {

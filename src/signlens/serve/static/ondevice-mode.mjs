@@ -1,13 +1,14 @@
-// Wires the "on this device" mode into the page through app.js's SOURCES hook: a mode choice beside
+// Wires the "on this device" mode into the page through app.mjs's SOURCES hook: a mode choice beside
 // the camera buttons (on this device by default wherever WebAssembly runs and the server has the
 // on-device files; the server otherwise), the models loaded as soon as the mode is chosen (not at the
 // first sign), and the service worker that keeps the page working offline. The chosen mode is the
-// page's ?source= parameter, which app.js reads when the camera starts.
-import { SOURCES, restartSource } from "./app.js";
+// page's ?source= parameter, which app.mjs reads when the camera starts.
+import { SOURCES, restartSource } from "./app.mjs";
 import { chooseLandmarkPath } from "./hand-landmarks.mjs";
 import { registerOffline } from "./offline.mjs";
-import { createDeviceSource, deviceAvailable, loadModels } from "./source-device.mjs";
-import { reporter, say } from "./status.js";
+import { deviceAvailable, loadModels } from "./device-recognizer.mjs";
+import { createDeviceSource } from "./source-device.mjs";
+import { reporter, say } from "./status.mjs";
 
 SOURCES.device = createDeviceSource;
 const $ = (id) => document.getElementById(id);
@@ -64,7 +65,9 @@ async function init() {
   let extra = []; // this browser's landmark path, cached even while the page recognises on the server
   if (available) {
     try {
-      extra = (await (await fetch("/static/ondevice/files.json")).json())[chooseLandmarkPath()].map((f) => `/static/ondevice/${f}`);
+      extra = (await (await fetch("/static/ondevice/files.json")).json())[chooseLandmarkPath()].map(
+        (f) => `/static/ondevice/${f}`,
+      );
     } catch {
       extra = [];
     }

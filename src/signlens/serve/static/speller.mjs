@@ -7,7 +7,7 @@ import { MotionLetters } from "./motion.mjs";
 // The most frequent label over the last `window` frames, if it has at least `minShare` of the window.
 // Frames with no hand or an unsure answer vote null. Ties go to the label seen first in the window,
 // as Python's Counter.most_common(1) does.
-export class MajorityVote {
+class MajorityVote {
   constructor(window, minShare) {
     this.window = window;
     this.minShare = minShare;
@@ -19,18 +19,21 @@ export class MajorityVote {
     if (this.votes.length > this.window) this.votes.shift();
     const counts = new Map();
     for (const vote of this.votes) counts.set(vote, (counts.get(vote) || 0) + 1);
-    let winner = null, count = -1;
+    let winner = null,
+      count = -1;
     for (const [vote, n] of counts) if (n > count) [winner, count] = [vote, n];
     if (winner === null || count < this.minShare * this.window) return null;
     return winner;
   }
 
-  reset() { this.votes = []; }
+  reset() {
+    this.votes = [];
+  }
 }
 
 // Commits a letter once held `hold` seconds; the same letter again only after the hand changed or
 // left; a space once the hand has been gone `pause` seconds.
-export class Speller {
+class Speller {
   constructor(hold, pause) {
     this.hold = hold;
     this.pause = pause;
@@ -85,7 +88,9 @@ class Spelling {
     this.writtenAt = null;
   }
 
-  get text() { return this.speller.text; }
+  get text() {
+    return this.speller.text;
+  }
 
   // label: the thresholded letter or null; points: the hand's 21 landmarks in pixels, or null (no hand).
   update(label, points, now) {
@@ -133,7 +138,9 @@ export class LiveSpeller {
     this.spelling.speller.text = text;
   }
 
-  get text() { return this.spelling.text; }
+  get text() {
+    return this.spelling.text;
+  }
 
   // label: the thresholded letter or null; points: the hand's landmarks in pixels, or null; now: seconds.
   step(label, points, now) {

@@ -6,44 +6,58 @@ const CACHE = "signlens-offline-v2";
 const ONDEVICE = "/static/ondevice/";
 
 function cacheable(url, method = "GET") {
-  return method === "GET" && url.origin === self.location.origin && !url.pathname.startsWith("/v1/")
-    && url.pathname !== "/sw.js";
+  return (
+    method === "GET" &&
+    url.origin === self.location.origin &&
+    !url.pathname.startsWith("/v1/") &&
+    url.pathname !== "/sw.js"
+  );
 }
 
 async function store(urls) {
   const cache = await caches.open(CACHE);
   const wanted = [...new Set(urls)].filter((u) => cacheable(new URL(u, self.location.origin)));
-  await Promise.all(wanted.map(async (u) => {
-    const response = await fetch(u, { credentials: "same-origin" });
-    if (response.ok) await cache.put(new URL(u, self.location.origin).pathname === "/" ? "/" : u, response);
-  }));
+  await Promise.all(
+    wanted.map(async (u) => {
+      const response = await fetch(u, { credentials: "same-origin" });
+      if (response.ok) await cache.put(new URL(u, self.location.origin).pathname === "/" ? "/" : u, response);
+    }),
+  );
 }
 
 self.addEventListener("install", (event) => {
-  event.waitUntil((async () => {
-    let files = [];
-    try {
-      // The files every visit needs; the landmark path's own files come from the page (offline.mjs).
-      files = (await (await fetch(`${ONDEVICE}files.json`, { cache: "no-store" })).json()).common.map((f) => ONDEVICE + f);
-    } catch {
-      files = []; // no on-device build on this server: the page alone is cached
-    }
-    await store(["/", "/static/manifest.webmanifest", "/static/icon.svg", ...files]);
-    await self.skipWaiting();
-  })());
+  event.waitUntil(
+    (async () => {
+      let files = [];
+      try {
+        // The files every visit needs; the landmark path's own files come from the page (offline.mjs).
+        files = (await (await fetch(`${ONDEVICE}files.json`, { cache: "no-store" })).json()).common.map(
+          (f) => ONDEVICE + f,
+        );
+      } catch {
+        files = []; // no on-device build on this server: the page alone is cached
+      }
+      await store(["/", "/static/manifest.webmanifest", "/static/icon.svg", ...files]);
+      await self.skipWaiting();
+    })(),
+  );
 });
 
 self.addEventListener("activate", (event) => {
-  event.waitUntil((async () => {
-    for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
-    await self.clients.claim();
-  })());
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) if (name !== CACHE) await caches.delete(name);
+      await self.clients.claim();
+    })(),
+  );
 });
 
 // The page sends the files it loaded before this worker controlled it (its scripts and styles).
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "cache" && Array.isArray(event.data.urls)) {
-    event.waitUntil(store(event.data.urls).then(() => event.source && event.source.postMessage({ type: "cached" })));
+    event.waitUntil(
+      store(event.data.urls).then(() => event.source && event.source.postMessage({ type: "cached" })),
+    );
   }
 });
 
@@ -51,16 +65,18 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
   if (!cacheable(url, event.request.method)) return;
   const key = event.request.mode === "navigate" ? "/" : event.request;
-  event.respondWith((async () => {
-    const cache = await caches.open(CACHE);
-    try {
-      const response = await fetch(event.request);
-      if (response.ok && response.status === 200) await cache.put(key, response.clone());
-      return response;
-    } catch (error) {
-      const cached = await cache.match(key, { ignoreSearch: event.request.mode === "navigate" });
-      if (cached) return cached;
-      throw error;
-    }
-  })());
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      try {
+        const response = await fetch(event.request);
+        if (response.ok && response.status === 200) await cache.put(key, response.clone());
+        return response;
+      } catch (error) {
+        const cached = await cache.match(key, { ignoreSearch: event.request.mode === "navigate" });
+        if (cached) return cached;
+        throw error;
+      }
+    })(),
+  );
 });

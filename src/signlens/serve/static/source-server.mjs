@@ -6,21 +6,33 @@
 const MAX_SIDE = 640; // frames are shrunk to this before sending: the palm detector sees 192 px anyway
 
 export function createServerSource({ onResult, onStatus, onClosed = () => {} }) {
-  let ws = null, video = null, running = false, waiting = false, settings = null;
+  let ws = null,
+    video = null,
+    running = false,
+    waiting = false,
+    settings = null;
   const canvas = document.createElement("canvas");
   // The server skips a frame that arrives within 1/max_fps of the last one it took, so frames are
   // spaced by that from the moment they leave, with a margin for the way there that grows if a
   // frame is skipped all the same.
-  let minGap = 1000 / 30, margin = 2, lastSent = -Infinity, sentAt = 0;
+  let minGap = 1000 / 30,
+    margin = 2,
+    lastSent = -Infinity,
+    sentAt = 0;
   // Each camera frame is sent once: a camera slower than the server's bound is not padded with copies.
   const watch = "requestVideoFrameCallback" in HTMLVideoElement.prototype;
-  let shown = 0, sentFrame = -1, waitingForFrame = false;
+  let shown = 0,
+    sentFrame = -1,
+    waitingForFrame = false;
 
   function watchFrames() {
     if (!running || !watch) return;
     video.requestVideoFrameCallback(() => {
       shown += 1;
-      if (waitingForFrame) { waitingForFrame = false; sendFrame(); }
+      if (waitingForFrame) {
+        waitingForFrame = false;
+        sendFrame();
+      }
       watchFrames();
     });
   }
@@ -43,7 +55,8 @@ export function createServerSource({ onResult, onStatus, onClosed = () => {} }) 
   function sendFrame() {
     if (!running || waiting || ws.readyState !== WebSocket.OPEN) return;
     if (!video.videoWidth || (watch && shown === sentFrame)) {
-      if (watch) waitingForFrame = true; else setTimeout(sendFrame, 10);
+      if (watch) waitingForFrame = true;
+      else setTimeout(sendFrame, 10);
       return;
     }
     const k = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
@@ -52,15 +65,27 @@ export function createServerSource({ onResult, onStatus, onClosed = () => {} }) 
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     const frameNumber = shown;
     waiting = true; // one frame in flight: the server's pace sets the frame rate, no queue builds up
-    canvas.toBlob((blob) => {
-      if (!blob || !running || ws.readyState !== WebSocket.OPEN) { waiting = false; nextFrame(); return; }
-      // Encoding takes a varying time: the gap is measured from here, where the frame leaves.
-      const gap = performance.now() - lastSent;
-      if (gap < minGap + margin) { waiting = false; setTimeout(sendFrame, minGap + margin - gap); return; }
-      lastSent = sentAt = performance.now();
-      sentFrame = frameNumber;
-      ws.send(blob);
-    }, "image/jpeg", 0.8);
+    canvas.toBlob(
+      (blob) => {
+        if (!blob || !running || ws.readyState !== WebSocket.OPEN) {
+          waiting = false;
+          nextFrame();
+          return;
+        }
+        // Encoding takes a varying time: the gap is measured from here, where the frame leaves.
+        const gap = performance.now() - lastSent;
+        if (gap < minGap + margin) {
+          waiting = false;
+          setTimeout(sendFrame, minGap + margin - gap);
+          return;
+        }
+        lastSent = sentAt = performance.now();
+        sentFrame = frameNumber;
+        ws.send(blob);
+      },
+      "image/jpeg",
+      0.8,
+    );
   }
 
   function onMessage(event) {
@@ -105,7 +130,9 @@ export function createServerSource({ onResult, onStatus, onClosed = () => {} }) 
       if (ws) ws.close();
       ws = null;
     },
-    reset() { send({ type: "reset" }); },
+    reset() {
+      send({ type: "reset" });
+    },
     configure(values) {
       settings = values;
       send({ type: "settings", ...values });

@@ -1,5 +1,5 @@
 // Photos: pick or drop images; each goes to POST /v1/recognize and comes back annotated with its top 3.
-import { drawAnnotations } from "./overlay.js";
+import { drawAnnotations } from "./overlay.mjs";
 
 const THUMB = 320;
 
@@ -22,7 +22,9 @@ async function thumbnail(file, result) {
   ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
   if (result.hand) {
     const scaled = {
-      ...result, width: canvas.width, height: canvas.height,
+      ...result,
+      width: canvas.width,
+      height: canvas.height,
       hand: result.hand.map((v) => v * k),
       landmarks: result.landmarks && result.landmarks.map(([x, y]) => [x * k, y * k]),
     };
@@ -56,7 +58,9 @@ async function addPhoto(list, file) {
       canvas.setAttribute("role", "img");
       canvas.setAttribute("aria-label", `${file.name}: ${describe(result)}`);
       item.querySelector(".thumb").append(canvas);
-    } catch (e) { /* the browser cannot show this format; the label stands alone */ }
+    } catch (e) {
+      /* the browser cannot show this format; the label stands alone */
+    }
   } catch (error) {
     label.textContent = error.message;
     label.className = "label error";
@@ -67,9 +71,17 @@ export function setupPhotos() {
   const input = document.getElementById("files");
   const drop = document.getElementById("drop");
   const list = document.getElementById("photo-results");
-  const handle = (files) => { for (const file of files) addPhoto(list, file); };
-  input.addEventListener("change", () => { handle(input.files); input.value = ""; });
-  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  const handle = (files) => {
+    for (const file of files) addPhoto(list, file);
+  };
+  input.addEventListener("change", () => {
+    handle(input.files);
+    input.value = "";
+  });
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (e) => {
     e.preventDefault();

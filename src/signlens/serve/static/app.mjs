@@ -1,9 +1,9 @@
 // The page: camera, overlay, spelled text, settings and photos. Recognition itself comes from a
-// source module (see source-server.js for the interface), so other sources can plug in here.
-import { drawResult } from "./overlay.js";
-import { setupPhotos } from "./photos.js";
-import { createServerSource } from "./source-server.js";
-import { say } from "./status.js";
+// source module (see source-server.mjs for the interface), so other sources can plug in here.
+import { drawResult } from "./overlay.mjs";
+import { setupPhotos } from "./photos.mjs";
+import { createServerSource } from "./source-server.mjs";
+import { say } from "./status.mjs";
 
 const $ = (id) => document.getElementById(id);
 const SOURCES = { server: createServerSource };
@@ -13,7 +13,9 @@ const SETTINGS = ["threshold", "hold", "pause", "window", "min_share"];
 // `kept`: text spelled by earlier sources (before a mode or camera switch), which the current one extends.
 const state = { stream: null, source: null, text: "", kept: "", touched: false, mirror: true, speed: null };
 
-function mode() { return new URLSearchParams(location.search).get("source") || "server"; }
+function mode() {
+  return new URLSearchParams(location.search).get("source") || "server";
+}
 
 function settings() {
   return Object.fromEntries(SETTINGS.map((id) => [id, Number($(id).value)]));
@@ -59,7 +61,9 @@ function applyDefinition(definition) {
 
 function showBadge(result) {
   const percent = `${Math.round(100 * result.confidence)}%`;
-  let letter = "–", confidence = "", look = "idle";
+  let letter = "–",
+    confidence = "",
+    look = "idle";
   if (result.smoothed || result.label) {
     [letter, confidence, look] = [result.smoothed || result.label, percent, "sure"];
   } else if (result.hand && result.best) {
@@ -105,7 +109,8 @@ async function openCamera(constraints = { facingMode: "user" }) {
     throw new Error("This browser gives no camera here (a camera needs https or localhost).");
   }
   const stream = await navigator.mediaDevices.getUserMedia({
-    video: { ...constraints, width: { ideal: 640 }, height: { ideal: 480 } }, audio: false,
+    video: { ...constraints, width: { ideal: 640 }, height: { ideal: 480 } },
+    audio: false,
   });
   const video = $("video");
   video.srcObject = stream;
@@ -136,8 +141,12 @@ async function cameras() {
 async function startSource() {
   const make = SOURCES[mode()] || createServerSource;
   const source = make({
-    onResult: (result) => { if (source === state.source) showResult(result); },
-    onStatus: (message) => { if (source === state.source) say(message); },
+    onResult: (result) => {
+      if (source === state.source) showResult(result);
+    },
+    onStatus: (message) => {
+      if (source === state.source) say(message);
+    },
     onClosed: (why) => {
       if (source !== state.source) return;
       stop();
@@ -225,9 +234,15 @@ async function copyText() {
 }
 
 function speak() {
-  if (!("speechSynthesis" in window)) { say("This browser cannot speak.", { error: true }); return; }
+  if (!("speechSynthesis" in window)) {
+    say("This browser cannot speak.", { error: true });
+    return;
+  }
   const text = state.text.trim();
-  if (!text) { say("Nothing to speak yet."); return; }
+  if (!text) {
+    say("Nothing to speak yet.");
+    return;
+  }
   speechSynthesis.cancel();
   speechSynthesis.speak(new SpeechSynthesisUtterance(text));
 }

@@ -1,6 +1,27 @@
 // Drawing shared by every recognition source: the hand box, the skeleton and the label.
-const BONES = [[0, 1], [1, 2], [2, 3], [3, 4], [0, 5], [5, 6], [6, 7], [7, 8], [5, 9], [9, 10], [10, 11],
-  [11, 12], [9, 13], [13, 14], [14, 15], [15, 16], [13, 17], [0, 17], [17, 18], [18, 19], [19, 20]];
+const BONES = [
+  [0, 1],
+  [1, 2],
+  [2, 3],
+  [3, 4],
+  [0, 5],
+  [5, 6],
+  [6, 7],
+  [7, 8],
+  [5, 9],
+  [9, 10],
+  [10, 11],
+  [11, 12],
+  [9, 13],
+  [13, 14],
+  [14, 15],
+  [15, 16],
+  [13, 17],
+  [0, 17],
+  [17, 18],
+  [18, 19],
+  [19, 20],
+];
 
 // A result: {width, height, hand: [x0, y0, x1, y1] | null, landmarks: [[x, y], ...] | null,
 //            best | top[0][0], confidence, label (null when unsure)}. `mirror` flips x (selfie view).
@@ -26,7 +47,8 @@ export function drawAnnotations(ctx, result, mirror = false) {
     ctx.strokeStyle = "rgba(255,255,255,0.9)";
     ctx.lineWidth = Math.max(1, scale / 2);
     for (const [a, b] of BONES) {
-      const p = result.landmarks[a], q = result.landmarks[b];
+      const p = result.landmarks[a],
+        q = result.landmarks[b];
       ctx.beginPath();
       ctx.moveTo(fx(p[0]), p[1]);
       ctx.lineTo(fx(q[0]), q[1]);
