@@ -118,6 +118,15 @@ def test_recognizer_answers_as_the_checkpoint_did(graph_parts):
             assert abs(a.confidence - b.confidence) < ATOL
 
 
+def test_mirror_tta_other_than_the_graphs_loads_the_checkpoint():
+    """The graph reads mirrored hands as it was exported; asking otherwise runs the checkpoint in torch."""
+    from signlens.pipeline.recognizer import Recognizer
+
+    with Recognizer(mirror_tta=False) as plain:
+        assert plain.classifier.backend == "torch" and plain.describe()["name"] == "bundled recogniser"
+        assert plain.recognize(fixture_photo("B")).label == "B"
+
+
 def test_stale_or_missing_bundle_is_refused(tmp_path):
     from signlens.pipeline.bundle import bundled_recognizer_path, load_bundle
 
