@@ -115,15 +115,44 @@ def test_the_build_fuses_an_informative_pixel_model_and_leaves_a_useless_one_out
     assert useless["below"] == 0.0 and useless["fused"] == 0.0  # never fused: it only costs time
 
 
-def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch):
+FUSION = {"weight": 0.3, "below": 0.99, "temperature": 0.6, "size": 64, "margin": 0.2, "masked": True}
+
+
+def with_pixel_member(folder, fusion=FUSION):
+    """The bundled landmark ensemble with a pixel member (an untrained hand-crop CNN: the rule, not its
+    accuracy, is under test) and its fusion rule in the record; the checkpoint's path."""
+    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+    from signlens.models import create_model
+    from signlens.pipeline.recognizer import bundled_recognizer_path
+
+    payload = load_checkpoint(bundled_recognizer_path())
+    args = {"in_chans": 3, "img_size": 64, "widths": [32, 64, 128], "stem_kernel": 5, "hidden": 128}
+    torch.manual_seed(0)
+    model = create_model("fast-cnn", num_classes=len(payload["class_names"]), **args)
+    payload["pixel"] = {
+        "model": {"name": "fast-cnn", "args": args},
+        "state_dict": model.state_dict(),
+        "class_names": list(payload["class_names"]),
+        "preprocess": {"img_size": 64, "in_chans": 3, "mean": [0.15] * 3, "std": [0.25] * 3, "kind": "image"},
+    }
+    payload["calibration"] = {k: v for k, v in payload["calibration"].items() if k != "fusion"}
+    if fusion:
+        payload["calibration"]["fusion"] = fusion
+    return save_checkpoint(folder / "with-pixels.pt", {k: v for k, v in payload.items() if k != "format"})
+
+
+def test_a_recogniser_asks_its_pixel_member_only_below_its_rule(monkeypatch, tmp_path):
     from conftest import fixture_photo
     from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.recognizer import Recognizer
 
     photos = [fixture_photo(letter) for letter in "AEILVW"]
-    recognizer = Recognizer()
+    with Recognizer() as plain:  # the rule's gate set between these photos' landmark confidences
+        confidences = sorted(plain.recognize(read_rgb(path)).confidence for path in photos)
+    below = (confidences[2] + confidences[3]) / 2
+    recognizer = Recognizer(weights=with_pixel_member(tmp_path, {**FUSION, "below": below}))
     try:
-        assert recognizer.pixel is not None, "the bundled recogniser ships its pixel member"
+        assert recognizer.pixel is not None
         asked = []
         original = recognizer.pixel.logits
         monkeypatch.setattr(
@@ -138,19 +167,15 @@ def test_the_bundled_recogniser_asks_the_pixels_only_below_its_rule(monkeypatch)
             assert (len(asked) > before) == saved.wanted(landmarks_only.confidence)
             if len(asked) == before:
                 assert result.top == landmarks_only.top
+        assert len(asked) == sum(c < below for c in confidences) > 0
     finally:
         recognizer.close()
 
 
 def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
     from conftest import fixture_photo, run_cli
-    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
-    from signlens.pipeline.recognizer import bundled_recognizer_path
 
-    payload = load_checkpoint(bundled_recognizer_path())
-    assert "pixel" in payload and payload["calibration"]["fusion"]["weight"] > 0
-    del payload["calibration"]["fusion"]
-    broken = save_checkpoint(tmp_path / "no-rule.pt", {k: v for k, v in payload.items() if k != "format"})
+    broken = with_pixel_member(tmp_path, fusion=None)
     photo = fixture_photo("A")
     code, stdout, stderr = run_cli(["predict", str(photo), "--weights", str(broken)], monkeypatch, capsys)
     assert code == 2 and stdout == ""
@@ -185,11 +210,10 @@ def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels
     assert record["loso_top1"] == pytest.approx((probs.argmax(1) == labels).mean())
 
 
-def test_the_service_reports_the_pixel_member_and_its_rule():
-    from signlens.pipeline.recognizer import Recognizer, bundled_recognizer_path, recorded_calibration
+def test_the_service_reports_the_pixel_member_and_its_rule(tmp_path):
+    from signlens.pipeline.recognizer import Recognizer
 
-    with Recognizer() as recognizer:
+    with Recognizer(weights=with_pixel_member(tmp_path)) as recognizer:
         info = recognizer.describe()["pixel_member"]
-    fusion = recorded_calibration(bundled_recognizer_path())["fusion"]
-    assert info["asked_below"] == fusion["below"] and info["weight"] == fusion["weight"]
+    assert info["asked_below"] == FUSION["below"] and info["weight"] == FUSION["weight"]
     assert info["crop"] == {"size": 64, "margin": 0.2, "masked": True}
