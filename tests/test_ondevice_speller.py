@@ -9,7 +9,8 @@ import subprocess
 
 import numpy as np
 
-from signlens.pipeline.session import MOTION_SECONDS, LiveSession
+import signlens.pipeline.session
+from signlens.pipeline.session import MOTION_SECONDS, LiveSession, definition
 from test_motion import OTHER_PATHS, j_path, mirror, synthetic_hand, z_path
 from test_ondevice import NODE, ROOT, needs_node
 
@@ -58,6 +59,10 @@ def session(rng: np.random.Generator, exact: bool) -> dict:
             frames += moving_hand(rng, now)
             now = frames[-1][2]
             continue
+        if kind > 0.7:  # one letter held, the hand slid a little, held again (a double letter, or not)
+            frames += slid_hand(rng, now, exact)
+            now = frames[-1][2]
+            continue
         letter = int(rng.integers(len(CLASSES)))
         for _ in range(int(rng.integers(1, 25))):
             now += float(rng.choice([0.0625, 0.125]) if exact else rng.uniform(0.02, 0.12))
@@ -75,7 +80,33 @@ def session(rng: np.random.Generator, exact: bool) -> dict:
             )
         if rng.random() < 0.05:
             frames.append(["reset"])
-    return {"settings": settings, "motion_seconds": MOTION_SECONDS, "classes": CLASSES, "frames": frames}
+    repeat = definition(settings["threshold"])["repeat"]
+    return {
+        "settings": settings,
+        "motion_seconds": MOTION_SECONDS,
+        "repeat": repeat,
+        "classes": CLASSES,
+        "frames": frames,
+    }
+
+
+def slid_hand(rng: np.random.Generator, now: float, exact: bool) -> list:
+    """A synthetic hand held, slid by a share of its size (some under the repeat's shift, some over, in
+    one to three frames), and held again, with jitter; one letter mostly answered for it."""
+    base = synthetic_hand(str(rng.choice(["pinky", "index", "middle"])))
+    size = float(np.ptp(base[:, :2], axis=0).max())
+    shift = np.array([*rng.uniform(-1, 1, 2), 0.0])
+    shift *= float(rng.uniform(0.1, 0.9)) * size / max(float(np.linalg.norm(shift)), 1e-9)
+    letter, frames = int(rng.integers(len(CLASSES))), []
+    first, moving, second = int(rng.integers(3, 15)), int(rng.integers(1, 4)), int(rng.integers(2, 15))
+    for i in range(first + moving + second):
+        now += float(rng.choice([0.0625, 0.125]) if exact else rng.uniform(0.02, 0.12))
+        done = min(max(i - first + 1, 0) / moving, 1.0)
+        points = base + done * shift + rng.normal(0, 1.5, base.shape)
+        probs = rng.dirichlet(np.ones(len(CLASSES))) * 0.2
+        probs[letter] += 0.8
+        frames.append([True, [float(p) for p in probs], now, points.round(3).tolist()])
+    return frames
 
 
 def moving_hand(rng: np.random.Generator, now: float) -> list:
@@ -109,7 +140,7 @@ def python_outputs(s: dict) -> list:
     return out
 
 
-def test_javascript_speller_spells_exactly_as_python(tmp_path):
+def test_javascript_speller_spells_exactly_as_python(tmp_path, monkeypatch):
     needs_node()
     rng = np.random.default_rng(0)
     sessions = [session(rng, exact=i % 2 == 0) for i in range(300)]
@@ -124,5 +155,10 @@ def test_javascript_speller_spells_exactly_as_python(tmp_path):
     assert sum(" " in frames[-1][-1] for frames in expected) > 20  # and words get ended by pauses
     moved = sum(1 for frames in expected for f in frames if len(f) == 3 and f[1] in ("J", "Z"))
     assert moved > 20  # and fingertips draw J and Z
+    with monkeypatch.context() as patch:  # and hands slide to double letters: without the rule, fewer
+        patch.setattr(signlens.pipeline.session, "REPEAT_SHIFT", float("inf"))
+        unrepeated = [python_outputs(s) for s in sessions]
+    doubled = sum(a[-1][-1] != b[-1][-1] for a, b in zip(expected, unrepeated, strict=True))
+    assert doubled > 20, doubled
     for i, (a, b) in enumerate(zip(expected, js, strict=True)):
         assert a == b, f"session {i} differs"

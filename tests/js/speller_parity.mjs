@@ -1,6 +1,6 @@
 // Feeds frame sequences through the browser's speller (src/signlens/serve/static/speller.mjs).
 // Usage: node speller_parity.mjs IN.json -> JSON on stdout. IN: {sessions: [{settings, motion_seconds,
-// classes, frames: [[hand_present, probabilities, seconds, points?] | ["configure", {...}] | ["reset"], ...]}]}
+// repeat, classes, frames: [[hand_present, probabilities, seconds, points?] | ["configure", {...}] | ["reset"], ...]}]}
 // (points: the hand's 21 [x, y, z] in pixels; a still hand where absent).
 // Out: per session, per frame [smoothed, written, text] (configure/reset frames give [text]).
 import { readFileSync } from "node:fs";
@@ -8,8 +8,8 @@ import { LiveSpeller, decide } from "../../src/signlens/serve/static/speller.mjs
 
 const STILL = Array.from({ length: 21 }, () => [0, 0, 0]);
 const input = JSON.parse(readFileSync(process.argv[2], "utf8"));
-const out = input.sessions.map(({ settings, motion_seconds: motionSeconds, classes, frames }) => {
-  const live = new LiveSpeller(settings, motionSeconds);
+const out = input.sessions.map(({ settings, motion_seconds: motionSeconds, repeat, classes, frames }) => {
+  const live = new LiveSpeller(settings, motionSeconds, repeat);
   return frames.map((frame) => {
     if (frame[0] === "configure") {
       live.configure(frame[1]);

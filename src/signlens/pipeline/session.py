@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from signlens.pipeline.frame_search import SEARCH_EVERY, SEARCH_SECONDS
 from signlens.pipeline.motion import MOTION_SECONDS
-from signlens.pipeline.smoothing import Spelling
+from signlens.pipeline.smoothing import REPEAT_SHIFT, REPEAT_STEADY, Spelling
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ def definition(threshold: float) -> dict:
         "motion_seconds": MOTION_SECONDS,
         # Where the tracker finds no hand: a search at most every `every` seconds, of at most `seconds`.
         "frame_search": {"every": SEARCH_EVERY, "seconds": SEARCH_SECONDS},
+        # A double letter: the hand slides this share of its size and rests within `steady` of one place.
+        "repeat": {"shift": REPEAT_SHIFT, "steady": REPEAT_STEADY},
     }
 
 
@@ -82,7 +84,10 @@ class LiveSession:
 
     def reset(self) -> None:
         s = self.settings
-        self.spelling = Spelling(int(s["window"]), s["min_share"], s["hold"], s["pause"], MOTION_SECONDS)
+        repeat = (REPEAT_SHIFT, REPEAT_STEADY)
+        self.spelling = Spelling(
+            int(s["window"]), s["min_share"], s["hold"], s["pause"], MOTION_SECONDS, repeat
+        )
 
     def configure(self, values: dict) -> None:
         text = self.spelling.text

@@ -2,8 +2,9 @@
 
 Single frames flicker (motion blur, a finger half hidden), so a letter is the majority of a short
 window of frames; fingerspelling commits a letter once it has been held, needs the hand to change or
-leave before the same letter counts again, and ends a word when the hand is gone for a pause. The
-window, shares and times have no defaults here: a live session's are defined once, in pipeline.session.
+leave before the same letter counts again (or, for a double letter, to slide to a new place and rest
+there), and ends a word when the hand is gone for a pause. The window, shares and times have no
+defaults here: a live session's are defined once, in pipeline.session.
 """
 
 from __future__ import annotations
@@ -12,6 +13,27 @@ from collections import Counter, deque
 from dataclasses import dataclass
 
 from signlens.pipeline.motion import MOTION_SECONDS, MotionLetters
+
+# A double letter (HELLO's LL, BOOK's OO) is signed by sliding the hand a little and holding the shape
+# again: the letter just written counts again once the hand's centre has moved this share of the hand's
+# size away from where it was written, and has then rested (within REPEAT_STEADY of one place) for the
+# hold time. Resting, not passing: a hand drawing J or Z moves far but never rests mid-path.
+REPEAT_SHIFT = 0.35
+REPEAT_STEADY = 0.1
+
+
+def hand_place(points) -> tuple[float, float, float]:
+    """(centre x, centre y, size) of a hand's landmarks in pixels: the middle of their box and its longer
+    side. Plain float arithmetic, which the browser's speller repeats bit for bit."""
+    xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    return (x0 + x1) / 2, (y0 + y1) / 2, max(x1 - x0, y1 - y0)
+
+
+def farther(a: tuple, b: tuple, limit: float) -> bool:
+    """Whether places `a` and `b` (x, y first) lie more than `limit` apart."""
+    dx, dy = a[0] - b[0], a[1] - b[1]
+    return dx * dx + dy * dy > limit * limit
 
 
 class MajorityVote:
@@ -77,11 +99,22 @@ class Spelling:
     a static letter written during its path (the I that J starts from, say), and the handshape held on
     afterwards is not written again until it changes. `signlens live` and the web stream share it."""
 
-    def __init__(self, window, min_share, hold_seconds, pause_seconds, motion_seconds=MOTION_SECONDS):
+    def __init__(
+        self,
+        window,
+        min_share,
+        hold_seconds,
+        pause_seconds,
+        motion_seconds=MOTION_SECONDS,
+        repeat=(REPEAT_SHIFT, REPEAT_STEADY),
+    ):
         self.vote = MajorityVote(window, min_share)
         self.speller = Speller(hold_seconds, pause_seconds)
         self.motion = MotionLetters(motion_seconds)
+        self.repeat_shift, self.repeat_steady = repeat
         self._written_at: float | None = None
+        self._written_place: tuple[float, float, float] | None = None  # the hand where it last wrote
+        self._rest: tuple[float, float, float] | None = None  # (x, y, since): where it rests, moved away
 
     @property
     def text(self) -> str:
@@ -94,8 +127,13 @@ class Spelling:
         if image_points is None:
             self.vote.reset()
         written = self.speller.update(smoothed, image_points is not None, now)
+        place = None if image_points is None else hand_place(image_points)
+        if written is None and smoothed is not None and smoothed == self.speller._last_written:
+            written = self._repeated(smoothed, place, now)
+        else:
+            self._rest = None
         if written is not None:
-            self._written_at = now
+            self._written_at, self._written_place, self._rest = now, place, None
         moved = self.motion.update(image_points, now)
         if moved is None:
             return smoothed, written
@@ -104,5 +142,20 @@ class Spelling:
             s.text = s.text[:-1]  # the static letter the path started from was the motion letter's start
         s.text += moved
         s._last_written, s._candidate, s._since = smoothed, smoothed, now
-        self._written_at = None
+        self._written_at, self._written_place, self._rest = None, place, None
         return smoothed, moved
+
+    def _repeated(self, letter: str, place: tuple, now: float) -> str | None:
+        """The letter just written, again, once the hand has slid away from where it wrote it and rested
+        for the hold time (REPEAT_SHIFT); else None."""
+        written = self._written_place
+        if written is None or not farther(place, written, self.repeat_shift * written[2]):
+            self._rest = None
+            return None
+        if self._rest is None or farther(place, self._rest, self.repeat_steady * written[2]):
+            self._rest = (place[0], place[1], now)  # still moving: rest from here
+            return None
+        if now - self._rest[2] < self.speller.hold_seconds:
+            return None
+        self.speller.text += letter
+        return letter

@@ -110,7 +110,13 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
         onClosed(`Cannot run on this device (${error.message}); choose the server mode.`);
         return;
       }
-      live = live || new LiveSpeller({ ...models.live.settings, ...chosen }, models.live.motion_seconds);
+      live =
+        live ||
+        new LiveSpeller(
+          { ...models.live.settings, ...chosen },
+          models.live.motion_seconds,
+          models.live.repeat,
+        );
       search = search || createFrameSearch();
       onResult({ type: "settings", settings: live.settings, text: live.text, settingsOnly: true });
       running = true;

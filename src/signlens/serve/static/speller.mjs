@@ -67,6 +67,20 @@ class Speller {
   }
 }
 
+// smoothing.py's hand_place: (centre x, centre y, size) of the landmarks' box, in pixels.
+function handPlace(points) {
+  const xs = points.map((p) => p[0]),
+    ys = points.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  return [(x0 + x1) / 2, (y0 + y1) / 2, Math.max(x1 - x0, y1 - y0)];
+}
+
+// smoothing.py's farther: places `a` and `b` more than `limit` apart.
+function farther(a, b, limit) {
+  const [dx, dy] = [a[0] - b[0], a[1] - b[1]];
+  return dx * dx + dy * dy > limit * limit;
+}
+
 // The best class and its probability; the label only when the probability reaches the threshold
 // (Recognizer.classify_views).
 export function decide(probabilities, classNames, threshold) {
@@ -79,13 +93,17 @@ export function decide(probabilities, classNames, threshold) {
 // One frame at a time, from the recogniser's answer to text: the vote and the speller for the static
 // letters, and J and Z from the fingertip's path (motion.mjs), as pipeline/smoothing.py's Spelling: a
 // motion letter replaces a static letter written during its path (the I that J starts from), and the
-// handshape held on afterwards is not written again until it changes.
+// handshape held on afterwards is not written again until it changes, or until the hand slides to a new
+// place and rests there (a double letter: smoothing.py's REPEAT_SHIFT).
 class Spelling {
-  constructor(window, minShare, hold, pause, motionSeconds) {
+  constructor(window, minShare, hold, pause, motionSeconds, repeat) {
     this.vote = new MajorityVote(window, minShare);
     this.speller = new Speller(hold, pause);
     this.motion = new MotionLetters(motionSeconds);
+    this.repeat = repeat; // {shift, steady}
     this.writtenAt = null;
+    this.writtenPlace = null;
+    this.rest = null;
   }
 
   get text() {
@@ -96,8 +114,14 @@ class Spelling {
   update(label, points, now) {
     const smoothed = this.vote.update(label);
     if (!points) this.vote.reset();
-    const written = this.speller.update(smoothed, Boolean(points), now);
-    if (written !== null) this.writtenAt = now;
+    let written = this.speller.update(smoothed, Boolean(points), now);
+    const place = points ? handPlace(points) : null;
+    if (written === null && smoothed !== null && smoothed === this.speller.lastWritten) {
+      written = this.repeated(smoothed, place, now);
+    } else {
+      this.rest = null;
+    }
+    if (written !== null) [this.writtenAt, this.writtenPlace, this.rest] = [now, place, null];
     const moved = this.motion.update(points, now);
     if (moved === null) return { smoothed, written };
     const s = this.speller;
@@ -106,8 +130,25 @@ class Spelling {
     }
     s.text += moved;
     [s.lastWritten, s.candidate, s.since] = [smoothed, smoothed, now];
-    this.writtenAt = null;
+    [this.writtenAt, this.writtenPlace, this.rest] = [null, place, null];
     return { smoothed, written: moved };
+  }
+
+  // The letter just written, again, once the hand has slid away from where it wrote it and rested for
+  // the hold time; else null.
+  repeated(letter, place, now) {
+    const written = this.writtenPlace;
+    if (written === null || !farther(place, written, this.repeat.shift * written[2])) {
+      this.rest = null;
+      return null;
+    }
+    if (this.rest === null || farther(place, this.rest, this.repeat.steady * written[2])) {
+      this.rest = [place[0], place[1], now]; // still moving: rest from here
+      return null;
+    }
+    if (now - this.rest[2] < this.speller.hold) return null;
+    this.speller.text += letter;
+    return letter;
   }
 }
 
@@ -116,11 +157,15 @@ class Spelling {
 // and the motion letters' time come from that definition (session.json, written by the build): no
 // defaults here.
 export class LiveSpeller {
-  constructor(settings, motionSeconds) {
+  constructor(settings, motionSeconds, repeat) {
     for (const key of ["threshold", "hold", "pause", "window", "min_share"]) {
       if (typeof settings?.[key] !== "number") throw new Error(`LiveSpeller: setting ${key} missing`);
     }
     if (typeof motionSeconds !== "number") throw new Error("LiveSpeller: motion_seconds missing");
+    if (typeof repeat?.shift !== "number" || typeof repeat?.steady !== "number") {
+      throw new Error("LiveSpeller: repeat missing");
+    }
+    this.repeat = { ...repeat };
     this.settings = { ...settings };
     this.motionSeconds = motionSeconds;
     this.reset();
@@ -128,7 +173,14 @@ export class LiveSpeller {
 
   reset() {
     const s = this.settings;
-    this.spelling = new Spelling(Math.trunc(s.window), s.min_share, s.hold, s.pause, this.motionSeconds);
+    this.spelling = new Spelling(
+      Math.trunc(s.window),
+      s.min_share,
+      s.hold,
+      s.pause,
+      this.motionSeconds,
+      this.repeat,
+    );
   }
 
   configure(values) {
