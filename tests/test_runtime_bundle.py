@@ -192,6 +192,8 @@ def test_a_recognizer_graph_given_as_weights_loads_in_onnxruntime(graph_parts):
     with Recognizer(bundled_recognizer_path().with_name("recognizer.onnx")) as r:
         assert r.classifier.backend == "onnx" and r.recognize(fixture_photo("B")).label == "B"
         assert r.threshold == Recognizer.create().threshold  # its record travels in the graph
+    with pytest.raises(SignlensError, match="give its checkpoint"):
+        Recognizer(bundled_recognizer_path().with_name("recognizer.onnx"), mirror_tta=True)
 
 
 NO_TORCH = """

@@ -19,7 +19,7 @@ _LAZY = {
     "is_export": "signlens.inference.load",
     "load_classifier": "signlens.inference.load",
     "model_format": "signlens.inference.load",
-    "single_torch_thread": "signlens.inference.load",
+    "single_torch_thread": "signlens.inference.torch_threads",
     "Classifier": "signlens.inference.protocol",
     "softmax": "signlens.inference.protocol",
 }

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from signlens.errors import SignlensError
-from signlens.inference.protocol import softmax
+from signlens.inference.metadata import decode
+from signlens.inference.protocol import normalised, softmax
 
 GRAPH_FORMAT = "signlens-recognizer-graph"
 WORLD, IMAGE, SIZE, LEFT = "world_landmarks", "image_landmarks", "image_size", "is_left"
@@ -149,3 +150,36 @@ class LandmarkGraph:
 
     def predict_proba(self, canonical_points, batch_size: int = 1024) -> np.ndarray:
         return self.calibrated(self.logits(canonical_points, batch_size))
+
+
+class PixelGraph:
+    """The runtime bundle's pixel member: an image classifier exported as `signlens export` writes one
+    (its input size and normalisation in the metadata), fed images already at that size, as the hand
+    crop is. Its answers are OnnxClassifier's, without the resizing that needs torch."""
+
+    kind = "image"
+    backend = "onnx"
+
+    def __init__(self, path: str | Path, threads: int = 1):
+        path = Path(path)
+        if not path.is_file():
+            raise SignlensError(f"pixel member graph not found: {path}")
+        self.session, self.source = graph_session(path, threads), str(path)
+        meta = decode(self.session.get_modelmeta().custom_metadata_map, str(path))
+        self.class_names = list(meta["class_names"])
+        self.img_size, self.in_chans = int(meta["img_size"]), int(meta["in_chans"])
+        self._mean = np.asarray(meta["mean"], np.float32).reshape(1, -1, 1, 1)
+        self._std = np.asarray(meta["std"], np.float32).reshape(1, -1, 1, 1)
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, img_size, img_size, in_chans) -> float32 (N, classes)."""
+        images = np.asarray(images)
+        if images.shape[1:] != (self.img_size, self.img_size, self.in_chans) or images.dtype != np.uint8:
+            raise SignlensError(
+                f"{self.source} reads uint8 images of {self.img_size}x{self.img_size}x{self.in_chans}, "
+                f"got {images.dtype} {tuple(images.shape[1:])}"
+            )
+        x = normalised(np.ascontiguousarray(images.transpose(0, 3, 1, 2)), self._mean, self._std)
+        return self.session.run([self.output_name], {self.input_name: x})[0]

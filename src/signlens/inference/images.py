@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from signlens.data.tensors import to_model_tensor
+from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
 from signlens.errors import SignlensError
 from signlens.inference.metadata import decode, temperature
-from signlens.inference.protocol import softmax
+from signlens.inference.protocol import normalised, softmax
 
 
 class ImageClassifier:
@@ -51,15 +53,12 @@ class ImageClassifier:
             raise SignlensError(f"expected images shaped (N, H, W[, C]), got {tuple(x.shape)}")
         if x.shape[1:] == (self.img_size, self.img_size, self.in_chans) and x.dtype == np.uint8:
             return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        from signlens.data.tensors import to_model_tensor  # torch: only images not yet the model's size
-
         x = x if x.flags.writeable else x.copy()  # torch wants writable memory
         return to_model_tensor(x, self.img_size, self.in_chans).numpy()
 
     def prepare(self, images) -> np.ndarray:
         """uint8 images -> the normalised float32 NCHW array every export takes as input."""
-        x = self.to_uint8_nchw(images).astype(np.float32)
-        return (x / np.float32(255.0) - self._mean_np) / self._std_np
+        return normalised(self.to_uint8_nchw(images), self._mean_np, self._std_np)
 
     def forward(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -102,8 +101,6 @@ class TorchClassifier(ImageClassifier):
     @classmethod
     def from_checkpoint(cls, path: str | Path, payload: dict | None = None) -> TorchClassifier:
         """A checkpoint file (or its already loaded and validated `payload`)."""
-        from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
-
         payload = payload if payload is not None else load_checkpoint(path)
         pre = payload["preprocess"]
         if pre.get("kind") == "landmarks":
@@ -138,8 +135,6 @@ class TorchClassifier(ImageClassifier):
 
     def logits(self, images, batch_size: int = 1024) -> np.ndarray:
         import torch
-
-        from signlens.data.tensors import to_model_tensor
 
         if isinstance(images, np.ndarray) and not images.flags.writeable:
             images = images.copy()  # torch wants writable memory

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from signlens.engine.checkpoint import load_checkpoint
+from signlens.inference.graph import LandmarkGraph, graph_session, is_recognizer_graph
+from signlens.inference.images import OnnxClassifier, TorchClassifier, TorchScriptClassifier
+from signlens.inference.landmarks import LandmarkClassifier
 from signlens.inference.protocol import Classifier
+from signlens.inference.torch_threads import apply_torch_threads
 
 # The one table of model files by suffix: an export carries its metadata and no checkpoint; any other
 # file is a signlens checkpoint (best.pt, or whatever name torch.save was given).
@@ -31,49 +35,19 @@ def load_classifier(path: str | Path, threads: int | None = None, payload: dict 
     """A checkpoint (.pt: an image or landmark model, an ensemble), an ONNX export (.onnx, fp32 or int8)
     or a TorchScript export (.torchscript). `threads` sets ONNX Runtime's intra-op threads (None: its
     default); torch uses its global setting. `payload`: the checkpoint at `path` already loaded. An
-    ONNX recogniser graph (export.recognizer_graph) loads as a LandmarkGraph; only a checkpoint or
-    TorchScript file imports torch."""
+    ONNX recogniser graph (export.recognizer_graph) loads as a LandmarkGraph. (This module imports
+    torch; the runtime's bundled recogniser loads through inference.graph alone.)"""
     fmt = model_format(path)
     if fmt == "onnx":
-        from signlens.inference.graph import LandmarkGraph, graph_session, is_recognizer_graph
-        from signlens.inference.images import OnnxClassifier
-
         if Path(path).is_file():
             session = graph_session(path, threads or 1)
             if is_recognizer_graph(session):
                 return LandmarkGraph(path, session=session)
         return OnnxClassifier(path, threads=threads)
-    from signlens.engine.checkpoint import load_checkpoint
-    from signlens.inference.images import TorchClassifier, TorchScriptClassifier
-    from signlens.inference.landmarks import LandmarkClassifier
-
-    _apply_torch_threads()
+    apply_torch_threads()  # the program's choice (torch_threads), now that torch is in
     if fmt == "torchscript":
         return TorchScriptClassifier(path)
     payload = payload if payload is not None else load_checkpoint(path)  # the one schema check
     if payload["preprocess"].get("kind") == "landmarks":
         return LandmarkClassifier.from_checkpoint(path, payload)
     return TorchClassifier.from_checkpoint(path, payload)
-
-
-_single_torch_thread = False  # a program's entry point asked for it (single_torch_thread)
-
-
-def single_torch_thread() -> None:
-    """For a program that classifies one hand at a time while MediaPipe runs beside it (predict, live,
-    the server): one hand is far too small a tensor to split across threads, so a second intra-op
-    thread only spins against MediaPipe's; parallelism comes from several readers instead. torch's
-    setting is the whole process's, so only those entry points call this, never a library load. A
-    program that runs no torch model never imports torch for it: the setting is applied when a torch
-    model loads (load_classifier), or now if torch is already in."""
-    global _single_torch_thread
-    _single_torch_thread = True
-    if "torch" in sys.modules:
-        _apply_torch_threads()
-
-
-def _apply_torch_threads() -> None:
-    if _single_torch_thread:
-        import torch
-
-        torch.set_num_threads(1)

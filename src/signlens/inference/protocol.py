@@ -43,3 +43,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=1, keepdims=True)
+
+
+def normalised(uint8_nchw: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """uint8 NCHW images -> the float32 input every image export takes: (value / 255 - mean) / std, with
+    `mean` and `std` float32 shaped (1, C, 1, 1)."""
+    return (uint8_nchw.astype(np.float32) / np.float32(255.0) - mean) / std

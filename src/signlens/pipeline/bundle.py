@@ -15,8 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from signlens.errors import SignlensError
-from signlens.inference.graph import PIXEL_GRAPH, RUNTIME_GRAPH, LandmarkGraph
-from signlens.inference.load import is_export, load_classifier
+from signlens.inference.graph import PIXEL_GRAPH, RUNTIME_GRAPH, LandmarkGraph, PixelGraph
 from signlens.inference.protocol import Classifier
 from signlens.io import md5_file
 from signlens.pipeline.pixels import PixelOpinion
@@ -46,7 +45,13 @@ def load_parts(weights: str | Path | None, mirror_tta: bool | None) -> Parts:
     if weights is None:
         checkpoint = bundled_recognizer_path()
         return load_file(checkpoint) if mirror_tta is not None else load_bundle(checkpoint)
-    return load_file(Path(weights))
+    parts = load_file(Path(weights))
+    if mirror_tta is not None and isinstance(parts.classifier, LandmarkGraph):
+        raise SignlensError(
+            f"{weights}: a recogniser graph reads mirrored hands as it was exported; "
+            "give its checkpoint to choose mirror_tta"
+        )
+    return parts
 
 
 def load_bundle(checkpoint: Path) -> Parts:
@@ -67,6 +72,8 @@ def load_bundle(checkpoint: Path) -> Parts:
 
 def load_file(path: Path) -> Parts:
     """A checkpoint (torch) or an export (ONNX, TorchScript), with its record and pixel member."""
+    from signlens.inference.load import is_export, load_classifier  # torch: only for a named model
+
     if is_export(path):
         classifier = load_classifier(path)
         if isinstance(classifier, LandmarkGraph):
@@ -106,20 +113,20 @@ class OpenedOnFirstUse:
         self._lock = threading.Lock()  # readers on several threads may ask at once
 
     @property
-    def classifier(self):
+    def classifier(self) -> PixelGraph:
         with self._lock:
             if self._classifier is None:
-                from signlens.inference.images import OnnxClassifier
-
-                self._classifier = OnnxClassifier(self.path, threads=1)
+                self._classifier = PixelGraph(self.path, threads=1)
             return self._classifier
 
-    def logits(self, images, batch_size: int = 1024):
-        return self.classifier.logits(images, batch_size)
+    def logits(self, images):
+        return self.classifier.logits(images)
 
 
 def recorded_calibration(path: str | Path) -> dict:
     """The calibration record a recogniser's build wrote into its checkpoint ({} for a plain run)."""
+    from signlens.inference.load import is_export
+
     if is_export(path):
         return {}
     from signlens.engine.checkpoint import load_checkpoint
