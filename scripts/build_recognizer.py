@@ -189,6 +189,7 @@ def main() -> None:
         "command": "scripts/build_recognizer.py "
         + " ".join(f"--{k} {v}" for k, v in vars(args).items() if k != "out"),
         "seeds": [member_config(m, args.threads).seed for m in members],
+        "changes": list(changes),
         "reading": ReadSettings().to_json(),
         "data": data_record,
         "versions": package_versions(),
