@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -211,3 +212,21 @@ def _detach_python_stderr() -> None:
         return
     detached._signlens_detached = True
     sys.stderr = sys.__stderr__ = detached
+
+
+def lazy_exports(package: str, table: dict[str, str]) -> tuple[Callable, Callable]:
+    """(__getattr__, __dir__) for `package`, whose public names (`table`: name -> defining module) load on
+    first use: importing the package stays cheap for callers that want one light name from it."""
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str):
+        if name not in table:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(table[name]), name)
+        namespace[name] = value  # looked up once
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *table})
+
+    return __getattr__, __dir__

@@ -3,7 +3,7 @@
 The names below load on first use, so reading a photo (data.images) imports no torch.
 """
 
-from importlib import import_module
+from signlens.io import lazy_exports
 
 # Public name -> the module that defines it.
 _LAZY = {
@@ -22,13 +22,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'signlens.data' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value  # looked up once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -5,7 +5,7 @@ The names below load on first use, so the runtime (a recogniser graph in ONNX Ru
 torch: only a checkpoint or TorchScript model brings it in.
 """
 
-from importlib import import_module
+from signlens.io import lazy_exports
 
 # Public name -> the module that defines it.
 _LAZY = {
@@ -27,13 +27,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'signlens.inference' has no attribute {name!r}")
-    value = getattr(import_module(_LAZY[name]), name)
-    globals()[name] = value  # looked up once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
