@@ -25,8 +25,8 @@ from PIL import Image
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from conftest import write_sign_mnist_csv
-from serve_helpers import CHROMIUM, DRIVER, chromium_with_fake_camera, needs_photos, photo, write_y4m
+from conftest import HAND_LETTERS, fixture_photo, write_sign_mnist_csv
+from serve_helpers import CHROMIUM, DRIVER, chromium_with_fake_camera, write_y4m
 from signlens.data.images import ImageError, decode_image
 from signlens.serve import limits
 from signlens.serve.settings import Settings
@@ -97,14 +97,13 @@ def test_a_cheap_header_claiming_36_megapixels_is_read_at_what_its_bytes_hold():
     assert time.perf_counter() - start < 1.0
 
 
-@needs_photos
 def test_real_photos_are_read_at_full_size():
-    for user, name in (("user_5", "A0"), ("user_7", "B2")):
-        path = photo(user, name)
+    for letter in "AB":
+        path = fixture_photo(letter)
         with Image.open(path) as im:
             size = im.size
         assert decode_image(path).shape[1::-1] == size
-    big = np.asarray(Image.open(photo("user_5", "A0")).convert("RGB").resize((4032, 3024)))
+    big = np.asarray(Image.open(fixture_photo("A")).convert("RGB").resize((4032, 3024)))
     buf = io.BytesIO()
     Image.fromarray(big).save(buf, "JPEG", quality=85)  # a 12-megapixel phone photo: to the working size
     rgb = decode_image(buf.getvalue())
@@ -124,7 +123,6 @@ def test_a_big_phone_photo_keeps_its_exif_turn_when_decoded_small():
     assert rgb[5, rgb.shape[1] // 2, 0] > 200 and rgb[-5, rgb.shape[1] // 2, 0] < 50
 
 
-@needs_photos
 def test_predict_reads_huge_sides_and_refuses_a_strip_in_one_line(tmp_path):
     wide = tmp_path / "wide.png"
     wide.write_bytes(png(33000, 10))
@@ -207,7 +205,6 @@ def receive(ws) -> dict:
     return json.loads(ws.recv(timeout=60))
 
 
-@needs_photos
 def test_huge_sides_get_an_answer_and_a_strip_a_422_alone_or_in_a_batch(server):
     for width, height in SIDES:
         r = httpx.post(
@@ -227,7 +224,7 @@ def test_huge_sides_get_an_answer_and_a_strip_a_422_alone_or_in_a_batch(server):
     )
     assert flat.status_code == 422 and "pixels a byte" in flat.json()["error"]
     files = [
-        ("files", ("a.jpg", photo("user_5", "A0").read_bytes(), "image/jpeg")),
+        ("files", ("a.jpg", fixture_photo("A").read_bytes(), "image/jpeg")),
         ("files", ("strip.png", strip, "image/png")),
         ("files", ("wide.png", noisy_png(32767, 100), "image/png")),
     ]
@@ -238,9 +235,8 @@ def test_huge_sides_get_an_answer_and_a_strip_a_422_alone_or_in_a_batch(server):
     assert r.json()["results"][0]["result"]["label"] == "A"
 
 
-@needs_photos
 def test_a_header_bomb_buys_a_glance_and_a_photo_the_whole_search(server):
-    normal = photo("user_5", "A0").read_bytes()
+    normal = fixture_photo("A").read_bytes()
     costs, answers = {}, {}
     for name, data in (("photo", normal), ("bomb", header_bomb())):
         times = []
@@ -441,7 +437,6 @@ def test_headers_that_never_finish_close_the_connection(server, monkeypatch):
 # -- SIGTERM ------------------------------------------------------------------------------------------
 
 
-@needs_photos
 def test_sigterm_closes_live_sessions_with_a_reason_and_finishes_requests_in_flight(tmp_path):
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -459,7 +454,8 @@ def test_sigterm_closes_live_sessions_with_a_reason_and_finishes_requests_in_fli
             assert time.monotonic() < deadline and server.poll() is None, server.stderr.read()
             time.sleep(0.2)
         batch = [
-            ("files", (f"{i}.jpg", photo("user_5", f"B{i}").read_bytes(), "image/jpeg")) for i in range(8)
+            ("files", (f"{i}.jpg", fixture_photo(HAND_LETTERS[i]).read_bytes(), "image/jpeg"))
+            for i in range(8)
         ]
         answers = []
         sender = threading.Thread(
@@ -504,7 +500,6 @@ document.addEventListener('securitypolicyviolation',
   (e) => window.__csp.push(`${e.effectiveDirective} ${e.blockedURI}`));"""
 
 
-@needs_photos
 @pytest.mark.skipif(not (CHROMIUM.exists() and DRIVER.exists()), reason="needs chromium and chromedriver")
 @pytest.mark.parametrize(
     "page", ["/?source=server", "/?source=device&landmarks=cpu", "/?source=device&landmarks=webgl"]
@@ -512,7 +507,7 @@ document.addEventListener('securitypolicyviolation',
 def test_the_page_recognises_under_its_csp_with_no_violation(server, tmp_path, page):
     if "device" in page and not (ONDEVICE / "files.json").is_file():
         pytest.skip("the on-device build is missing (make install)")
-    frames = [decode_image(photo("user_5", f"A{i % 10}")) for i in range(20)]
+    frames = [decode_image(fixture_photo("A")) for i in range(20)]
     driver = chromium_with_fake_camera(
         tmp_path / "profile", write_y4m(tmp_path / "a.y4m", frames, 10), "900,900"
     )

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import fixture_photo
 from serve_helpers import (
     CHROMIUM,
     DRIVER,
     chromium_with_fake_camera,
-    needs_photos,
-    photo,
     running_server,
     write_y4m,
 )
@@ -24,7 +23,6 @@ from test_ondevice import needs
 
 BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "static" / "ondevice"
 FPS = 15  # a webcam's rate, under the server's 30 frames/s bound
-pytestmark = needs_photos
 
 # Counts what the page sends and receives on its WebSockets, installed before the page's own scripts.
 SOCKET_COUNTER = """
@@ -54,7 +52,7 @@ def site(tmp_path_factory):
     needs("Chromium", CHROMIUM.exists() and DRIVER.exists(), "apt-get install chromium chromium-driver")
     needs("the on-device build", (BUILD / "files.json").is_file(), "run `make install` (needs npm)")
     tmp = tmp_path_factory.mktemp("page")
-    steady = decode_image(photo("user_5", "L0"))
+    steady = decode_image(fixture_photo("L"))
     clip = write_y4m(tmp / "clip.y4m", [steady] * (2 * FPS), FPS)
     with running_server(Settings()) as url:
         driver = chromium_with_fake_camera(tmp / "profile", clip, "1280,857")
@@ -147,7 +145,7 @@ def test_long_file_name_keeps_the_layout(site):
     width = "return document.getElementById(arguments[0]).closest('section').getBoundingClientRect().width"
     camera, photos = (driver.execute_script(width, i) for i in ("camera-title", "photos-title"))
     long_name = tmp / ("L" * 44 + ".jpg")  # 48 characters, no space to break at
-    shutil.copy(photo("user_5", "L0"), long_name)
+    shutil.copy(fixture_photo("L"), long_name)
     driver.find_element("id", "files").send_keys(str(long_name))
     wait_for(driver, lambda: driver.find_elements("css selector", "#photo-results .name"), 10, "the photo")
     assert driver.execute_script(width, "camera-title") == pytest.approx(camera, abs=1)
