@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -32,6 +31,9 @@ from signlens.serve import limits
 from signlens.serve.settings import Settings
 from test_fuzz import run_in_process
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from serve_soak import header_bomb  # noqa: E402  (the soak benchmark's bomb, one definition)
+
 TOKEN = "abuse-token-for-tests"
 
 
@@ -39,19 +41,6 @@ def png(width: int, height: int) -> bytes:
     buf = io.BytesIO()
     Image.new("L", (width, height), 200).save(buf, "PNG", optimize=True)
     return buf.getvalue()
-
-
-def header_bomb(width: int = 6000, height: int = 6000) -> bytes:
-    """A JPEG of about 600 bytes whose header claims width x height: its scan ends at once, and the
-    decoder fills the rest (what an attacker sends to make the server decode 36 megapixels)."""
-    buf = io.BytesIO()
-    Image.new("RGB", (16, 16), (120, 90, 60)).save(buf, "JPEG", quality=50)
-    data = bytearray(buf.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    sos = data.index(b"\xff\xda")
-    length = struct.unpack(">H", data[sos + 2 : sos + 4])[0]
-    return bytes(data[: sos + 2 + length]) + b"\xff\xd9"
 
 
 def noisy_png(width: int, height: int) -> bytes:
