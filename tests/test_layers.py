@@ -162,3 +162,18 @@ def test_the_checker_sees_function_level_imports_and_cycles(tmp_path):
     assert imports_of("signlens.engine.m", path, known) == [("signlens.errors", 4, False)]
     _, edges = graph()
     assert sum(len(v) for v in edges.values()) > 100
+
+
+def test_the_runtime_never_reaches_the_build():
+    """What predict, live and the server run (every import, function-level ones included) never reaches
+    study.recognizer, which builds the bundled model: the build sits apart from the runtime."""
+    known, edges = graph()
+    runtime = [m for m in known if package_of(m) in ("pipeline", "serve")] + ["signlens.cli.predict"]
+    seen, todo = set(), list(runtime)
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += [target for target, _, _ in edges.get(module, [])]
+    assert "signlens.cli.predict" in seen and "signlens.serve.app" in seen
+    assert not sorted(m for m in seen if m.startswith("signlens.study")), "the runtime imports the build"
