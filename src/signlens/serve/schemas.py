@@ -24,7 +24,7 @@ class RecognitionOut(BaseModel):
     search: str | None = Field(
         None,
         description="Present when the hand search stopped before every view was looked at: a small "
-        "upload buys 0.05 s plus 50 ms a KB of search (2 s at most).",
+        "upload buys 50 ms of search a KB after the first view (2 s at most).",
     )
 
 

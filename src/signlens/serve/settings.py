@@ -37,7 +37,7 @@ class Settings:
     max_uploads: int = 16  # request bodies being read at once
     live_idle_seconds: float = 60.0  # a live session without a frame for this long is closed
     search_seconds: float = 2.0  # one photo's hand search at most (serve.limits.SearchBudget)
-    search_base_seconds: float = 0.05  # ... and at most this plus one second per
+    search_base_seconds: float = 0.0  # ... and at most this (the first view runs anyway) plus one second per
     search_bytes_per_second: int = 20_000  # ... this many bytes uploaded
 
     def to_env(self) -> None:
