@@ -42,6 +42,7 @@ def train(
     ctx = distributed.setup(dist_backend, flags.get("device"))
     try:
         run_training(ctx, flags, out, exist_ok, resume, quiet)
+        distributed.teardown(together=True)
     finally:
         distributed.teardown()
 

@@ -106,12 +106,16 @@ def setup(backend: str = "auto", device: str | None = None) -> DistContext:
     return _context
 
 
-def teardown() -> None:
+def teardown(together: bool = False) -> None:
+    """Leave the process group. With `together` (a run that ended well on every rank), each rank first
+    waits for the others: a rank that tears gloo down while its peer still writes the run can abort."""
     global _context
     if _context.active:
         import torch.distributed as dist
 
         if dist.is_initialized():
+            if together:
+                dist.barrier()
             dist.destroy_process_group()
     _context = DistContext()
 
