@@ -112,3 +112,21 @@ def chromium_with_fake_camera(profile: Path, clip: Path, window: str):
     driver = webdriver.Chrome(options=options, service=Service(str(DRIVER)))
     driver.set_page_load_timeout(60)
     return driver
+
+
+def text(driver, element_id: str) -> str:
+    return driver.find_element("id", element_id).text
+
+
+def wait_for(driver, predicate, seconds: float, what: str):
+    """`predicate()`'s first truthy value within `seconds` (bounded: a page that never gets there fails
+    the test, naming what it waited for, the page's status and what it spelled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(
+        f"{what} within {seconds:.0f} s; status {text(driver, 'status')!r}, spelled {text(driver, 'spelled')!r}"
+    )

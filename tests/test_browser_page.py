@@ -15,6 +15,8 @@ from serve_helpers import (
     DRIVER,
     chromium_with_fake_camera,
     running_server,
+    text,
+    wait_for,
     write_y4m,
 )
 from signlens.data.images import decode_image
@@ -62,20 +64,6 @@ def site(tmp_path_factory):
             yield driver, url, tmp
         finally:
             driver.quit()
-
-
-def text(driver, element_id: str) -> str:
-    return driver.find_element("id", element_id).text
-
-
-def wait_for(driver, predicate, seconds: float, what: str):
-    deadline = time.monotonic() + seconds  # bounded: a page that never gets there fails the test
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} within {seconds:.0f} s; status {text(driver, 'status')!r}")
 
 
 def models_loaded(driver) -> None:

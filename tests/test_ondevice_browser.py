@@ -14,7 +14,15 @@ import numpy as np
 import pytest
 
 from conftest import fixture_photo
-from serve_helpers import CHROMIUM, DRIVER, chromium_with_fake_camera, running_server, write_y4m
+from serve_helpers import (
+    CHROMIUM,
+    DRIVER,
+    chromium_with_fake_camera,
+    running_server,
+    text,
+    wait_for,
+    write_y4m,
+)
 from signlens.data.images import decode_image
 from signlens.serve.settings import Settings
 from test_ondevice import needs
@@ -54,25 +62,9 @@ def site(tmp_path_factory):
         server.close()
 
 
-def text(driver, element_id: str) -> str:
-    return driver.find_element("id", element_id).text
-
-
-def wait_for(predicate, seconds: float, what: str, driver):
-    deadline = time.monotonic() + seconds  # bounded: a page that never gets there fails the test
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(
-        f"{what} within {seconds:.0f} s; spelled {text(driver, 'spelled')!r}, status {text(driver, 'status')!r}"
-    )
-
-
 def open_device_page(driver, url: str) -> None:
     driver.get(url + "/?source=device")
-    wait_for(lambda: "Ready" in text(driver, "status"), 60, "the models ready on the device", driver)
+    wait_for(driver, lambda: "Ready" in text(driver, "status"), 60, "the models ready on the device")
     driver.execute_script(
         """for (const [id, value] of Object.entries(arguments[0])) {
              const input = document.getElementById(id); input.value = value;
@@ -109,10 +101,10 @@ def test_device_mode_spells_the_same_word_as_the_server_mode(site):
     open_device_page(driver, url)
     driver.find_element("id", "start").click()
     spelled = wait_for(
+        driver,
         lambda: WORD in (spelled := text(driver, "spelled")).split() and spelled,
         90,
         f"{WORD} spelled",
-        driver,
     )
     driver.save_screenshot(str(tmp / "device.png"))
     assert "on this device" in text(driver, "status").lower()
@@ -256,18 +248,18 @@ def test_page_recognises_offline_after_one_visit(site):
                   && keys.includes('/static/ondevice/tasks/vision_wasm_internal.wasm')
                   && !!navigator.serviceWorker.controller;"""
     wait_for(
+        driver,
         lambda: driver.execute_async_script(f"(async () => {{ {cached} }})().then(arguments[0])"),
         60,
         "the page and models cached",
-        driver,
     )
     stop_server()  # the server stops: from here on, nothing answers on its port
     open_device_page(driver, url)  # served by the service worker now
     driver.find_element("id", "start").click()
     seen = wait_for(
+        driver,
         lambda: (lambda shown: shown if shown in set(WORD) else None)(text(driver, "current")),  # read once
         60,
         "a letter of the clip recognised offline",
-        driver,
     )
     assert seen in set(WORD)
