@@ -78,8 +78,8 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=20, help="words a signer")
     parser.add_argument(
         "--settings",
-        default='[{"hold": 0.5, "window": 7}, {"hold": 0.25, "window": 5}, {"hold": 0.25, "window": 3}]',
-        help="JSON list of setting overrides to compare ({} = the defaults)",
+        default='[{"window": 0.15}, {}, {"window": 0.35}]',
+        help="JSON list of setting overrides to compare ({} = the defaults; window and hold in seconds)",
     )
     parser.add_argument("--cache", type=Path, default=Path("runs/live_pace_answers.json"))
     args = parser.parse_args()

@@ -148,7 +148,7 @@ def live_run(driver, url: str, seconds: float, path: str) -> dict:
         const letters = [];
         const source = m.createDeviceSource({onResult: (r) => { if (r.written) letters.push(r.written); },
                                              onStatus: () => {}});
-        source.configure({threshold: 0.5, hold: 0.5, pause: 1.0, window: 3});
+        source.configure({threshold: 0.5, hold: 0.5, pause: 1.0, window: 0.3});
         const t0 = performance.now(); await source.start(video);
         while (performance.now() - t0 < args[0] * 1000) await new Promise((r) => setTimeout(r, 250));
         source.stop();

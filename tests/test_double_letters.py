@@ -69,7 +69,7 @@ def test_a_hand_that_passes_without_resting_writes_no_repeat():
     frame (as while drawing a path) never rests, so the letter is not written again."""
     points = np.array([[100 + 10 * (i % 5), 200 + 12 * (i // 5), 0] for i in range(21)], np.float64)
     size = hand_place(points)[2]
-    session = LiveSession(0.5, hold=0.25, window=1)
+    session = LiveSession(0.5, hold=0.25, window=0)
     texts, now = [], 0.0
     for _ in range(8):  # held: L written once
         now += 0.1

@@ -130,11 +130,14 @@ def test_landmark_config_builds_what_it_says():
     assert LandmarkConfig(mirror=0.5).augmenter().mirror == 0.5
 
 
-def test_majority_vote_needs_a_clear_majority():
-    vote = MajorityVote(window=5, min_share=0.6)
-    assert [vote.update(x) for x in ["A", "A", "B", "A"]] == [None, None, None, "A"]  # 3 of 5 needed
-    assert vote.update(None) == "A"
-    assert [vote.update(None) for _ in range(3)] == [None, None, None]
+def test_majority_vote_needs_a_clear_majority_of_its_seconds():
+    vote = MajorityVote(window_seconds=0.5, min_share=0.6)  # at 8 frames/s: the last 4 frames
+    labels = ["A", "B", "B", "A", "A", "A", None, None, None]
+    expected = ["A", None, "B", None, None, "A", "A", None, None]  # 3 of the 4 (or of fewer, at first)
+    assert [vote.update(x, i / 8) for i, x in enumerate(labels)] == expected
+    vote.reset()
+    slow = [vote.update(x, i / 4) for i, x in enumerate(["A", "B", "B", "A"])]  # 4 frames/s: 2 frames
+    assert slow == ["A", None, "B", None]
 
 
 def test_speller_holds_repeats_and_pauses():

@@ -31,7 +31,7 @@ BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "st
 WORD = "LIE"
 # 3 s a letter and 3 s away: the page's CPU landmark path reads 5-20 frames/s here, with the load.
 FPS, HOLD_FRAMES, GAP_FRAMES = 10, 30, 30
-SETTINGS = {"threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 3}
+SETTINGS = {"threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 0.3}
 
 
 def clip_frames() -> list[np.ndarray]:

@@ -21,7 +21,7 @@ STILL_HAND = np.zeros((21, 3), np.float32)
 class PythonLive:
     """The Python side: the threshold as Recognizer.classify_views applies it, then the production live
     session (pipeline.session.LiveSession, which `signlens live` and serve/stream.py run), its
-    settings and reset included. A hand is a still one: no J or Z (the browser's speller has none)."""
+    settings and reset included. A hand is a still one unless the frame gives its points."""
 
     def __init__(self, settings: dict):
         self.session = LiveSession(**settings)
@@ -49,7 +49,7 @@ def session(rng: np.random.Generator, exact: bool) -> dict:
         "threshold": float(rng.choice([0.3, 0.5, 0.7])),
         "hold": float(rng.choice([0.25, 0.5, 0.8])),
         "pause": float(rng.choice([0.4, 1.0])),
-        "window": int(rng.choice([1, 3, 7, 8])),
+        "window": float(rng.choice([0.0, 0.1, 0.25, 0.5])),  # seconds
         "min_share": float(rng.choice([0.4, 0.6, 1.0])),
     }
     frames, now = [], 0.0
@@ -76,7 +76,10 @@ def session(rng: np.random.Generator, exact: bool) -> dict:
             frames.append([True, [float(p) for p in probs], now])
         if rng.random() < 0.1:
             frames.append(
-                ["configure", {"hold": float(rng.choice([0.1, 0.4])), "window": int(rng.choice([3, 5]))}]
+                [
+                    "configure",
+                    {"hold": float(rng.choice([0.1, 0.4])), "window": float(rng.choice([0.2, 0.3]))},
+                ]
             )
         if rng.random() < 0.05:
             frames.append(["reset"])
@@ -140,15 +143,19 @@ def python_outputs(s: dict) -> list:
     return out
 
 
+def javascript_outputs(sessions: list[dict], folder) -> list:
+    (folder / "in.json").write_text(json.dumps({"sessions": sessions}))
+    script = ROOT / "tests" / "js" / "speller_parity.mjs"
+    run = subprocess.run([NODE, script, folder / "in.json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
 def test_javascript_speller_spells_exactly_as_python(tmp_path, monkeypatch):
     needs_node()
     rng = np.random.default_rng(0)
     sessions = [session(rng, exact=i % 2 == 0) for i in range(300)]
-    (tmp_path / "in.json").write_text(json.dumps({"sessions": sessions}))
-    script = ROOT / "tests" / "js" / "speller_parity.mjs"
-    run = subprocess.run([NODE, script, tmp_path / "in.json"], capture_output=True, text=True, timeout=60)
-    assert run.returncode == 0, run.stderr
-    js = json.loads(run.stdout)
+    js = javascript_outputs(sessions, tmp_path)
     expected = [python_outputs(s) for s in sessions]
     written = sum(1 for frames in expected for f in frames if len(f) == 3 and f[1])
     assert written > 200  # the sequences exercise the rules: plenty of letters get written
@@ -162,3 +169,46 @@ def test_javascript_speller_spells_exactly_as_python(tmp_path, monkeypatch):
     assert doubled > 20, doubled
     for i, (a, b) in enumerate(zip(expected, js, strict=True)):
         assert a == b, f"session {i} differs"
+
+
+def paced_session(word: str, fps: int, seconds_each: float) -> dict:
+    """`word` spelled at `fps` with the session's defaults: a second without a hand, each letter answered
+    steadily (0.8) for `seconds_each` with no gap between letters, then a pause that ends the word."""
+    frames, i = [], 0
+    settings = definition(0.6)["settings"]
+
+    def add(count: int, hand: bool, letter: str | None = None):
+        nonlocal i
+        for _ in range(count):
+            probs = [0.8 if c == letter else 0.2 / (len(CLASSES) - 1) for c in CLASSES]
+            frames.append([hand, probs, i / fps])
+            i += 1
+
+    add(fps, False)
+    for letter in word:
+        add(round(seconds_each * fps), True, letter)
+    add(round(1.5 * fps), False)
+    return {
+        "settings": settings,
+        "motion_seconds": MOTION_SECONDS,
+        "repeat": definition(0.6)["repeat"],
+        "classes": CLASSES,
+        "frames": frames,
+    }
+
+
+def test_the_vote_window_is_seconds_so_half_second_letters_spell_at_8_and_30_frames_a_second(tmp_path):
+    """The default window holds 8 frames at 30 frames/s and 2 at 8 frames/s: the vote takes about as
+    long at either rate, so letters held 0.5 s with no gap spell in both languages, frame for frame alike."""
+    needs_node()
+    word = "ABCDBADC"
+    sessions = [paced_session(word, fps, 0.5) for fps in (8, 30)]
+    expected = [python_outputs(s) for s in sessions]
+    assert [frames[-1][-1] for frames in expected] == [word + " "] * 2
+    assert javascript_outputs(sessions, tmp_path) == expected
+    for fps, frames in zip((8, 30), expected, strict=True):  # when each letter's vote turns, after its start
+        n, start = round(0.5 * fps), fps  # frames a letter, first letter's frame
+        turns = [
+            next(j for j in range(n) if frames[start + k * n + j][0] == c) / fps for k, c in enumerate(word)
+        ]
+        assert max(turns[1:]) <= definition(0.6)["settings"]["window"], (fps, turns)

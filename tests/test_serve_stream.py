@@ -55,7 +55,7 @@ def test_stream_spells_a_word_and_obeys_controls(url):
     with connect(ws_url(url), open_timeout=30) as ws:
         ready = receive(ws)
         assert ready["type"] == "ready" and ready["max_fps"] == 1.0
-        ws.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
+        ws.send(json.dumps({"type": "settings", "hold": 0, "window": 0}))
         assert receive(ws)["settings"]["hold"] == 0
         ws.send(json.dumps({"type": "settings", "hold": -3}))
         assert "hold must be" in receive(ws)["message"]
@@ -71,7 +71,7 @@ def test_stream_spells_a_word_and_obeys_controls(url):
         assert len(first["landmarks"]) == 21 and first["width"] == 400 and first["hand"] is not None
         with connect(ws_url(url), open_timeout=30) as other:  # a second session: its own tracker and text
             assert receive(other)["type"] == "ready"
-            other.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
+            other.send(json.dumps({"type": "settings", "hold": 0, "window": 0}))
             receive(other)
             texts = [frame(other, fixture_photo("A").read_bytes())["text"] for _ in range(2)]
             assert texts == ["", "A"]
@@ -92,7 +92,7 @@ def test_stream_reads_a_hand_only_the_photo_search_finds(url):
     data = cv2.imencode(".png", np.ascontiguousarray(dim[..., ::-1]))[1].tobytes()
     with connect(ws_url(url), open_timeout=30) as ws:
         assert receive(ws)["type"] == "ready"
-        ws.send(json.dumps({"type": "settings", "hold": 0, "window": 1}))
+        ws.send(json.dumps({"type": "settings", "hold": 0, "window": 0}))
         receive(ws)
         answers = [frame(ws, data) for _ in range(2)]
     assert [a["raw"] for a in answers] == ["W", "W"] and answers[-1]["text"] == "W"

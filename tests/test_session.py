@@ -19,8 +19,8 @@ BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "st
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        ({"window": 31}, "window must be a whole number from 1 to 30"),
-        ({"window": 2.5}, "window must be a whole number"),
+        ({"window": 2.5}, "window must be a number from 0 to 2"),
+        ({"window": 3}, "window must be a number from 0 to 2"),  # a count of frames, as it once was
         ({"hold": -0.1}, "hold must be a number from 0 to 3"),
         ({"pause": math.nan}, "pause must be a number"),
         ({"threshold": True}, "threshold must be a number"),
@@ -41,20 +41,20 @@ def test_every_default_lies_within_its_limits():
 
 def test_new_settings_keep_the_text_and_reset_clears_it():
     hand = np.zeros((21, 3), np.float32)  # a still hand: no J or Z
-    session = LiveSession(0.6, hold=0.1, window=1)
+    session = LiveSession(0.6, hold=0.1, window=0)
     for i in range(4):
         session.update("A", hand, i * 0.1)
     assert session.text == "A"
     session.configure({"hold": 0.3})
-    assert session.text == "A" and session.settings["hold"] == 0.3 and session.settings["window"] == 1
+    assert session.text == "A" and session.settings["hold"] == 0.3 and session.settings["window"] == 0
     session.reset()
     assert session.text == ""
     with pytest.raises(ValueError):
-        session.configure({"window": 0})
+        session.configure({"window": -0.1})
 
 
 @pytest.mark.parametrize(
-    ("flag", "value"), [("--window", "31"), ("--hold", "3.5"), ("--pause", "0.1"), ("--min-share", "0")]
+    ("flag", "value"), [("--window", "2.5"), ("--hold", "3.5"), ("--pause", "0.1"), ("--min-share", "0")]
 )
 def test_live_cli_takes_the_same_limits(flag, value, monkeypatch, capsys):
     code, _, err = run_cli(["live", "--source", "0", flag, value], monkeypatch, capsys)
@@ -90,4 +90,4 @@ def test_the_server_serves_the_definition_its_streams_use():
     bounds = {"max_fps": ready["max_fps"], "idle_seconds": ready["idle_seconds"]}
     assert served == {**definition(served["settings"]["threshold"]), **bounds}
     assert ready["settings"] == served["settings"]
-    assert refused["type"] == "error" and "window must be a whole number from 1 to 30" in refused["message"]
+    assert refused["type"] == "error" and "window must be a number from 0 to 2" in refused["message"]

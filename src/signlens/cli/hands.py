@@ -84,7 +84,7 @@ def live(
         help="Calibrated confidence below which a frame votes 'unsure' [default: the recogniser's own live "
         "threshold, chosen on held-out signers and recorded in its checkpoint].",
     ),
-    window: int = typer.Option(LIVE["window"].default, "--window", help=f"{LIVE['window'].what}."),
+    window: float = typer.Option(LIVE["window"].default, "--window", help=f"{LIVE['window'].what}."),
     min_share: float = typer.Option(
         LIVE["min_share"].default, "--min-share", help=f"{LIVE['min_share'].what}."
     ),

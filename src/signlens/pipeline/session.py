@@ -23,18 +23,19 @@ class Setting:
     high: float
     step: float  # the page's slider step; any value in [low, high] is accepted
     what: str
-    integer: bool = False
 
 
-# Fingerspelling runs at 2-4 letters a second: the vote's delay (the window fills at the camera's rate,
-# 5-30 frames/s) plus the hold must fit in half a second of one letter, with no gap between letters.
-# benchmarks/live_pace.py measures the choice against the pace and the frame rate.
+# Fingerspelling runs at 2-4 letters a second: the vote's delay plus the hold must fit in half a second of
+# one letter, with no gap between letters, at any camera rate (5-30 frames/s). The window is in seconds so
+# that the delay does not grow as the frame rate falls; a quarter of a second holds 2-3 frames at 8-10
+# frames/s, where a 0.5 s letter leaves no room for more. benchmarks/live_pace.py measures the choice
+# against the pace and the frame rate.
 SETTINGS: dict[str, Setting] = {
     "threshold": Setting(None, 0.0, 1.0, 0.05, "Confidence below which a frame votes 'unsure'"),
     "hold": Setting(0.25, 0.0, 3.0, 0.05, "Seconds a letter must stay steady before it is written"),
     "pause": Setting(1.0, 0.2, 10.0, 0.1, "Seconds without a hand that end a word"),
-    "window": Setting(3, 1, 30, 1, "Frames in the majority vote", integer=True),
-    "min_share": Setting(0.6, 0.1, 1.0, 0.05, "Share of the window the winning letter needs"),
+    "window": Setting(0.25, 0.0, 2.0, 0.05, "Seconds of frames in the majority vote"),
+    "min_share": Setting(0.6, 0.1, 1.0, 0.05, "Share of the window's frames the winning letter needs"),
 }
 
 
@@ -67,9 +68,8 @@ def checked(values: dict) -> dict:
             raise ValueError(f"unknown setting {key!r}; known: {', '.join(SETTINGS)}")
         s = SETTINGS[key]
         number = not isinstance(value, bool) and isinstance(value, int | float) and value == value
-        if not number or not s.low <= value <= s.high or (s.integer and value != int(value)):
-            kind = "a whole number" if s.integer else "a number"
-            raise ValueError(f"{key} must be {kind} from {s.low:g} to {s.high:g}, got {value!r}")
+        if not number or not s.low <= value <= s.high:
+            raise ValueError(f"{key} must be a number from {s.low:g} to {s.high:g}, got {value!r}")
     return values
 
 
@@ -85,9 +85,7 @@ class LiveSession:
     def reset(self) -> None:
         s = self.settings
         repeat = (REPEAT_SHIFT, REPEAT_STEADY)
-        self.spelling = Spelling(
-            int(s["window"]), s["min_share"], s["hold"], s["pause"], MOTION_SECONDS, repeat
-        )
+        self.spelling = Spelling(s["window"], s["min_share"], s["hold"], s["pause"], MOTION_SECONDS, repeat)
 
     def configure(self, values: dict) -> None:
         text = self.spelling.text

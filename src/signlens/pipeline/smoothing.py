@@ -1,7 +1,8 @@
 """From per-frame guesses to steady letters and text.
 
-Single frames flicker (motion blur, a finger half hidden), so a letter is the majority of a short
-window of frames; fingerspelling commits a letter once it has been held, needs the hand to change or
+Single frames flicker (motion blur, a finger half hidden), so a letter is the majority of the frames
+of a short window of time (seconds, not a count of frames, so that the vote takes as long at 8 frames/s
+as at 30); fingerspelling commits a letter once it has been held, needs the hand to change or
 leave before the same letter counts again (or, for a double letter, to slide to a new place and rest
 there), and ends a word when the hand is gone for a pause. The window, shares and times have no
 defaults here: a live session's are defined once, in pipeline.session.
@@ -37,17 +38,21 @@ def farther(a: tuple, b: tuple, limit: float) -> bool:
 
 
 class MajorityVote:
-    """The most frequent label over the last `window` frames, if it has at least `min_share` of them.
-    Frames with no hand or an unsure answer vote None."""
+    """The most frequent label over the frames of the last `window_seconds` (the frame at hand and those
+    less than `window_seconds` older), if it has at least `min_share` of those frames. Frames with no
+    hand or an unsure answer vote None."""
 
-    def __init__(self, window: int, min_share: float):
-        self.votes: deque[str | None] = deque(maxlen=window)
+    def __init__(self, window_seconds: float, min_share: float):
+        self.window_seconds = window_seconds
         self.min_share = min_share
+        self.votes: deque[tuple[float, str | None]] = deque()  # (time, label), oldest first
 
-    def update(self, label: str | None) -> str | None:
-        self.votes.append(label)
-        winner, count = Counter(self.votes).most_common(1)[0]
-        if winner is None or count < self.min_share * self.votes.maxlen:
+    def update(self, label: str | None, now: float) -> str | None:
+        self.votes.append((now, label))
+        while len(self.votes) > 1 and now - self.votes[0][0] >= self.window_seconds:
+            self.votes.popleft()
+        winner, count = Counter(vote for _, vote in self.votes).most_common(1)[0]
+        if winner is None or count < self.min_share * len(self.votes):
             return None
         return winner
 
@@ -101,14 +106,14 @@ class Spelling:
 
     def __init__(
         self,
-        window,
+        window_seconds,
         min_share,
         hold_seconds,
         pause_seconds,
         motion_seconds=MOTION_SECONDS,
         repeat=(REPEAT_SHIFT, REPEAT_STEADY),
     ):
-        self.vote = MajorityVote(window, min_share)
+        self.vote = MajorityVote(window_seconds, min_share)
         self.speller = Speller(hold_seconds, pause_seconds)
         self.motion = MotionLetters(motion_seconds)
         self.repeat_shift, self.repeat_steady = repeat
@@ -123,7 +128,7 @@ class Spelling:
     def update(self, label: str | None, image_points, now: float) -> tuple[str | None, str | None]:
         """(smoothed static letter, letter written at this frame) for one frame; `image_points` is the
         hand's (21, 3) landmarks in pixels, or None when there is no hand."""
-        smoothed = self.vote.update(label)
+        smoothed = self.vote.update(label, now)
         if image_points is None:
             self.vote.reset()
         written = self.speller.update(smoothed, image_points is not None, now)

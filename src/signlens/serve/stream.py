@@ -4,7 +4,7 @@ Each connection has its own tracking-mode recogniser (MediaPipe's tracker keeps 
 majority vote and speller, so sessions never see each other's hands or text. Frames are binary
 messages (JPEG); control messages are JSON text:
   {"type": "reset"}  clear the vote and the spelled text
-  {"type": "settings", "threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 7, "min_share": 0.6}
+  {"type": "settings", "threshold": 0.5, "hold": 0.5, "pause": 1.0, "window": 0.25, "min_share": 0.6}
 Frames sent faster than the frame-rate bound are answered {"type": "skipped"} and not processed.
 """
 

@@ -4,25 +4,26 @@
 // both and compares every frame's smoothed letter, written letter and text.
 import { MotionLetters } from "./motion.mjs";
 
-// The most frequent label over the last `window` frames, if it has at least `minShare` of the window.
-// Frames with no hand or an unsure answer vote null. Ties go to the label seen first in the window,
-// as Python's Counter.most_common(1) does.
+// The most frequent label over the frames of the last `windowSeconds` (the frame at hand and those less
+// than `windowSeconds` older), if it has at least `minShare` of those frames. Frames with no hand or an
+// unsure answer vote null. Ties go to the label seen first in the window, as Python's
+// Counter.most_common(1) does.
 class MajorityVote {
-  constructor(window, minShare) {
-    this.window = window;
+  constructor(windowSeconds, minShare) {
+    this.windowSeconds = windowSeconds;
     this.minShare = minShare;
-    this.votes = [];
+    this.votes = []; // [time, label], oldest first
   }
 
-  update(label) {
-    this.votes.push(label ?? null);
-    if (this.votes.length > this.window) this.votes.shift();
+  update(label, now) {
+    this.votes.push([now, label ?? null]);
+    while (this.votes.length > 1 && now - this.votes[0][0] >= this.windowSeconds) this.votes.shift();
     const counts = new Map();
-    for (const vote of this.votes) counts.set(vote, (counts.get(vote) || 0) + 1);
+    for (const [, vote] of this.votes) counts.set(vote, (counts.get(vote) || 0) + 1);
     let winner = null,
       count = -1;
     for (const [vote, n] of counts) if (n > count) [winner, count] = [vote, n];
-    if (winner === null || count < this.minShare * this.window) return null;
+    if (winner === null || count < this.minShare * this.votes.length) return null;
     return winner;
   }
 
@@ -96,8 +97,8 @@ export function decide(probabilities, classNames, threshold) {
 // handshape held on afterwards is not written again until it changes, or until the hand slides to a new
 // place and rests there (a double letter: smoothing.py's REPEAT_SHIFT).
 class Spelling {
-  constructor(window, minShare, hold, pause, motionSeconds, repeat) {
-    this.vote = new MajorityVote(window, minShare);
+  constructor(windowSeconds, minShare, hold, pause, motionSeconds, repeat) {
+    this.vote = new MajorityVote(windowSeconds, minShare);
     this.speller = new Speller(hold, pause);
     this.motion = new MotionLetters(motionSeconds);
     this.repeat = repeat; // {shift, steady}
@@ -112,7 +113,7 @@ class Spelling {
 
   // label: the thresholded letter or null; points: the hand's 21 landmarks in pixels, or null (no hand).
   update(label, points, now) {
-    const smoothed = this.vote.update(label);
+    const smoothed = this.vote.update(label, now);
     if (!points) this.vote.reset();
     let written = this.speller.update(smoothed, Boolean(points), now);
     const place = points ? handPlace(points) : null;
@@ -173,14 +174,7 @@ export class LiveSpeller {
 
   reset() {
     const s = this.settings;
-    this.spelling = new Spelling(
-      Math.trunc(s.window),
-      s.min_share,
-      s.hold,
-      s.pause,
-      this.motionSeconds,
-      this.repeat,
-    );
+    this.spelling = new Spelling(s.window, s.min_share, s.hold, s.pause, this.motionSeconds, this.repeat);
   }
 
   configure(values) {
