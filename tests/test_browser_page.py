@@ -254,3 +254,37 @@ def test_an_unsure_guess_looks_unsure_and_small_on_a_phone(site):
         assert badge < 0.06 * stage, f"the badge covers {badge / stage:.0%} of the video"
     finally:
         driver.set_window_size(1280, 857)
+
+
+def test_the_letter_chart_lists_all_26_letters_and_opens_from_the_keyboard(site):
+    """The how-to panel's letter chart: a table with headings, one row a letter (J and Z say they
+    move), opened from the keyboard, drawn from the page itself (nothing fetched for it)."""
+    from selenium.webdriver.common.keys import Keys
+
+    driver, url, _ = site
+    open_page(driver, url, "source=server")
+    summary = driver.find_element("css selector", "#chart > summary")
+    assert (
+        summary.find_element("xpath", "ancestor::section").get_attribute("aria-labelledby") == "howto-title"
+    )
+    assert not driver.find_element("id", "chart").get_attribute("open")
+    driver.execute_script("arguments[0].focus()", summary)
+    assert driver.switch_to.active_element == summary  # in the tab order
+    summary.send_keys(Keys.ENTER)
+    wait_for(driver, lambda: driver.find_element("id", "chart").get_attribute("open"), 5, "the chart open")
+    assert [h.text for h in driver.find_elements("css selector", "#chart thead th[scope=col]")] == [
+        "Letter",
+        "Handshape",
+    ]
+    rows = driver.find_elements("css selector", "#chart tbody tr")
+    letters = [row.find_element("css selector", "th[scope=row]").text for row in rows]
+    assert letters == [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    how = {
+        letter: row.find_element("css selector", "td").text for letter, row in zip(letters, rows, strict=True)
+    }
+    assert all(len(text) > 15 for text in how.values()), how
+    assert how["J"].startswith("Moves") and how["Z"].startswith("Moves")
+    assert sum(text.startswith("Moves") for text in how.values()) == 2
+    assert driver.find_element("css selector", "#chart caption").text
+    assert driver.find_elements("css selector", "#chart img, #chart object, #chart iframe") == []
+    assert driver.find_element("css selector", "#chart tbody").is_displayed()
