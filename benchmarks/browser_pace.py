@@ -1,0 +1,302 @@
+"""The web page against issue 25's targets, in headless Chromium with a fake camera, on a signer the
+served recogniser never saw.
+
+The clip: one held-out signer's photos (one room; community-signers/<signer>, 400x300, scaled to
+640x480), one photo picked at random for each letter, spelling a few words at `--rates` letters a second
+(each letter held 1/rate s, no gap between letters), 2 s of the empty room (the photos' mean colour)
+before, 1.5 s between words and 2.5 s after; 15 frames/s, a .y4m Chromium plays as its camera. The
+recogniser: the leave-one-signer-out fold runs that did not train on the signer (runs/recognizer/loso/
+folds.json), joined as the bundled recogniser joins its members, with the bundled recogniser's
+calibration record (temperature and thresholds) since fold runs carry none, exported as a runtime
+bundle (what `signlens serve --weights` runs) and as the page's graph (what the on-device mode loads,
+answered in place of the built one at /static/ondevice/). Both modes of the page run the clip from a
+fresh load with the session's defaults; printed per mode and rate: letters spelled right (aligned to the
+truth), wrong letters written per 50 letters (in place of a true one, or extra), the server's round trip
+p50 (frame sent to answer received, 640x480 JPEG), frames a second answered (the device mode reads
+the video at the page's animation-frame pace, so over the camera's 15 it reads some frames twice; its
+per-frame landmark and classifier times are printed too), console errors.
+
+Loopback only; every wait is bounded. Timings depend on the machine and its load: say which.
+
+    SIGNLENS_DATA=../shared/data .venv/bin/python benchmarks/browser_pace.py [--signer mariia]
+        [--words CAB,HELP,WORD] [--rates 1 2] [--modes server device] [--json runs/browser_pace.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from live_pace import score  # noqa: E402
+
+FPS, WIDTH, HEIGHT = 15, 640, 480
+LEAD, BETWEEN, TAIL = 2.0, 1.5, 2.5  # seconds of the empty room
+STATIC_LETTERS = set("ABCDEFGHIKLMNOPQRSTUVWXY")
+
+# Installed before the page's scripts: when each camera frame leaves for the server and when its answer
+# comes back (the page keeps one frame in flight), and when the camera's video starts playing.
+PROBE = """
+window.__bench = { sent: [], answered: [], skipped: 0, playing: null };
+document.addEventListener("playing", () => { window.__bench.playing ??= performance.now(); }, true);
+window.WebSocket = class extends window.WebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      const type = JSON.parse(event.data).type;
+      if (type === "result") window.__bench.answered.push(performance.now());
+      if (type === "skipped") window.__bench.skipped += 1;
+    });
+  }
+  send(data) {
+    if (typeof data !== "string") window.__bench.sent.push(performance.now());
+    return super.send(data);
+  }
+};
+"""
+
+
+def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, float]:
+    """(runtime bundle graph, page graph, live threshold) of the fold ensemble that never saw `signer`."""
+    from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
+    from signlens.engine.ensemble import ensemble_checkpoint
+    from signlens.export.recognizer_graph import export_recognizer
+    from signlens.export.runtime_bundle import export_runtime
+    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.thresholds import recorded_defaults
+
+    folds = json.loads((ROOT / "runs" / "recognizer" / "loso" / "folds.json").read_text())
+    dirs = [ROOT / d for d in folds.get(signer, [])]
+    if not dirs or not all((d / "best.pt").is_file() for d in dirs):
+        raise SystemExit(f"no finished fold runs for {signer}; folds.json has: {', '.join(sorted(folds))}")
+    bundled = load_checkpoint(bundled_recognizer_path())
+    calibration = {k: bundled["calibration"][k] for k in ("temperature", "defaults")}
+    payload = {**ensemble_checkpoint([d / "best.pt" for d in dirs]), "calibration": calibration}
+    payload["views"] = bundled.get("views", ["photo"])
+    weights = save_checkpoint(folder / f"loso-{signer}.pt", payload)
+    export_runtime(weights, folder / "runtime")
+    page = folder / "page" / "recognizer.onnx"
+    page.parent.mkdir()
+    report = export_recognizer(weights, page, parity_samples=256)
+    if not report["parity"]["passed"]:
+        raise SystemExit(f"the fold graph failed its parity check: {report['parity']}")
+    return folder / "runtime" / "recognizer.onnx", page, recorded_defaults(calibration)["live"]
+
+
+def clip(signer: str, words: list[str], rate: float, rng: np.random.Generator, path: Path) -> float:
+    """Writes the clip (see the module doc); returns its length in seconds."""
+    import cv2
+
+    from serve_helpers import write_y4m
+    from signlens.data.images import decode_image
+    from signlens.data.sources import data_root
+
+    folder = data_root() / "community-signers" / signer
+
+    def frame(letter: str) -> np.ndarray:
+        takes = sorted((folder / letter).glob("*.jpg"))
+        rgb = decode_image(takes[rng.integers(len(takes))])
+        return cv2.resize(rgb, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
+
+    held = [frame(c) for word in words for c in word]
+    room = np.full_like(held[0], np.mean([h.mean((0, 1)) for h in held], 0).astype(np.uint8))
+    frames, k = [room] * round(LEAD * FPS), 0
+    for w, word in enumerate(words):
+        if w:
+            frames += [room] * round(BETWEEN * FPS)
+        for _ in word:  # letter k takes its share of a steady pace: 7 or 8 frames at 2 letters/s
+            frames += [held[k]] * (int((k + 1) * FPS / rate) - int(k * FPS / rate))
+            k += 1
+    frames += [room] * round(TAIL * FPS)
+    write_y4m(path, frames, FPS)
+    return len(frames) / FPS
+
+
+def serve(runtime: Path, page: Path, threshold: float):
+    """`signlens serve` on the fold's runtime bundle, in a thread on 127.0.0.1, its page's on-device
+    graph answered by the fold's: (url, server, thread)."""
+    import socket
+    import threading
+
+    import httpx
+    import uvicorn
+    from fastapi.responses import FileResponse, JSONResponse
+    from starlette.routing import Route
+
+    from signlens.pipeline.session import definition
+    from signlens.serve.app import create_app
+    from signlens.serve.settings import Settings
+
+    app = create_app(Settings(weights=str(runtime)))
+    answers = {
+        "recognizer.onnx": lambda _: FileResponse(page),
+        "recognizer.onnx.json": lambda _: FileResponse(page.with_name(page.name + ".json")),
+        "session.json": lambda _: JSONResponse(definition(threshold)),
+    }
+    for name, answer in answers.items():  # ahead of the /static mount
+        app.router.routes.insert(0, Route(f"/static/ondevice/{name}", answer))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/v1/health", timeout=5).status_code == 200:
+                return url, server, thread
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not become ready in 180 s")
+
+
+def run_mode(driver, url: str, mode: str, seconds: float) -> dict:
+    """One pass of the clip through the page in `mode` (a fresh load): the spelled text and timings."""
+    from serve_helpers import text, wait_for
+
+    driver.get_log("browser")
+    driver.get(f"{url}/?source={mode}")
+    if mode == "device":
+        wait_for(driver, lambda: "Ready" in text(driver, "status"), 180, "the models ready on the device")
+    else:
+        wait_for(driver, lambda: driver.find_elements("id", "mode"), 60, "the mode choice shown")
+    driver.find_element("id", "start").click()
+    wait_for(driver, lambda: driver.execute_script("return window.__bench.playing"), 60, "the camera")
+    stats = "return import('/static/device-recognizer.mjs').then((m) => m.deviceStats().frames)"
+    frames_at = lambda: driver.execute_async_script(  # noqa: E731
+        f"const done = arguments[0]; (async () => {{ {stats} }})().then(done);"
+    )
+    since_playing = "return (performance.now() - window.__bench.playing) / 1000"
+    started = None
+    deadline = time.monotonic() + seconds + 30  # bounded, should the page's clock stall
+    while time.monotonic() < deadline:
+        elapsed = driver.execute_script(since_playing)
+        if started is None and elapsed >= 1.0:
+            started = (elapsed, frames_at() if mode == "device" else 0)
+        if elapsed >= seconds - 0.5:  # in the clip's empty tail: the last letter has had its time
+            break
+        time.sleep(0.2)
+    ended = (driver.execute_script(since_playing), frames_at() if mode == "device" else 0)
+    spelled = text(driver, "spelled")
+    probe = driver.execute_script("return window.__bench")
+    driver.find_element("id", "start").click()  # stop the camera
+    trips = []
+    for answered in probe["answered"]:  # one frame in flight: the last frame sent before the answer
+        before = [s for s in probe["sent"] if s <= answered]
+        if before:
+            trips.append(answered - before[-1])
+    span = ended[0] - (started or ended)[0]
+    if mode == "device":
+        fps = (ended[1] - started[1]) / span if started and span > 0 else 0.0
+    else:
+        in_span = [a for a in probe["answered"] if a >= probe["playing"] + 1000 * (started or ended)[0]]
+        fps = len(in_span) / span if span > 0 else 0.0
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    device = {}
+    if mode == "device":  # the page's own per-frame times: what it could read, beside what it did
+        device = driver.execute_async_script(
+            """const done = arguments[0];
+            import('/static/device-recognizer.mjs').then((m) => { const s = m.deviceStats();
+              done({path: s.path, landmark: s.landmarkMs, classify: s.classifyMs}); });"""
+        )
+        device = {
+            "landmark_path": device["path"],
+            "landmark_ms_p50": float(np.median(device["landmark"])) if device["landmark"] else None,
+            "classify_ms_p50": float(np.median(device["classify"])) if device["classify"] else None,
+        }
+    return {
+        "spelled": spelled,
+        "round_trip_ms_p50": float(np.median(trips)) if trips else None,
+        "round_trips": len(trips),
+        "skipped": probe["skipped"],
+        "frames_per_second": fps,
+        "console_errors": errors,
+        **device,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--signer", default="mariia", help="a community signer listed in folds.json")
+    parser.add_argument("--words", default="CAB,HELP,WORD", help="comma-separated, static letters only")
+    parser.add_argument("--rates", type=float, nargs="+", default=[1.0, 2.0], help="letters a second")
+    parser.add_argument("--modes", nargs="+", default=["server", "device"], choices=["server", "device"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    args = parser.parse_args()
+    words = [w.strip().upper() for w in args.words.split(",") if w.strip()]
+    if not words or any(set(w) - STATIC_LETTERS for w in words):
+        raise SystemExit(f"--words: letters from {''.join(sorted(STATIC_LETTERS))} only (no J, Z)")
+    if not 0.25 <= min(args.rates) <= max(args.rates) <= 4:
+        raise SystemExit("--rates: 0.25 to 4 letters a second")
+    from serve_helpers import chromium_with_fake_camera
+
+    rng = np.random.default_rng(args.seed)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="browser-pace-") as tmp:
+        tmp = Path(tmp)
+        t0 = time.perf_counter()
+        runtime, page, threshold = fold_runtime(args.signer, tmp)
+        print(f"fold ensemble without {args.signer} exported in {time.perf_counter() - t0:.0f} s", flush=True)
+        url, server, thread = serve(runtime, page, threshold)
+        try:
+            for rate in args.rates:
+                seconds = clip(args.signer, words, rate, rng, tmp / f"clip-{rate:g}.y4m")
+                driver = chromium_with_fake_camera(
+                    tmp / f"profile-{rate:g}", tmp / f"clip-{rate:g}.y4m", "1280,900"
+                )
+                try:
+                    driver.set_script_timeout(60)
+                    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PROBE})
+                    for mode in args.modes:
+                        out = run_mode(driver, url, mode, seconds)
+                        truth = "".join(words)
+                        right, wrong, extra = score(truth, out["spelled"].replace(" ", ""))
+                        row = {"mode": mode, "rate": rate, "truth": " ".join(words), **out,
+                               "right": right / len(truth), "wrong_per_50": 50 * (wrong + extra) / len(truth)}  # fmt: skip
+                        rows.append(row)
+                        print(json.dumps(row), flush=True)
+                finally:
+                    driver.quit()
+        finally:
+            server.should_exit = True
+            thread.join(30)
+    print(
+        f"\n{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; held out: {args.signer}"
+    )
+    print(
+        "| mode | letters/s | spelled | right | wrong per 50 | round trip p50 | frames/s | console errors |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        trip = f"{r['round_trip_ms_p50']:.0f} ms" if r["round_trip_ms_p50"] is not None else "-"
+        print(
+            f"| {r['mode']} | {r['rate']:g} | {r['spelled'] or '(nothing)'} | {r['right']:.0%} | "
+            f"{r['wrong_per_50']:.1f} | {trip} | {r['frames_per_second']:.1f} | {len(r['console_errors'])} |"
+        )
+    for r in rows:
+        if r["mode"] == "device":
+            print(
+                f"device, {r['rate']:g} letters/s: landmarks ({r['landmark_path']} path) p50 "
+                f"{r['landmark_ms_p50']:.1f} ms, classifier p50 {r['classify_ms_p50']:.1f} ms a frame"
+            )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"signer": args.signer, "words": words, "rows": rows}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
