@@ -56,6 +56,34 @@ def test_replaying_the_records_own_rule_gives_its_figures():
     assert right_answered / record["photos"] == pytest.approx(record["loso_right"])
 
 
+def test_the_build_answers_each_photo_as_the_recogniser_does_one_at_a_time():
+    """The build replays the answer rule on every photo at once; `Recognizer` calls the same function on
+    one photo, reading the hand twice and asking the pixel member only where the rule asks. Both give the
+    same bits, so the figures the build records are the answers predict gives."""
+    from signlens.pipeline.answer import AnswerRule, Fusion, answer
+
+    fold = fake_folds(seed=3)[0]
+    rng = np.random.default_rng(3)
+    fold["pixel"] = rng.normal(0, 2, fold["first"].shape).astype(np.float32)
+    fold["pixel"][::5] = np.nan  # no crop of these photos
+    fold["scores"] = rng.uniform(0.5, 1.0, len(fold["labels"])).astype(np.float32)
+    rule = AnswerRule(0.8, second_below=0.7, threshold=0.6, min_hand_score=0.65, fusion=Fusion(0.4, 0.9, 0.6))
+    probs, answered = replay(fold, rule)
+    stages = {"twice": 0, "fused": 0}
+    for i in range(len(probs)):
+        first, score = fold["first"][i : i + 1], fold["scores"][i : i + 1]
+        one = answer(first, None, None, score, rule)
+        second = fold["second"][i : i + 1] if one.asks_second[0] else None
+        if second is not None and not np.isnan(second).any():
+            one = answer(first, second, None, score, rule)
+            stages["twice"] += 1
+        if one.asks_pixels[0] and not np.isnan(fold["pixel"][i]).any():
+            one = answer(first, second, fold["pixel"][i : i + 1], score, rule)
+            stages["fused"] += 1
+        assert np.array_equal(one.probs[0], probs[i]) and one.answered[0] == answered[i], i
+    assert stages["twice"] > 5 and stages["fused"] > 5 and 0 < answered.sum() < len(answered)
+
+
 def test_a_signers_rule_is_chosen_without_its_own_photos():
     folds = fake_folds()
     before = nested_loso(folds, {}, MEMBERS)

@@ -9,7 +9,7 @@ import torch
 
 from signlens.data.augment import AugmentConfig, BatchAugment
 from signlens.data.crops import hand_crop
-from signlens.pipeline.pixels import PixelOpinion, fuse, log_softmax
+from signlens.pipeline.answer import AnswerRule, Fusion, answer, log_softmax
 from signlens.study.recognizer.pixel_member import choose_fusion
 
 
@@ -63,32 +63,21 @@ def test_the_gray_augmentation_turns_images_gray_with_its_probability():
     torch.testing.assert_close(out[~gray], x[~gray])
 
 
-class Fixed:
-    """An image classifier stand-in that returns given logits."""
-
-    def __init__(self, logits):
-        self.value = np.asarray(logits, np.float32)
-
-    def logits(self, images):
-        return np.repeat(self.value[None], len(images), axis=0)
-
-
-def test_predicts_fusion_gives_the_builds_replayed_probabilities():
+def test_the_answer_rule_fuses_the_pixels_where_the_landmarks_are_unsure_and_a_crop_was_read():
     rng = np.random.default_rng(0)
     landmarks = log_softmax(rng.normal(0, 2, (50, 5)).astype(np.float32))
     pixels = rng.normal(0, 3, (50, 5)).astype(np.float32)
-    probs, fused = fuse(landmarks, pixels, weight=0.3, below=0.8, temperature=0.7, fused_temperature=0.5)
+    pixels[::10] = np.nan  # no crop of these photos
+    rule = AnswerRule(0.7, second_below=0.0, fusion=Fusion(weight=0.3, below=0.8, temperature=0.5))
+    answers = answer(landmarks, None, pixels, None, rule)
     plain = torch.softmax(torch.from_numpy(landmarks / 0.7), 1).numpy()
-    assert (fused == (plain.max(1) < 0.8)).all() and 0 < fused.sum() < 50
-    np.testing.assert_allclose(probs[~fused], plain[~fused], rtol=1e-5)
-    for row in np.flatnonzero(fused)[:5]:
-        opinion = PixelOpinion(Fixed(pixels[row]), weight=0.3, below=0.8, temperature=0.5)
-        np.testing.assert_allclose(
-            opinion.calibrated(landmarks[row : row + 1], pixels[row : row + 1])[0], probs[row], rtol=1e-5
-        )
-    assert not PixelOpinion(None, 0.3, 0.8, 0.5).wanted(0.8) and PixelOpinion(None, 0.3, 0.8, 0.5).wanted(
-        0.79
-    )
+    assert (answers.asks_pixels == (plain.max(1) < 0.8)).all() and 0 < answers.fused.sum() < 50
+    assert (answers.fused == answers.asks_pixels & ~np.isnan(pixels).any(1)).all()
+    np.testing.assert_allclose(answers.probs[~answers.fused], plain[~answers.fused], rtol=1e-5)
+    mixed = 0.7 * torch.from_numpy(landmarks) + 0.3 * torch.log_softmax(torch.from_numpy(pixels), 1)
+    fused = torch.softmax(mixed / 0.5, 1).numpy()
+    np.testing.assert_allclose(answers.probs[answers.fused], fused[answers.fused], rtol=1e-5)
+    assert answer(landmarks, None, None, None, rule).fused.sum() == 0  # no crops read: nothing fused
 
 
 def test_the_build_fuses_an_informative_pixel_model_and_leaves_a_useless_one_out():
@@ -164,7 +153,7 @@ def test_a_recogniser_asks_its_pixel_member_only_below_its_rule(monkeypatch, tmp
             recognizer.pixel, saved = None, recognizer.pixel
             landmarks_only = recognizer.recognize(read_rgb(path))
             recognizer.pixel = saved
-            assert (len(asked) > before) == saved.wanted(landmarks_only.confidence)
+            assert (len(asked) > before) == (landmarks_only.confidence < saved.below)
             if len(asked) == before:
                 assert result.top == landmarks_only.top
         assert len(asked) == sum(c < below for c in confidences) > 0
@@ -183,7 +172,7 @@ def test_a_pixel_member_without_its_fusion_rule_is_refused_in_one_line(tmp_path,
 
 
 def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels():
-    from signlens.study.recognizer.loso import as_predict, calibration_record
+    from signlens.study.recognizer.loso import calibration_record
 
     rng = np.random.default_rng(2)
     folds = []
@@ -201,13 +190,11 @@ def test_the_builds_record_scores_the_answers_predict_would_give_with_the_pixels
     fusion = record["fusion"]
     assert fusion["below"] > 0 and record["loso_top1"] > fusion["right_landmarks_only"]
     first = np.concatenate([f["first"] for f in folds])
-    final, _ = as_predict(first, first * np.nan, record["temperature"], record["defaults"]["second_below"])
     pixels = np.concatenate([f["pixel"] for f in folds])
-    probs, _ = fuse(
-        final, pixels, fusion["weight"], fusion["below"], record["temperature"], fusion["temperature"]
-    )
+    answers = answer(first, first * np.nan, pixels, None, AnswerRule.from_record(record))
+    assert answers.fused.mean() == pytest.approx(fusion["fused"]) and not answers.twice.any()
     labels = np.concatenate([f["labels"] for f in folds])
-    assert record["loso_top1"] == pytest.approx((probs.argmax(1) == labels).mean())
+    assert record["loso_top1"] == pytest.approx((answers.probs.argmax(1) == labels).mean())
 
 
 def test_the_service_reports_the_pixel_member_and_its_rule(tmp_path):

@@ -6,7 +6,7 @@ where the thumb lies, the one thing the fist letters (A, S, T, M, N, E) differ b
 it. The two are fused as log-probabilities, `(1 - weight) * landmarks + weight * pixels`, only for photos
 whose landmark answer is below `below`, so the crop costs time only where it can change the answer.
 The weight, `below` and the fused answers' temperature are chosen on held-out signers by the build
-(study.recognizer.pixel_member.choose_fusion), through predict's own rule (`fuse` below).
+(study.recognizer.pixel_member.choose_fusion), through the one answer rule (pipeline.answer).
 """
 
 from __future__ import annotations
@@ -17,32 +17,12 @@ import numpy as np
 
 from signlens.data.crops import CROP_MARGIN, CROP_SIZE, hand_crop
 from signlens.errors import SignlensError
-from signlens.inference.protocol import softmax
+from signlens.pipeline.answer import Fusion
 from signlens.pipeline.hands import Hand
 
 PIXEL_RECIPE = "hand-crop"
 # Crops blanked beyond the landmarks' hull (data.crops): the member reads the hand, not the room behind it.
 MASKED = True
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
-def blend(landmarks: np.ndarray, pixels: np.ndarray, weight: float) -> np.ndarray:
-    """The fused log-probabilities: the landmarks' and the pixel member's, weighted."""
-    return (1 - weight) * landmarks + weight * log_softmax(pixels)
-
-
-def fuse(landmarks, pixels, weight: float, below: float, temperature: float, fused_temperature: float):
-    """Predict's rule on rows of (landmark log-probabilities, pixel logits): the calibrated probabilities
-    and which rows were fused. Rows whose pixel logits are NaN (no crop) keep the landmark answer."""
-    plain = softmax(landmarks / temperature)
-    fused_rows = (plain.max(1) < below) & ~np.isnan(pixels).any(1)
-    mixed = blend(landmarks, np.nan_to_num(pixels), weight)
-    probs = np.where(fused_rows[:, None], softmax(mixed / fused_temperature), plain)
-    return probs, fused_rows
 
 
 @dataclass
@@ -80,13 +60,12 @@ class PixelOpinion:
         except (KeyError, TypeError, ValueError) as exc:
             raise SignlensError(f"{source}: the pixel member's fusion record is incomplete ({exc})") from None
 
-    def wanted(self, confidence: float) -> bool:
-        return confidence < self.below
+    @property
+    def fusion(self) -> Fusion:
+        """Its fusion rule, as the answer rule (pipeline.answer) takes it."""
+        return Fusion(self.weight, self.below, self.temperature)
 
     def logits(self, rgb: np.ndarray, hand: Hand) -> np.ndarray:
         points = hand.image_points if self.masked else None
         crop = hand_crop(rgb, hand.bbox, hand.handedness, self.size, self.margin, points)
         return self.classifier.logits(crop[None])
-
-    def calibrated(self, landmarks: np.ndarray, pixels: np.ndarray) -> np.ndarray:
-        return softmax(blend(landmarks, pixels, self.weight) / self.temperature)

@@ -25,6 +25,7 @@ import numpy as np
 
 from signlens.errors import SignlensError
 from signlens.inference.protocol import Classifier
+from signlens.pipeline.answer import AnswerRule, Answers, answer
 from signlens.pipeline.bundle import bundled_recognizer_path, load_parts, recorded_calibration
 from signlens.pipeline.description import description
 from signlens.pipeline.frame_search import FrameSearch
@@ -198,7 +199,7 @@ class Recognizer:
         self._last_timestamp = checked_timestamp(timestamp, self._last_timestamp)
         start = time.perf_counter()
         if self.detector is None:  # an image classifier reads the whole frame
-            result = self.answer(self.classifier.logits(rgb[None]), None, None, *rule)
+            result = self._whole(rgb, *rule)
             result.timings = {"detect": 0.0, "search": 0.0, "classify": time.perf_counter() - start}
             return result
         hand = self.detector.detect(rgb)
@@ -223,8 +224,7 @@ class Recognizer:
         rule = self._rule(threshold, top_k)
         if hand is None:
             return no_hand()
-        logits = self.hand_logits(hand)
-        return self.with_pixels(self.answer(logits, hand, None, *rule), logits, hand, rgb, rule)
+        return self._read(hand, rgb, None, *rule)
 
     def hand_logits(self, hand: Hand) -> np.ndarray:
         """The landmark model's (1, classes) mean log-probabilities for one hand as MediaPipe gives it."""
@@ -238,36 +238,46 @@ class Recognizer:
             hand.world_points[None], hand.image_points[None], [hand.handedness], self.classifier.config.points
         )
 
-    def with_pixels(self, result: Recognition, logits: np.ndarray, hand: Hand, rgb, rule) -> Recognition:
-        """`result` again with the hand crop's opinion fused in, where the rule asks for it."""
-        if rgb is None or self.pixel is None or not self.pixel.wanted(result.confidence):
-            return result
-        return self.answer(logits, hand, self.pixel.logits(rgb, hand), *rule)
+    def answer_rule(self, threshold: float | None = None) -> AnswerRule:
+        """The rule this recogniser answers by (pipeline.answer), at `threshold` (None: its own)."""
+        return AnswerRule(
+            self.classifier.temperature,
+            self.second_below,
+            self._threshold if threshold is None else threshold,
+            self.min_hand_score,
+            None if self.pixel is None else self.pixel.fusion,
+        )
 
-    def answer(
-        self,
-        logits: np.ndarray,
-        hand: Hand | None,
-        pixels: np.ndarray | None = None,
-        threshold: float | None = None,
-        top_k: int | None = None,
-    ) -> Recognition:
-        """Rows of logits (readings of one photo) averaged into one calibrated, thresholded answer; fused
-        with the pixel member's logits of the hand crop when given."""
-        threshold = self._threshold if threshold is None else threshold
-        mean = logits.mean(0, keepdims=True)
-        fused = pixels is not None
-        probs = (self.pixel.calibrated(mean, pixels) if fused else self.classifier.calibrated(mean))[0]
+    def _read(self, hand: Hand, rgb, reader: PhotoReader | None, threshold, top_k) -> Recognition:
+        """The answer rule on one hand: its second reading (by `reader`, from the mirrored region around
+        it) and the pixel member's opinion of its crop (from `rgb`), each made only where the rule asks."""
+        rule, scores = self.answer_rule(threshold), np.array([hand.score], np.float64)
+        first, second = self.hand_logits(hand), None
+        answers = answer(first, None, None, scores, rule)
+        if answers.asks_second[0] and "mirrored" in self.views and reader is not None:
+            again = reader.reread(rgb, hand)
+            if again is not None:
+                second = self.hand_logits(again)
+                answers = answer(first, second, None, scores, rule)
+        if answers.asks_pixels[0] and rgb is not None and self.pixel is not None:
+            answers = answer(first, second, self.pixel.logits(rgb, hand), scores, rule)
+        return self._recognition(answers, hand, top_k)
+
+    def _whole(self, rgb: np.ndarray, threshold, top_k) -> Recognition:
+        """An image classifier's answer to the whole picture (no hand, so no hand score to gate on)."""
+        answers = answer(self.classifier.logits(rgb[None]), None, None, None, self.answer_rule(threshold))
+        return self._recognition(answers, None, top_k)
+
+    def _recognition(self, answers: Answers, hand: Hand | None, top_k: int | None) -> Recognition:
+        probs = answers.probs[0]
         order = np.argsort(-probs)[: top_k or self.top_k]
         top = [(self.classifier.class_names[i], float(probs[i])) for i in order]
         best, confidence = top[0]
-        sure = confidence >= threshold and (hand is None or hand.score >= self.min_hand_score)
-        return Recognition(best if sure else None, confidence, top, hand, best)
+        return Recognition(best if answers.answered[0] else None, confidence, top, hand, best)
 
     def _recognize(self, reader: PhotoReader | None, rgb: np.ndarray, threshold, top_k, seconds=None):
-        rule = (threshold, top_k)
         if self.detector is None:
-            return self.answer(self.classifier.logits(rgb[None]), None, None, *rule)
+            return self._whole(rgb, threshold, top_k)
         if reader is None:
             hand, stopped = self.detector.detect(rgb), False
         else:
@@ -278,15 +288,7 @@ class Recognizer:
                 reader.deadline = None
         if hand is None:
             return no_hand(search_stopped=stopped)
-        logits = self.hand_logits(hand)
-        result = self.answer(logits, hand, None, *rule)
-        if "mirrored" in self.views and reader is not None and result.confidence < self.second_below:
-            second = reader.reread(rgb, hand)
-            if second is not None:
-                more = self.hand_logits(second)
-                logits = np.concatenate([logits, more])
-                result = self.answer(logits, hand, None, *rule)
-        return self.with_pixels(result, logits, hand, rgb, rule)
+        return self._read(hand, rgb, reader, threshold, top_k)
 
     def recognize_all(
         self,

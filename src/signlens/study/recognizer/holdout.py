@@ -4,8 +4,8 @@
 and the thresholds on every held-out signer's answers at once, so its figures are a little optimistic:
 the scored signer helped choose them. Here each signer (or each whole source: a new room and a new
 photographer) is answered by the rule chosen on the other signers' held-out answers alone, through
-predict's own rule (`replay`), and scored end to end (a photo with no hand found is an error; an
-"unsure" answer is no letter).
+predict's own rule (`replay`: pipeline.answer), and scored end to end (a photo with no hand found is an
+error; an "unsure" answer is no letter).
 """
 
 from __future__ import annotations
@@ -15,42 +15,23 @@ import dataclasses
 import numpy as np
 
 from signlens.data.photo_sets import source_of_signer
-from signlens.inference.protocol import softmax
-from signlens.pipeline.pixels import fuse
-from signlens.study.recognizer.loso import Readings, as_predict, calibration_record
+from signlens.pipeline.answer import AnswerRule, answer
+from signlens.study.recognizer.loso import Readings, calibration_record
 
 
-def rule_of(record: dict) -> dict:
-    """The answer rule a calibration record chose, as `Recognizer` applies it."""
-    return {
-        "temperature": record["temperature"],
-        "second_below": record["defaults"]["second_below"],
-        "photo_threshold": record["defaults"]["photo_threshold"],
-        "min_hand_score": record["defaults"]["min_hand_score"],
-        "fusion": record.get("fusion"),
-    }
+def rule_of(record: dict) -> AnswerRule:
+    """The answer rule a calibration record chose, as `Recognizer` applies it to photos."""
+    return AnswerRule.from_record(record)
 
 
-def replay(fold: dict, rule: dict) -> tuple[np.ndarray, np.ndarray]:
-    """A held-out fold's photos answered by `rule`: (calibrated probabilities, answered at the photo
-    threshold); the same steps as `Recognizer.recognize`."""
-    final, _ = as_predict(fold["first"], fold["second"], rule["temperature"], rule["second_below"])
-    probs = softmax(final / rule["temperature"])
-    fusion = rule["fusion"]
-    if fusion and "pixel" in fold:
-        probs, _ = fuse(
-            final,
-            fold["pixel"],
-            fusion["weight"],
-            fusion["below"],
-            rule["temperature"],
-            fusion["temperature"],
-        )
-    sure = fold.get("scores", np.ones(len(fold["labels"]))) >= rule["min_hand_score"]
-    return probs, (probs.max(1) >= rule["photo_threshold"]) & sure
+def replay(fold: dict, rule: AnswerRule) -> tuple[np.ndarray, np.ndarray]:
+    """A held-out fold's photos answered by `rule` (pipeline.answer, as `Recognizer.recognize` answers):
+    (calibrated probabilities, answered at the photo threshold)."""
+    answers = answer(fold["first"], fold["second"], fold.get("pixel"), fold.get("scores"), rule)
+    return answers.probs, answers.answered
 
 
-def score(fold: dict, misses: int, rule: dict) -> dict:
+def score(fold: dict, misses: int, rule: AnswerRule) -> dict:
     """One held-out group's photos (misses: photos where no hand was found) under `rule`."""
     probs, answered = replay(fold, rule)
     right = probs.argmax(1) == fold["labels"]
@@ -61,7 +42,7 @@ def score(fold: dict, misses: int, rule: dict) -> dict:
         "right": int(right.sum()),
         "answered": int(answered.sum()),
         "right_answered": int((right & answered).sum()),
-        "threshold": float(rule["photo_threshold"]),
+        "threshold": float(rule.threshold),
     }
 
 

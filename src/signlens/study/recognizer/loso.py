@@ -28,9 +28,9 @@ from signlens.engine.config import apply_overrides
 from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.evaluation.calibration import expected_calibration_error, fit_temperature
 from signlens.inference import LandmarkClassifier, load_classifier
-from signlens.inference.protocol import softmax
 from signlens.io import write_json
-from signlens.pipeline.pixels import PIXEL_RECIPE, fuse, log_softmax
+from signlens.pipeline.answer import AnswerRule, Fusion, answer, answered, log_softmax, sure_hands
+from signlens.pipeline.pixels import PIXEL_RECIPE
 from signlens.pipeline.thresholds import MIN_HAND_SCORE, PHOTO_THRESHOLD
 from signlens.study.recognizer.pixel_member import choose_fusion, crops_of
 
@@ -174,11 +174,9 @@ def photo_logits(classifier: LandmarkClassifier, readings: Readings, index: np.n
 
 
 def as_predict(first: np.ndarray, second: np.ndarray, temperature: float, second_below: float):
-    """The logits `Recognizer.recognize` ends with, and whether it read the hand twice."""
-    confidence = softmax(first / temperature).max(1)
-    twice = (confidence < second_below) & ~np.isnan(second).any(1)
-    final = np.where(twice[:, None], (first + np.nan_to_num(second)) / 2, first)
-    return final, twice
+    """The landmark logits the answer rule (pipeline.answer) answers, and whether it read the hand twice."""
+    answers = answer(first, second, None, None, AnswerRule(temperature, second_below))
+    return answers.logits, answers.twice
 
 
 SECOND_GRID = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)
@@ -194,7 +192,8 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
     signer = np.concatenate([[f["signer"]] * len(f["labels"]) for f in folds])
     photos = len(labels) + sum(misses.values())
     # predict gives no letter for a hand MediaPipe scores below MIN_HAND_SCORE (pipeline.thresholds)
-    sure = np.concatenate([f.get("scores", np.ones(len(f["labels"]))) for f in folds]) >= MIN_HAND_SCORE
+    scores = np.concatenate([f.get("scores", np.ones(len(f["labels"]))) for f in folds])
+    sure = sure_hands(scores, MIN_HAND_SCORE, len(labels))
     both = np.where(np.isnan(second).any(1, keepdims=True), first, (first + np.nan_to_num(second)) / 2)
     temperature = fit_temperature(both, labels)
     rule = {}
@@ -211,20 +210,25 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
     final, twice = as_predict(first, second, temperature, second_below)
     temperature = fit_temperature(final, labels)  # refitted on what predict averages...
     final, twice = as_predict(first, second, temperature, second_below)  # ...and replayed with it
-    probs, fusion = softmax(final / temperature), None
+    pixels, fusion = None, None
     if all("pixel" in f for f in folds):  # the pixel member's opinion where the landmarks are unsure
         pixels = np.concatenate([f["pixel"] for f in folds])
         fusion = choose_fusion(final, pixels, labels, signer, temperature, photos)
-        probs, _ = fuse(final, pixels, fusion["weight"], fusion["below"], temperature, fusion["temperature"])
-    confidence, predicted = probs.max(1), probs.argmax(1)
+    chosen = AnswerRule(temperature, second_below, fusion=Fusion.from_record(fusion))
+    probs = answer(first, second, pixels, scores, chosen).probs
+    predicted = probs.argmax(1)
+
+    def answered_at(threshold: float) -> np.ndarray:
+        return answered(probs, scores, threshold, MIN_HAND_SCORE)
+
     right = predicted == labels
     curve = {}
     for t in THRESHOLD_GRID:
-        answered = (confidence >= t) & sure
+        given = answered_at(t)
         curve[f"{t:.2f}"] = {
-            "answered": float(answered.sum() / photos),  # of all photos, misses included
-            "right": float((right & answered).sum() / photos),
-            "right_when_answered": float(right[answered].mean()) if answered.any() else 1.0,
+            "answered": float(given.sum() / photos),  # of all photos, misses included
+            "right": float((right & given).sum() / photos),
+            "right_when_answered": float(right[given].mean()) if given.any() else 1.0,
         }
 
     # A photo answers when its letter is more often right than wrong there: the threshold that maximises
@@ -232,8 +236,7 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
     # under a quarter of a percent of the photos are noise: the lowest threshold within them answers most.
     def lowest_near_best(cost: float) -> float:
         score = {
-            t: (right & (confidence >= t) & sure).sum() - cost * (~right & (confidence >= t) & sure).sum()
-            for t in THRESHOLD_GRID
+            t: (right & answered_at(t)).sum() - cost * (~right & answered_at(t)).sum() for t in THRESHOLD_GRID
         }
         best = max(score.values())
         return min(t for t in THRESHOLD_GRID if score[t] >= best - 0.0025 * photos)
@@ -248,7 +251,7 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
         per_signer.append({
             "signer": f["signer"], "photos": n, "no_hand": misses.get(f["signer"], 0),
             "right": int(right[mask].sum()),
-            "right_answered": int((right & (confidence >= photo_t) & sure)[mask].sum()),
+            "right_answered": int((right & answered_at(photo_t))[mask].sum()),
         })  # fmt: skip
     end_to_end = np.array([s["right"] / s["photos"] for s in per_signer])
     per_letter, pairs = {}, {}
@@ -257,7 +260,7 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
         per_letter[letter] = float(right[mask].mean()) if mask.any() else None
         for j in np.flatnonzero(np.bincount(predicted[mask & ~right], minlength=len(LETTERS))):
             pairs[f"{letter}->{LETTERS[j]}"] = int(((predicted == j) & mask).sum())
-    answered = (confidence >= photo_t) & sure
+    given = answered_at(photo_t)
     return {
         "measured_through": "predict's reading path (pipeline.reading), leave-one-signer-out",
         "members": list(members),
@@ -269,9 +272,9 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
         "loso_top1": float(right.sum() / photos),  # misses count as errors
         "loso_top1_mean_over_signers": float(end_to_end.mean()),
         "loso_top1_std_over_signers": float(end_to_end.std(ddof=1)) if len(end_to_end) > 1 else 0.0,
-        "loso_answered": float(answered.sum() / photos),
-        "loso_right": float((right & answered).sum() / photos),
-        "loso_right_when_answered": float(right[answered].mean()) if answered.any() else 1.0,
+        "loso_answered": float(given.sum() / photos),
+        "loso_right": float((right & given).sum() / photos),
+        "loso_right_when_answered": float(right[given].mean()) if given.any() else 1.0,
         "second_reading": rule,
         "read_twice": float(twice.mean()),
         **({"fusion": fusion} if fusion else {}),

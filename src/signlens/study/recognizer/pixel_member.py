@@ -1,5 +1,5 @@
 """The pixel member's build side: each photo's hand crop for training (cached beside its readings), and the
-fusion rule chosen on held-out signers' answers through predict's own rule (pipeline.pixels.fuse)."""
+fusion rule chosen on held-out signers' answers through predict's own rule (pipeline.answer)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from signlens.data.photo_sets import PHOTO_SETS
 from signlens.data.sources import NAMED_SETS, data_root
 from signlens.inference.protocol import softmax
 from signlens.io import atomic_write
+from signlens.pipeline.answer import blend
 from signlens.pipeline.hands import read_rgb
-from signlens.pipeline.pixels import MASKED, blend
+from signlens.pipeline.pixels import MASKED
 
 WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6)
 BELOW = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)  # 0: never fuse; 1.01: always
