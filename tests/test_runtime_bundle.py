@@ -225,6 +225,35 @@ def test_predict_imports_no_torch():
     assert [a["label"] for a in answers] == ["A", "B"]
 
 
+HANDS_ALONE = """
+import sys
+from signlens.pipeline.hands import HandDetector, read_rgb
+hand = HandDetector().detect(read_rgb(sys.argv[1]))
+print(hand.handedness, sorted(m for m in ("matplotlib", "sounddevice", "mediapipe.tasks") if m in sys.modules))
+import mediapipe
+hands = sys.modules["mediapipe.python.solutions.hands"]
+print(mediapipe.__version__, mediapipe.solutions.hands is hands, mediapipe.solutions.drawing_utils.__name__,
+      mediapipe.tasks.vision.HandLandmarker.__name__, "matplotlib" in sys.modules)
+"""
+
+
+def test_hand_detection_imports_mediapipes_hand_solution_alone_and_the_rest_on_demand():
+    """MediaPipe's package imports every solution's drawing helpers (matplotlib) and its audio tasks; the
+    detector imports the hands solution alone, and whoever asks mediapipe for more still gets it."""
+    done = subprocess.run(
+        [sys.executable, "-c", HANDS_ALONE, str(fixture_photo("A"))],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    detected, whole = done.stdout.strip().splitlines()
+    assert detected.split(" ", 1)[1] == "[]"
+    version, same, drawing, landmarker, plotted = whole.split()
+    assert version.count(".") == 2 and same == "True" and plotted == "True"
+    assert drawing == "mediapipe.python.solutions.drawing_utils" and landmarker == "HandLandmarker"
+
+
 def test_a_checkpoint_given_as_weights_still_runs_through_torch():
     from signlens.pipeline.bundle import bundled_recognizer_path
 

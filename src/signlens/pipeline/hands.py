@@ -16,6 +16,7 @@ import numpy as np
 
 from signlens.errors import SignlensError
 from signlens.io import native_stderr_silenced
+from signlens.pipeline.mediapipe_hands import hands_solution
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ logging is noise for users
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -57,7 +58,7 @@ class HandDetector:
         if not 0.0 <= pad <= 10.0:
             raise SignlensError(f"pad must lie in 0..10 (a fraction of the image size), got {pad}")
         try:
-            from mediapipe.python.solutions import hands as mp_hands
+            mp_hands = hands_solution()
         except ImportError as exc:  # pragma: no cover - mediapipe is a pinned dependency
             raise RuntimeError(f"mediapipe is required for hand detection: {exc}") from exc
         self.pad = pad if static_image_mode else 0.0  # padding would break tracking's frame-to-frame state

@@ -70,7 +70,10 @@ class Recognition:
         the hand's box and skeleton and the caption (green: an answer; orange with '?': below the
         threshold; red: no hand). An image classifier's answer, which has no hand, goes top left."""
         import cv2
-        from mediapipe.python.solutions.hands_connections import HAND_CONNECTIONS  # as the page draws
+
+        from signlens.pipeline.mediapipe_hands import hands_solution
+
+        connections = hands_solution().HAND_CONNECTIONS  # as the page draws
 
         def colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
             return rgb[::-1] if bgr else rgb
@@ -87,7 +90,7 @@ class Recognition:
         x0, y0, x1, y1 = (int(v) for v in self.hand.bbox)
         cv2.rectangle(out, (x0, y0), (x1, y1), tone, thickness)
         points = [(int(round(x)), int(round(y))) for x, y in self.hand.image_points[:, :2]]
-        for a, b in sorted(HAND_CONNECTIONS):
+        for a, b in sorted(connections):
             cv2.line(out, points[a], points[b], colour(SKELETON), max(1, thickness // 2), cv2.LINE_AA)
         for point in points:
             cv2.circle(out, point, thickness, tone, -1, cv2.LINE_AA)
