@@ -30,7 +30,7 @@ def hands_solution() -> ModuleType:
         if HANDS not in sys.modules and not any(name in sys.modules for name in DEFERRED):
             for name in DEFERRED:
                 _register_unrun(name)
-        return importlib.import_module(HANDS)
+    return importlib.import_module(HANDS)  # under the import system's own per-module locks
 
 
 def _register_unrun(name: str) -> None:
