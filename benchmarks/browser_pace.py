@@ -1,25 +1,37 @@
 """The web page against issue 25's targets, in headless Chromium with a fake camera, on a signer the
-served recogniser never saw.
+served recogniser never saw, answered by a rule chosen without that signer.
 
 The clip: one held-out signer's photos (one room; community-signers/<signer>, 400x300, scaled to
 640x480), one photo picked at random for each letter, spelling a few words at `--rates` letters a second
-(each letter held 1/rate s, no gap between letters), 2 s of the empty room (the photos' mean colour)
-before, 1.5 s between words and 2.5 s after; 15 frames/s, a .y4m Chromium plays as its camera. The
-recogniser: the leave-one-signer-out fold runs that did not train on the signer (runs/recognizer/loso/
-folds.json), joined as the bundled recogniser joins its members, with the bundled recogniser's
-calibration record (temperature and thresholds) since fold runs carry none, exported as a runtime
-bundle (what `signlens serve --weights` runs) and as the page's graph (what the on-device mode loads,
-answered in place of the built one at /static/ondevice/). Both modes of the page run the clip from a
-fresh load with the session's defaults; printed per mode and rate: letters spelled right (aligned to the
-truth), wrong letters written per 50 letters (in place of a true one, or extra), the server's round trip
-p50 (frame sent to answer received, 640x480 JPEG), frames a second answered (the device mode reads
-the video at the page's animation-frame pace, so over the camera's 15 it reads some frames twice; its
-per-frame landmark and classifier times are printed too), console errors.
+(each letter held 1/rate s, no gap between letters; the default words are 28 letters, 23 of the 24 static
+ones, with HELLO's double L), 2 s of the empty room (the photos' mean colour) before, 1.5 s between
+words and 2.5 s after; 15 frames/s, a .y4m Chromium plays as its camera. A double letter is another
+photo of it with the hand slid sideways (towards the middle) by twice the share of its size the speller
+asks for (pipeline.smoothing.REPEAT_SHIFT, of the hand box the build's search found), as a signer slides
+between the two.
 
-Loopback only; every wait is bounded. Timings depend on the machine and its load: say which.
+The recogniser: the leave-one-signer-out fold runs of the bundled recogniser's build that did not train
+on the signer (runs/recognizer/loso/folds.json), joined as the bundled recogniser joins its members,
+with the calibration record (temperature, second-reading rule, photo and live thresholds, least hand
+score) that `calibration_record` chooses on the other signers' held-out answers alone, as
+study.recognizer.holdout.nested_loso scores a stranger; it is written into the fold model as the build
+writes the bundled recogniser's. The held-out answers are read from the build's cache (runs/recognizer:
+the readings the bundled recogniser's record names, and its finished fold runs): nothing is trained, and
+the benchmark stops if the cache is not the build's. The fold model is exported as a runtime bundle
+(what `signlens serve --weights` runs) and as the page's graph (what the on-device mode loads, answered
+in place of the built one at /static/ondevice/, with its session defaults). Both modes of the page run
+the clip from a fresh load with the session's defaults; printed per mode and rate: letters spelled right
+(aligned to the truth), wrong letters written per 50 letters (in place of a true one, or extra), the
+server's round trip p50 (frame sent to answer received, 640x480 JPEG), frames a second answered (the
+device mode reads the video at the page's animation-frame pace, so over the camera's 15 it reads some
+frames twice; its per-frame landmark and classifier times are printed too), console errors.
+
+Loopback only; every wait is bounded. Timings depend on the machine and its load: say which. Run from
+the repository root (the fold runs are named relative to it).
 
     SIGNLENS_DATA=../shared/data .venv/bin/python benchmarks/browser_pace.py [--signer mariia]
-        [--words CAB,HELP,WORD] [--rates 1 2] [--modes server device] [--json runs/browser_pace.json]
+        [--words HELLO,QUICK,BROWN,FOX,STAMPED,GYM] [--rates 1 2] [--modes server device]
+        [--json runs/browser_pace.json]
 """
 
 from __future__ import annotations
@@ -38,12 +50,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 from live_pace import score  # noqa: E402
 
 FPS, WIDTH, HEIGHT = 15, 640, 480
 LEAD, BETWEEN, TAIL = 2.0, 1.5, 2.5  # seconds of the empty room
 STATIC_LETTERS = set("ABCDEFGHIKLMNOPQRSTUVWXY")
+# Common words, 28 letters: every static letter but V, and a double letter (HELLO).
+WORDS = "HELLO,QUICK,BROWN,FOX,STAMPED,GYM"
+MOST_LETTERS = 60  # bounds a run: about a minute of clip at 1 letter a second
+WORK = Path("runs/recognizer")  # the build's cache, relative to the root as the build names its runs
 
 # Installed before the page's scripts: when each camera frame leaves for the server and when its answer
 # comes back (the page keeps one frame in flight), and when the camera's video starts playing.
@@ -67,23 +84,74 @@ window.WebSocket = class extends window.WebSocket {
 """
 
 
-def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, float]:
-    """(runtime bundle graph, page graph, live threshold) of the fold ensemble that never saw `signer`."""
+def held_out_answers(signer: str):
+    """(fold runs that never saw `signer`, members, every signer's held-out answers, photos with no hand
+    per signer) from the bundled recogniser's build cache; stops if the cache is not that build's."""
+    from build_recognizer import PHOTO_SETS, readings_file
+    from signlens.data.landmarks import load_landmark_file
+    from signlens.engine.checkpoint import load_checkpoint
+    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.study.recognizer.loso import (
+        fold_dir,
+        fold_rows,
+        is_pixel,
+        load_readings,
+        member_config,
+        run_loso,
+    )
+
+    built = load_checkpoint(bundled_recognizer_path())["calibration"]
+    members, data = built["members"], built["build"]["data"]
+    if any(is_pixel(m) for m in members):
+        raise SystemExit(
+            "the bundled recogniser has a pixel member: this benchmark serves landmark members only"
+        )
+    files = []
+    for name in PHOTO_SETS:
+        for change in (None, *built["build"]["changes"]):
+            key = name + (f"-{change}" if change else "")
+            if key not in data:
+                continue
+            file = readings_file(WORK, name, change)
+            if not file.is_file() or load_landmark_file(file)["meta"].get("digest") != data[key]["digest"]:
+                raise SystemExit(f"{file} is not the readings the bundled recogniser was built from")
+            files.append(file)
+    readings = load_readings(files, member_config(members[0], 1).landmarks.points)
+    signers = sorted(set(readings.signers))
+    plan = {
+        s: [str(fold_dir(WORK / "loso", m, readings, fold_rows(readings, m, s))) for m in members]
+        for s in signers
+    }
+    listed = WORK / "loso" / "folds.json"
+    if signer not in plan:
+        raise SystemExit(f"--signer: {signer} is none of the build's signers ({', '.join(signers)})")
+    if not listed.is_file() or json.loads(listed.read_text()) != plan:
+        raise SystemExit(f"{listed} does not list the bundled recogniser's fold runs: run its build")
+    if not all((Path(d) / "fold.done").exists() for dirs in plan.values() for d in dirs):
+        raise SystemExit("the bundled recogniser's fold runs are not all finished: run its build")
+    # Every fold run is finished, so run_loso trains nothing: it rewrites folds.json as it is and reads.
+    folds, misses = run_loso(readings, members, WORK / "loso", threads=1, log=lambda *_, **__: None)
+    return [Path(d) / "best.pt" for d in plan[signer]], members, folds, misses
+
+
+def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, dict]:
+    """(runtime bundle graph, page graph, calibration record) of the fold ensemble that never saw `signer`,
+    with the rule chosen on the other signers' held-out answers."""
     from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
     from signlens.engine.ensemble import ensemble_checkpoint
     from signlens.export.recognizer_graph import export_recognizer
     from signlens.export.runtime_bundle import export_runtime
     from signlens.pipeline.recognizer import bundled_recognizer_path
-    from signlens.pipeline.thresholds import recorded_defaults
+    from signlens.study.recognizer.loso import calibration_record
 
-    folds = json.loads((ROOT / "runs" / "recognizer" / "loso" / "folds.json").read_text())
-    dirs = [ROOT / d for d in folds.get(signer, [])]
-    if not dirs or not all((d / "best.pt").is_file() for d in dirs):
-        raise SystemExit(f"no finished fold runs for {signer}; folds.json has: {', '.join(sorted(folds))}")
-    bundled = load_checkpoint(bundled_recognizer_path())
-    calibration = {k: bundled["calibration"][k] for k in ("temperature", "defaults")}
-    payload = {**ensemble_checkpoint([d / "best.pt" for d in dirs]), "calibration": calibration}
-    payload["views"] = bundled.get("views", ["photo"])
+    runs, members, folds, misses = held_out_answers(signer)
+    others = [f for f in folds if f["signer"] != signer]
+    record = calibration_record(others, {s: n for s, n in misses.items() if s != signer}, members)
+    # Plain Python values only, as the build writes its record (numpy scalars would not load).
+    record = json.loads(json.dumps(record, default=lambda x: x.item() if hasattr(x, "item") else str(x)))
+    record["chosen_without"] = signer
+    payload = {**ensemble_checkpoint(runs), "calibration": record}
+    payload["views"] = load_checkpoint(bundled_recognizer_path()).get("views", ["photo"])
     weights = save_checkpoint(folder / f"loso-{signer}.pt", payload)
     export_runtime(weights, folder / "runtime")
     page = folder / "page" / "recognizer.onnx"
@@ -91,25 +159,38 @@ def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, float]:
     report = export_recognizer(weights, page, parity_samples=256)
     if not report["parity"]["passed"]:
         raise SystemExit(f"the fold graph failed its parity check: {report['parity']}")
-    return folder / "runtime" / "recognizer.onnx", page, recorded_defaults(calibration)["live"]
+    return folder / "runtime" / "recognizer.onnx", page, record
 
 
 def clip(signer: str, words: list[str], rate: float, rng: np.random.Generator, path: Path) -> float:
     """Writes the clip (see the module doc); returns its length in seconds."""
     import cv2
 
+    from build_recognizer import found_boxes, readings_file
     from serve_helpers import write_y4m
     from signlens.data.images import decode_image
     from signlens.data.sources import data_root
+    from signlens.pipeline.smoothing import REPEAT_SHIFT
 
     folder = data_root() / "community-signers" / signer
+    boxes = found_boxes(readings_file(WORK, "community-signers"))  # the hand the build's search found
 
-    def frame(letter: str) -> np.ndarray:
+    def frame(letter: str, slide: bool) -> np.ndarray:
         takes = sorted((folder / letter).glob("*.jpg"))
-        rgb = decode_image(takes[rng.integers(len(takes))])
-        return cv2.resize(rgb, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
+        if slide:  # a take whose hand the search found, to know how far to slide it
+            takes = [t for t in takes if f"{signer}/{letter}/{t.name}" in boxes]
+        take = takes[rng.integers(len(takes))]
+        rgb = decode_image(take)
+        scale = WIDTH / rgb.shape[1]
+        rgb = cv2.resize(rgb, (WIDTH, HEIGHT), interpolation=cv2.INTER_LINEAR)
+        if not slide:
+            return rgb
+        x0, y0, x1, y1 = (scale * v for v in boxes[f"{signer}/{letter}/{take.name}"])
+        shift = 2 * REPEAT_SHIFT * max(x1 - x0, y1 - y0) * (1 if x0 + x1 < WIDTH else -1)  # to the middle
+        move = np.float32([[1, 0, shift], [0, 1, 0]])
+        return cv2.warpAffine(rgb, move, (WIDTH, HEIGHT), borderMode=cv2.BORDER_REPLICATE)
 
-    held = [frame(c) for word in words for c in word]
+    held = [frame(c, i > 0 and word[i - 1] == c) for word in words for i, c in enumerate(word)]
     room = np.full_like(held[0], np.mean([h.mean((0, 1)) for h in held], 0).astype(np.uint8))
     frames, k = [room] * round(LEAD * FPS), 0
     for w, word in enumerate(words):
@@ -230,8 +311,10 @@ def run_mode(driver, url: str, mode: str, seconds: float) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--signer", default="mariia", help="a community signer listed in folds.json")
-    parser.add_argument("--words", default="CAB,HELP,WORD", help="comma-separated, static letters only")
+    parser.add_argument(
+        "--signer", default="mariia", help="a community signer of the bundled recogniser's build"
+    )
+    parser.add_argument("--words", default=WORDS, help="comma-separated, static letters only")
     parser.add_argument("--rates", type=float, nargs="+", default=[1.0, 2.0], help="letters a second")
     parser.add_argument("--modes", nargs="+", default=["server", "device"], choices=["server", "device"])
     parser.add_argument("--seed", type=int, default=0)
@@ -240,17 +323,33 @@ def main() -> None:
     words = [w.strip().upper() for w in args.words.split(",") if w.strip()]
     if not words or any(set(w) - STATIC_LETTERS for w in words):
         raise SystemExit(f"--words: letters from {''.join(sorted(STATIC_LETTERS))} only (no J, Z)")
+    if sum(map(len, words)) > MOST_LETTERS:
+        raise SystemExit(f"--words: at most {MOST_LETTERS} letters in all")
     if not 0.25 <= min(args.rates) <= max(args.rates) <= 4:
         raise SystemExit("--rates: 0.25 to 4 letters a second")
+    if Path.cwd().resolve() != ROOT:
+        raise SystemExit(f"run from the repository root, {ROOT} (the build names its fold runs from there)")
     from serve_helpers import chromium_with_fake_camera
+    from signlens.data.sources import data_root
+    from signlens.pipeline.thresholds import recorded_defaults
+
+    if not (data_root() / "community-signers" / args.signer).is_dir():
+        raise SystemExit(f"--signer: no community-signers/{args.signer} under {data_root()}")
 
     rng = np.random.default_rng(args.seed)
     rows = []
     with tempfile.TemporaryDirectory(prefix="browser-pace-") as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        runtime, page, threshold = fold_runtime(args.signer, tmp)
-        print(f"fold ensemble without {args.signer} exported in {time.perf_counter() - t0:.0f} s", flush=True)
+        runtime, page, record = fold_runtime(args.signer, tmp)
+        chosen = recorded_defaults(record)
+        threshold = chosen["live"]
+        rule = {"temperature": record["temperature"], **chosen, "fusion": record.get("fusion")}
+        took = time.perf_counter() - t0
+        print(
+            f"fold ensemble without {args.signer} exported in {took:.0f} s; rule: {json.dumps(rule)}",
+            flush=True,
+        )
         url, server, thread = serve(runtime, page, threshold)
         try:
             for rate in args.rates:
@@ -295,7 +394,9 @@ def main() -> None:
             )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"signer": args.signer, "words": words, "rows": rows}, indent=1))
+        args.json.write_text(
+            json.dumps({"signer": args.signer, "words": words, "rule": rule, "rows": rows}, indent=1)
+        )
 
 
 if __name__ == "__main__":
