@@ -104,12 +104,13 @@ def test_grad_cam_is_for_the_requested_class():
 
 
 def test_landmark_attributions_find_the_finger_that_decides():
-    from signlens.data.landmarks import LandmarkConfig, feature_dim
+    from signlens.data.configs import LandmarkConfig
+    from signlens.data.landmarks import LandmarkFeatures, feature_dim
     from signlens.evaluation.attributions import by_landmark, by_part, integrated_gradients
     from signlens.inference import LandmarkClassifier
 
     config = LandmarkConfig(augment=False)
-    model = torch.nn.Linear(feature_dim(config.features()), 2)
+    model = torch.nn.Linear(feature_dim(LandmarkFeatures.of(config)), 2)
     with torch.no_grad():  # only the index fingertip's normalised x coordinate (landmark 8) decides
         model.weight.zero_()
         model.bias.zero_()

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+from signlens.data.configs import LandmarkConfig
 from signlens.data.landmarks import (
     BONES,
     LandmarkAugment,
-    LandmarkConfig,
     LandmarkFeatures,
     feature_dim,
     landmark_features,
@@ -64,10 +64,10 @@ def test_skeleton_mask_is_position_and_scale_free_and_draws_each_finger_apart():
     # The mirrored hand is the mirrored drawing, so mirror augmentation and TTA mean what they say.
     mirrored = hand * torch.tensor([-1.0, 1.0, 1.0])
     torch.testing.assert_close(skeleton_mask(mirrored, 32), mask.flip(-1), atol=1e-4, rtol=1e-4)
-    spec = LandmarkConfig(form="mask", mask_size=24).features()
+    spec = LandmarkFeatures.of(LandmarkConfig(form="mask", mask_size=24))
     assert landmark_features(hand, spec).shape == (1, spec.mask_channels, 24, 24)
     with pytest.raises(SignlensError, match="vector or mask"):
-        LandmarkConfig(form="png").features()
+        LandmarkFeatures.of(LandmarkConfig(form="png"))
 
 
 def test_rotation_free_shape_features_ignore_rotation_but_orientation_is_kept():
@@ -120,14 +120,14 @@ def test_bone_scaling_changes_lengths_within_bounds_and_keeps_directions():
     torch.testing.assert_close(cosine, torch.ones_like(cosine))
     assert torch.all(out[:, 0] == 0)
     torch.testing.assert_close(LandmarkAugment(**still)(hands), hands - hands[:, :1])
-    assert LandmarkConfig(bone_scale=0.2).augmenter().bone_scale == 0.2
+    assert LandmarkAugment.of(LandmarkConfig(bone_scale=0.2)).bone_scale == 0.2
 
 
 def test_landmark_config_builds_what_it_says():
     config = LandmarkConfig(points="image", rotation_free=True, augment=False)
-    assert config.features() == LandmarkFeatures("image", True)
-    assert config.augmenter() is None
-    assert LandmarkConfig(mirror=0.5).augmenter().mirror == 0.5
+    assert LandmarkFeatures.of(config) == LandmarkFeatures("image", True)
+    assert LandmarkAugment.of(config) is None
+    assert LandmarkAugment.of(LandmarkConfig(mirror=0.5)).mirror == 0.5
 
 
 def test_majority_vote_needs_a_clear_majority_of_its_seconds():

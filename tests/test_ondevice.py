@@ -144,7 +144,7 @@ def test_onnxruntime_web_gives_the_python_probabilities(exported, photo_landmark
 def test_graph_of_a_mixed_ensemble_matches_python():
     """Members of every kind the recogniser has shipped (an MLP, and a CNN over the drawn skeleton mask,
     with and without the mirrored reading, image and world points): the graph draws the masks itself."""
-    from signlens.data.landmarks import LandmarkConfig
+    from signlens.data.configs import LandmarkConfig
     from signlens.export.recognizer_graph import (
         RecognizerGraph,
         graph_inputs,
@@ -161,10 +161,13 @@ def test_graph_of_a_mixed_ensemble_matches_python():
     torch.manual_seed(0)
     for points in ("world", "both"):
         vector, mask = LandmarkConfig(points=points, mirror=0.5), LandmarkConfig(points=points, form="mask")
-        dim = vector.features().dim
+        dim = LandmarkFeatures.of(vector).dim
         members = [
             (create_model("landmark-mlp", 5, in_features=dim), vector),
-            (create_model("fast-cnn", 5, in_chans=mask.features().mask_channels, img_size=32), mask),
+            (
+                create_model("fast-cnn", 5, in_chans=LandmarkFeatures.of(mask).mask_channels, img_size=32),
+                mask,
+            ),
         ]
         for model, _ in members:  # random, not-yet-trained statistics so BatchNorm does something
             for m in model.modules():

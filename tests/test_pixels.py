@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from signlens.data.augment import AugmentConfig, BatchAugment
+from signlens.data.augment import BatchAugment
+from signlens.data.configs import AugmentConfig
 from signlens.data.crops import hand_crop
 from signlens.pipeline.answer import AnswerRule, Fusion, answer, log_softmax
 from signlens.study.recognizer.pixel_member import choose_fusion

@@ -198,3 +198,35 @@ def test_the_training_flags_are_made_only_for_a_training_verb():
         "assert training.click_params.cache_info().currsize == 0"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+HELP_WITHOUT_TORCH = """
+import sys
+sys.argv = ["signlens", *sys.argv[1:]]
+from signlens.cli.main import main
+try:
+    main()
+finally:
+    print("torch imported" if "torch" in sys.modules else "no torch", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("verb", ["train", "cv"])
+def test_a_training_verbs_help_and_its_config_checks_import_no_torch(verb):
+    """The flags come from the config's declaration (data.configs, engine.config, engine.stages): reading
+    them, and checking a config, must not cost the seconds torch takes to import."""
+    done = subprocess.run(
+        [sys.executable, "-c", HELP_WITHOUT_TORCH, verb, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "--lr-decay" in done.stdout and "--stages" in done.stdout, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "no torch", done.stderr
+    checked = (
+        "import sys; from signlens.engine.config import build_config; "
+        "c = build_config('mnist', 'fast-cnn', overrides={'stages': ['head:0.01:2'], 'landmarks': {'form': 'mask'}}); "
+        "print(c.epochs, c.landmarks.form, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", checked], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["2", "mask", "False"], done.stdout + done.stderr

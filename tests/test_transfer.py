@@ -12,8 +12,9 @@ import torch
 from signlens.engine import Trainer, build_config
 from signlens.engine.checkpoint import save_checkpoint
 from signlens.engine.config import TrainConfig
-from signlens.engine.finetune import StagePlan, parameter_groups, parse_stages, set_trainable
+from signlens.engine.finetune import StagePlan, parameter_groups, set_trainable
 from signlens.engine.optim import build_optimizer, build_scheduler
+from signlens.engine.stages import parse_stages
 from signlens.engine.trainer import RunState
 from signlens.errors import SignlensError
 from signlens.models import create_model

@@ -7,7 +7,7 @@ from signlens.io import lazy_exports
 
 # Public name -> the module that defines it.
 _LAZY = {
-    "AugmentConfig": "signlens.data.augment",
+    "AugmentConfig": "signlens.data.configs",
     "BatchAugment": "signlens.data.augment",
     "DataBundle": "signlens.data.types",
     "ImageSet": "signlens.data.types",

@@ -7,24 +7,11 @@ by default: a mirrored handshape is the other hand, and for some letters a diffe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-
-@dataclass
-class AugmentConfig:
-    enabled: bool = True
-    rotation: float = 10.0  # degrees, uniform in [-r, r]
-    scale: float = 0.10  # zoom factor uniform in [1 - s, 1 + s]
-    translate: float = 0.10  # fraction of the image size
-    shear: float = 0.0  # degrees
-    brightness: float = 0.20  # additive, fraction of the full range
-    contrast: float = 0.20  # multiplicative around the image mean
-    color: float = 0.0  # per-channel gain in [1 - c, 1 + c]: skin tone and white balance differ by signer
-    hflip: float = 0.0  # probability
-    gray: float = 0.0  # probability of an image turned gray (its luminance in every channel): gray photos
+from signlens.data.configs import AugmentConfig
 
 
 class BatchAugment:

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from signlens.data.augment import AugmentConfig, BatchAugment
-from signlens.data.landmarks import LandmarkConfig, landmark_features
+from signlens.data.augment import BatchAugment
+from signlens.data.configs import AugmentConfig, LandmarkConfig
+from signlens.data.landmarks import LandmarkAugment, LandmarkFeatures, landmark_features
 from signlens.data.tensors import channel_stats, to_model_tensor
 from signlens.data.types import ImageSet
 
@@ -87,7 +88,7 @@ class LandmarkInputs:
 
     def __init__(self, config: LandmarkConfig, device: torch.device):
         self.config = config
-        self.spec, self.augment, self.device = config.features(), config.augmenter(), device
+        self.spec, self.augment, self.device = LandmarkFeatures.of(config), LandmarkAugment.of(config), device
         self.mean: list[float] = []
         self.std: list[float] = []
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from signlens.data.configs import LandmarkConfig
 from signlens.errors import SignlensError
 from signlens.io import atomic_write
 
@@ -37,6 +38,12 @@ class LandmarkFeatures:
     rotation_free: bool = False  # express the shape in the palm's own frame (orientation kept separately)
     form: str = "vector"  # "vector" (coordinates, angles, distances) or "mask" (a drawn skeleton image)
     mask_size: int = 32  # pixels per side of the mask
+
+    @classmethod
+    def of(cls, config: LandmarkConfig) -> LandmarkFeatures:
+        """The features a training config's landmarks block asks for."""
+        config.check()
+        return cls(config.points, config.rotation_free, config.form, config.mask_size)
 
     @property
     def dim(self) -> int:
@@ -208,6 +215,20 @@ class LandmarkAugment:
     mirror: float = 0.0  # probability of flipping chirality
     bone_scale: float = 0.0  # each bone's length times 1 +- this: other hands' proportions
 
+    @classmethod
+    def of(cls, config: LandmarkConfig) -> LandmarkAugment | None:
+        """The augmentation a training config's landmarks block asks for; None when it asks for none."""
+        if not config.augment:
+            return None
+        return cls(
+            config.rotation,
+            config.scale,
+            config.finger_jitter,
+            config.noise,
+            config.mirror,
+            config.bone_scale,
+        )
+
     def __call__(self, points: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         if points.shape[1] == 2 * NUM_POINTS:  # two views of one hand: augment each in its own frame
             return torch.cat([self(half, generator) for half in points.split(NUM_POINTS, dim=1)], dim=1)
@@ -241,32 +262,3 @@ class LandmarkAugment:
             flip = torch.rand(b, generator=generator) < self.mirror
             p[flip, :, 0] *= -1
         return p
-
-
-@dataclass
-class LandmarkConfig:
-    """Training-config block for landmark data: which features, and how to augment the points."""
-
-    points: str = "world"
-    rotation_free: bool = False
-    form: str = "vector"  # "vector" for landmark-mlp; "mask" for a CNN over the drawn skeleton
-    mask_size: int = 32
-    augment: bool = True
-    rotation: float = 15.0
-    scale: float = 0.15
-    finger_jitter: float = 0.04
-    noise: float = 0.01
-    mirror: float = 0.0
-    bone_scale: float = 0.0
-
-    def features(self) -> LandmarkFeatures:
-        if self.form not in ("vector", "mask"):
-            raise SignlensError(f"landmark form must be vector or mask, got {self.form!r}")
-        return LandmarkFeatures(self.points, self.rotation_free, self.form, self.mask_size)
-
-    def augmenter(self) -> LandmarkAugment | None:
-        if not self.augment:
-            return None
-        return LandmarkAugment(
-            self.rotation, self.scale, self.finger_jitter, self.noise, self.mirror, self.bone_scale
-        )

@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from signlens.data.landmarks import LandmarkConfig
+from signlens.data.configs import LandmarkConfig
+from signlens.data.landmarks import LandmarkFeatures
 from signlens.errors import SignlensError
 from signlens.io import atomic_write, torch_load_safely
 from signlens.models import create_model
@@ -107,7 +108,7 @@ def _validate_preprocess(pre: Any, args: dict, bad) -> None:
         if not isinstance(block, Mapping) or not set(block) <= fields:
             raise bad("preprocess.landmarks", f"must be a mapping of {sorted(fields)}, got {block!r:.80}")
         try:
-            spec = LandmarkConfig(**block).features()
+            spec = LandmarkFeatures.of(LandmarkConfig(**block))
         except (TypeError, SignlensError) as exc:
             raise bad("preprocess.landmarks", f"is not a landmark setting ({exc})") from None
         # The model must take what the features are: a vector of `dim` or a drawn mask.

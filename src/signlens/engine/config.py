@@ -14,12 +14,11 @@ from typing import Any
 
 import yaml
 
-from signlens.data.augment import AugmentConfig
-from signlens.data.landmarks import LandmarkConfig
-from signlens.engine.finetune import parse_stages
+from signlens.data.configs import AugmentConfig, LandmarkConfig
 from signlens.engine.recipes import DEFAULT_RECIPES, RECIPES
 from signlens.engine.schema import Option, check_fields, option, options_of
 from signlens.engine.schema import key_type as _key_type
+from signlens.engine.stages import parse_stages
 from signlens.errors import SignlensError, check_range
 
 __all__ = ["DEFAULT_RECIPES", "RECIPES", "TrainConfig", "apply_overrides", "build_config", "check_range"]
@@ -152,7 +151,7 @@ class TrainConfig:
             raise SignlensError("classes must be all, letters, digits or a comma list, got ''")
         for block, rules in BLOCK_OPTIONS.items():
             check_fields(getattr(self, block), rules, f"{block}.")
-        self.landmarks.features()  # checks the form
+        self.landmarks.check()
         if self.stages and self.ema_decay:
             raise SignlensError(
                 "ema_decay cannot be combined with staged fine-tuning (stages revert weights)"

@@ -11,49 +11,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from dataclasses import dataclass
 
 from torch import nn
 
+from signlens.engine.stages import Stage, parse_stages
 from signlens.errors import SignlensError
 from signlens.models.pretrained import imagenet_state_dict, load_compatible, read_state_dict
-
-
-@dataclass
-class Stage:
-    unfreeze: str  # a layer group name (see layer_groups), or "all"
-    lr: float
-    epochs: int
-    patience: int = 2  # epochs without a lower validation loss before the stage ends; 0: never
-
-
-def parse_stages(values: list) -> list[Stage]:
-    """Config entries are dicts ({unfreeze, lr, epochs[, patience]}) or "unfreeze:lr:epochs[:patience]"."""
-    stages = []
-    for value in values:
-        if isinstance(value, str):
-            parts = value.split(":")
-            if len(parts) not in (3, 4):
-                raise SignlensError(
-                    f"stage {value!r}: expected GROUP:LR:EPOCHS[:PATIENCE], e.g. head:0.002:5"
-                )
-            keys = ("unfreeze", "lr", "epochs", "patience")[: len(parts)]
-            value = dict(zip(keys, parts, strict=True))
-        if not isinstance(value, dict):
-            raise SignlensError(f"stage {value!r}: expected a mapping or GROUP:LR:EPOCHS")
-        try:
-            stage = Stage(
-                str(value["unfreeze"]),
-                float(value["lr"]),
-                int(value["epochs"]),
-                int(value.get("patience", 2)),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SignlensError(f"stage {value!r}: needs unfreeze, lr and epochs ({exc})") from None
-        if stage.lr <= 0 or stage.epochs < 1:
-            raise SignlensError(f"stage {value!r}: lr must be positive and epochs at least 1")
-        stages.append(stage)
-    return stages
 
 
 def layer_groups(model: nn.Module) -> list[tuple[str, list[str]]]:
@@ -151,6 +114,11 @@ class StagePlan:
         self.stages = stages
         self.best_loss = float("inf")
         self.best_state: dict | None = None
+
+    @classmethod
+    def from_config(cls, stages: list) -> StagePlan:
+        """The plan of a config's `stages` entries (engine.stages)."""
+        return cls(parse_stages(stages))
 
     def enter(self, trainer) -> None:
         """Set up the current stage (trainable groups, optimizer, schedule) at its first epoch; after the

@@ -19,7 +19,7 @@ from signlens.data.inputs import Stored, input_adapter, samples_kind
 from signlens.data.splits import require_samples
 from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
 from signlens.engine.config import TrainConfig
-from signlens.engine.finetune import StagePlan, initial_weights, parse_stages, set_norm_mode
+from signlens.engine.finetune import StagePlan, initial_weights, set_norm_mode
 from signlens.engine.metrics import classification_metrics, confusion_matrix
 from signlens.engine.optim import build_optimizer, build_scheduler, make_ema
 from signlens.engine.rundata import run_splits
@@ -178,7 +178,7 @@ class Trainer:
         self.batch_size = distributed.rank_batch(c.batch_size)
         self.shard_size = -(-len(self.train.y) // self.dist.world_size)
         self.steps_per_epoch = len(batch_starts(self.shard_size, self.batch_size))
-        self.plan = StagePlan(parse_stages(c.stages)) if c.stages else None
+        self.plan = StagePlan.from_config(c.stages) if c.stages else None
         if c.freeze_bn:
             set_norm_mode(self.model, True)  # before the optimizer is built, so it leaves them out
         if self.plan is not None:

@@ -15,7 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from signlens.data.landmarks import LandmarkConfig, landmark_features, to_canonical
+from signlens.data.configs import LandmarkConfig
+from signlens.data.landmarks import LandmarkFeatures, landmark_features, to_canonical
 from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint, validate_payload
 from signlens.errors import SignlensError
 from signlens.inference.protocol import softmax
@@ -42,7 +43,7 @@ class LandmarkClassifier:
     ):
         if len({config.points for _, config in members}) != 1:
             raise SignlensError("ensemble members must all read the same landmark points (world/image/both)")
-        self.members = [(model.eval(), config, config.features()) for model, config in members]
+        self.members = [(model.eval(), config, LandmarkFeatures.of(config)) for model, config in members]
         self.config = members[0][1]  # the points every member reads
         self.class_names = list(class_names)
         self.temperature = float(temperature)
