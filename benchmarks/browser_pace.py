@@ -11,9 +11,10 @@ asks for (pipeline.smoothing.REPEAT_SHIFT, of the hand box the build's search fo
 between the two.
 
 The recogniser: the leave-one-signer-out fold runs of the bundled recogniser's build that did not train
-on the signer (runs/recognizer/loso/folds.json), joined as the bundled recogniser joins its members,
-with the calibration record (temperature, second-reading rule, photo and live thresholds, least hand
-score) that `calibration_record` chooses on the other signers' held-out answers alone, as
+on the signer (runs/recognizer/loso, found by the names the build gives them), joined as the bundled
+recogniser joins its members, with the calibration record (temperature, second-reading rule, photo and
+live thresholds, least hand score; pixel fusion where there is a pixel member, which this benchmark
+refuses) that `calibration_record` chooses on the other signers' held-out answers alone, as
 study.recognizer.holdout.nested_loso scores a stranger; it is written into the fold model as the build
 writes the bundled recogniser's. The held-out answers are read from the build's cache (runs/recognizer:
 the readings the bundled recogniser's record names, and its finished fold runs): nothing is trained, and
@@ -26,8 +27,7 @@ server's round trip p50 (frame sent to answer received, 640x480 JPEG), frames a 
 device mode reads the video at the page's animation-frame pace, so over the camera's 15 it reads some
 frames twice; its per-frame landmark and classifier times are printed too), console errors.
 
-Loopback only; every wait is bounded. Timings depend on the machine and its load: say which. Run from
-the repository root (the fold runs are named relative to it).
+Loopback only; every wait is bounded. Timings depend on the machine and its load: say which.
 
     SIGNLENS_DATA=../shared/data .venv/bin/python benchmarks/browser_pace.py [--signer mariia]
         [--words HELLO,QUICK,BROWN,FOX,STAMPED,GYM] [--rates 1 2] [--modes server device]
@@ -60,7 +60,7 @@ STATIC_LETTERS = set("ABCDEFGHIKLMNOPQRSTUVWXY")
 # Common words, 28 letters: every static letter but V, and a double letter (HELLO).
 WORDS = "HELLO,QUICK,BROWN,FOX,STAMPED,GYM"
 MOST_LETTERS = 60  # bounds a run: about a minute of clip at 1 letter a second
-WORK = Path("runs/recognizer")  # the build's cache, relative to the root as the build names its runs
+WORK = Path("runs/recognizer")  # the recogniser build's cache, under the root
 
 # Installed before the page's scripts: when each camera frame leaves for the server and when its answer
 # comes back (the page keeps one frame in flight), and when the camera's video starts playing.
@@ -84,7 +84,7 @@ window.WebSocket = class extends window.WebSocket {
 """
 
 
-def held_out_answers(signer: str):
+def held_out_answers(signer: str, folder: Path):
     """(fold runs that never saw `signer`, members, every signer's held-out answers, photos with no hand
     per signer) from the bundled recogniser's build cache; stops if the cache is not that build's."""
     from build_recognizer import PHOTO_SETS, readings_file
@@ -112,26 +112,27 @@ def held_out_answers(signer: str):
             key = name + (f"-{change}" if change else "")
             if key not in data:
                 continue
-            file = readings_file(WORK, name, change)
+            file = readings_file(ROOT / WORK, name, change)
             if not file.is_file() or load_landmark_file(file)["meta"].get("digest") != data[key]["digest"]:
                 raise SystemExit(f"{file} is not the readings the bundled recogniser was built from")
             files.append(file)
     readings = load_readings(files, member_config(members[0], 1).landmarks.points)
     signers = sorted(set(readings.signers))
-    plan = {
-        s: [str(fold_dir(WORK / "loso", m, readings, fold_rows(readings, m, s))) for m in members]
-        for s in signers
-    }
-    listed = WORK / "loso" / "folds.json"
-    if signer not in plan:
+    if signer not in signers:
         raise SystemExit(f"--signer: {signer} is none of the build's signers ({', '.join(signers)})")
-    if not listed.is_file() or json.loads(listed.read_text()) != plan:
-        raise SystemExit(f"{listed} does not list the bundled recogniser's fold runs: run its build")
-    if not all((Path(d) / "fold.done").exists() for dirs in plan.values() for d in dirs):
-        raise SystemExit("the bundled recogniser's fold runs are not all finished: run its build")
-    # Every fold run is finished, so run_loso trains nothing: it rewrites folds.json as it is and reads.
-    folds, misses = run_loso(readings, members, WORK / "loso", threads=1, log=lambda *_, **__: None)
-    return [Path(d) / "best.pt" for d in plan[signer]], members, folds, misses
+    # The build's fold runs, found by the names run_loso gives them (folds.json lists whichever LOSO ran
+    # last, of any recipe), linked into a folder of our own: run_loso finds every run finished there, so
+    # it trains nothing, and its folds.json goes there, not over the build's.
+    runs = {}
+    for s in signers:
+        for m in members:
+            run = fold_dir(ROOT / WORK / "loso", m, readings, fold_rows(readings, m, s))
+            if not (run / "fold.done").is_file():
+                raise SystemExit(f"no finished fold run {run}: run scripts/build_recognizer.py")
+            (folder / run.name).symlink_to(run, target_is_directory=True)
+            runs.setdefault(s, []).append(run / "best.pt")
+    folds, misses = run_loso(readings, members, folder, threads=1, log=lambda *_, **__: None)
+    return runs[signer], members, folds, misses
 
 
 def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, dict]:
@@ -144,7 +145,8 @@ def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, dict]:
     from signlens.pipeline.recognizer import bundled_recognizer_path
     from signlens.study.recognizer.loso import calibration_record
 
-    runs, members, folds, misses = held_out_answers(signer)
+    (folder / "folds").mkdir()
+    runs, members, folds, misses = held_out_answers(signer, folder / "folds")
     others = [f for f in folds if f["signer"] != signer]
     record = calibration_record(others, {s: n for s, n in misses.items() if s != signer}, members)
     # Plain Python values only, as the build writes its record (numpy scalars would not load).
@@ -173,7 +175,7 @@ def clip(signer: str, words: list[str], rate: float, rng: np.random.Generator, p
     from signlens.pipeline.smoothing import REPEAT_SHIFT
 
     folder = data_root() / "community-signers" / signer
-    boxes = found_boxes(readings_file(WORK, "community-signers"))  # the hand the build's search found
+    boxes = found_boxes(readings_file(ROOT / WORK, "community-signers"))  # the hand the build's search found
 
     def frame(letter: str, slide: bool) -> np.ndarray:
         takes = sorted((folder / letter).glob("*.jpg"))
@@ -327,8 +329,6 @@ def main() -> None:
         raise SystemExit(f"--words: at most {MOST_LETTERS} letters in all")
     if not 0.25 <= min(args.rates) <= max(args.rates) <= 4:
         raise SystemExit("--rates: 0.25 to 4 letters a second")
-    if Path.cwd().resolve() != ROOT:
-        raise SystemExit(f"run from the repository root, {ROOT} (the build names its fold runs from there)")
     from serve_helpers import chromium_with_fake_camera
     from signlens.data.sources import data_root
     from signlens.pipeline.thresholds import recorded_defaults
