@@ -86,11 +86,15 @@ def python_answers(readings, dirs: list[str], signer: str, temperature: float, s
     return {s: (int(f), int(a)) for s, f, a in zip(sources, final.argmax(1), first.argmax(1), strict=True)}
 
 
+# The readings' source tags (scripts/build_recognizer.py's PHOTO_SETS) and the folders their photos are in.
+PHOTO_FOLDERS = {"ayuraj": "asl_dataset", "sms": "sign-mnist-source", "community": "community-signers"}
+
+
 def photo_file(source: str) -> Path:
     from signlens.data.sources import data_root
 
     tag, name = source.split(":", 1)
-    return data_root() / ("asl_dataset" if tag == "ayuraj" else "sign-mnist-source") / name
+    return data_root() / PHOTO_FOLDERS[tag] / name
 
 
 CHUNK = 4
