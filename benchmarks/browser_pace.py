@@ -206,9 +206,10 @@ def clip(signer: str, words: list[str], rate: float, rng: np.random.Generator, p
     return len(frames) / FPS
 
 
-def serve(runtime: Path, page: Path, threshold: float):
+def serve(runtime: Path, page: Path):
     """`signlens serve` on the fold's runtime bundle, in a thread on 127.0.0.1, its page's on-device
-    graph answered by the fold's: (url, server, thread)."""
+    graph and session.json (the fold's answer rule, as the build writes it) answered by the fold's:
+    (url, server, thread)."""
     import socket
     import threading
 
@@ -217,7 +218,7 @@ def serve(runtime: Path, page: Path, threshold: float):
     from fastapi.responses import FileResponse, JSONResponse
     from starlette.routing import Route
 
-    from signlens.pipeline.session import definition
+    from signlens.pipeline.session import device_definition
     from signlens.serve.app import create_app
     from signlens.serve.settings import Settings
 
@@ -225,7 +226,7 @@ def serve(runtime: Path, page: Path, threshold: float):
     answers = {
         "recognizer.onnx": lambda _: FileResponse(page),
         "recognizer.onnx.json": lambda _: FileResponse(page.with_name(page.name + ".json")),
-        "session.json": lambda _: JSONResponse(definition(threshold)),
+        "session.json": lambda _: JSONResponse(device_definition(runtime)),
     }
     for name, answer in answers.items():  # ahead of the /static mount
         app.router.routes.insert(0, Route(f"/static/ondevice/{name}", answer))
@@ -331,7 +332,7 @@ def main() -> None:
         raise SystemExit("--rates: 0.25 to 4 letters a second")
     from serve_helpers import chromium_with_fake_camera
     from signlens.data.sources import data_root
-    from signlens.pipeline.thresholds import recorded_defaults
+    from signlens.pipeline.session import device_definition
 
     if not (data_root() / "community-signers" / args.signer).is_dir():
         raise SystemExit(f"--signer: no community-signers/{args.signer} under {data_root()}")
@@ -342,15 +343,13 @@ def main() -> None:
         tmp = Path(tmp)
         t0 = time.perf_counter()
         runtime, page, record = fold_runtime(args.signer, tmp)
-        chosen = recorded_defaults(record)
-        threshold = chosen["live"]
-        rule = {"temperature": record["temperature"], **chosen, "fusion": record.get("fusion")}
+        rule = device_definition(runtime)["answer_rule"]  # what the page and the server answer by
         took = time.perf_counter() - t0
         print(
             f"fold ensemble without {args.signer} exported in {took:.0f} s; rule: {json.dumps(rule)}",
             flush=True,
         )
-        url, server, thread = serve(runtime, page, threshold)
+        url, server, thread = serve(runtime, page)
         try:
             for rate in args.rates:
                 seconds = clip(args.signer, words, rate, rng, tmp / f"clip-{rate:g}.y4m")

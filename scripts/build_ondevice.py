@@ -5,9 +5,11 @@
   landmark stage on the CPU) and onnxruntime-web's WebAssembly build;
 - hand_landmarker.task for tasks-vision, assembled from the mediapipe Python package's own palm detector
   and landmark model (the ones the Python pipeline runs), so both paths read hands with the same weights;
-- the bundled recogniser exported as one ONNX graph (signlens export), with its report (class names);
-- session.json: the live session's settings as pipeline/session.py defines them, with this graph's
-  live threshold (the page's speller and sliders read it in the on-device mode).
+- the bundled recogniser exported as one ONNX graph (signlens export), with its report (class names),
+  calibrated by the answer rule's temperature;
+- session.json: the live session's settings as pipeline/session.py defines them, at the model's live
+  threshold, and the answer rule (pipeline/answer.py) a video Recognizer of the model answers by, as
+  data (the page's speller, sliders and letter gate read it in the on-device mode).
 
 All go to src/signlens/serve/static/ondevice/ (generated, not committed), so a page loads nothing from
 any other host. Usage: .venv/bin/python scripts/build_ondevice.py [--weights CKPT]
@@ -62,6 +64,7 @@ FILES = {
     ],
 }
 
+RULE_ATOL = 1e-6  # float32 rounding between the graph's softmax and numpy's
 PACKAGES = ("@mediapipe/hands", "@mediapipe/tasks-vision", "onnxruntime-web")
 # Which files each landmark path loads (the page caches those it used for offline; static/offline.mjs).
 PATHS = {"cpu": "tasks/", "webgl": "mediapipe/"}
@@ -87,13 +90,20 @@ def hand_landmarker_task(out: Path) -> dict[str, str]:
     }
 
 
-def write_session(folder: Path, report: dict) -> None:
-    """The live session's definition for the page, with the exported graph's live threshold."""
-    from signlens.pipeline.session import definition
-    from signlens.pipeline.thresholds import recorded_defaults
+def rule_check(graph: Path, rule: dict) -> float:
+    """The largest difference between the graph's probabilities and `pipeline.answer.answer`'s on the
+    graph's own log-probabilities with the page's rule, on reproducible random hands."""
+    import numpy as np
 
-    threshold = recorded_defaults({"defaults": report.get("defaults", {})})["live"]
-    (folder / "session.json").write_text(json.dumps(definition(threshold), indent=1) + "\n")
+    from signlens.export.recognizer_graph import graph_inputs, onnx_session, synthetic_hands
+    from signlens.inference.graph import LOG_OUTPUT, OUTPUT
+    from signlens.pipeline.answer import AnswerRule, answer
+
+    session = onnx_session(graph)
+    names = [i.name for i in session.get_inputs()]
+    probs, logits = session.run([OUTPUT, LOG_OUTPUT], graph_inputs(synthetic_hands(256), names))
+    python = answer(logits, None, None, None, AnswerRule(**{**rule, "fusion": None})).probs
+    return float(np.abs(python.astype(np.float64) - probs).max())
 
 
 def main() -> int:
@@ -111,6 +121,7 @@ def main() -> int:
         return 2
     from signlens.export.recognizer_graph import export_recognizer
     from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.session import device_definition
 
     staging = OUT.with_name(".ondevice-staging")
     shutil.rmtree(staging, ignore_errors=True)
@@ -119,13 +130,23 @@ def main() -> int:
         for folder, name in files:
             shutil.copy2(folder / name, staging / sub / name)
     models = hand_landmarker_task(staging / "tasks" / "hand_landmarker.task")
-    report = export_recognizer(args.weights or bundled_recognizer_path(), staging / "recognizer.onnx")
+    session = device_definition(args.weights)
+    rule = session["answer_rule"]
+    graph = staging / "recognizer.onnx"
+    weights = args.weights or bundled_recognizer_path()
+    report = export_recognizer(weights, graph, temperature=rule["temperature"])
     if not report["parity"]["passed"]:
         print(
             f"build_ondevice: the exported graph failed its parity check: {report['parity']}", file=sys.stderr
         )
         return 1
-    write_session(staging, report)
+    off = rule_check(graph, rule)
+    if off > RULE_ATOL:
+        print(
+            f"build_ondevice: the graph's probabilities are {off:.1e} off the answer rule's", file=sys.stderr
+        )
+        return 1
+    (staging / "session.json").write_text(json.dumps(session, indent=1) + "\n")
     versions = {
         name: json.loads((MODULES / name / "package.json").read_text())["version"] for name in PACKAGES
     }

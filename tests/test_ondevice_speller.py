@@ -10,7 +10,9 @@ import subprocess
 import numpy as np
 
 import signlens.pipeline.session
+from signlens.pipeline.answer import answered
 from signlens.pipeline.session import MOTION_SECONDS, LiveSession, definition
+from signlens.pipeline.thresholds import MIN_HAND_SCORE
 from test_motion import OTHER_PATHS, j_path, mirror, synthetic_hand, z_path
 from test_ondevice import NODE, ROOT, needs_node
 
@@ -19,8 +21,8 @@ STILL_HAND = np.zeros((21, 3), np.float32)
 
 
 class PythonLive:
-    """The Python side: the threshold as Recognizer.classify_views applies it, then the production live
-    session (pipeline.session.LiveSession, which `signlens live` and serve/stream.py run), its
+    """The Python side: the answer rule's gate (pipeline.answer.answered, to a sure hand) at the session's
+    threshold, then the production live session (pipeline.session.LiveSession, which `signlens live` and serve/stream.py run), its
     settings and reset included. A hand is a still one unless the frame gives its points."""
 
     def __init__(self, settings: dict):
@@ -32,9 +34,9 @@ class PythonLive:
 
     def step(self, hand: bool, probs: list[float], now: float, points=None) -> list:
         label = None
-        if hand:
-            best = int(np.argmax(probs))
-            label = CLASSES[best] if probs[best] >= self.session.settings["threshold"] else None
+        threshold = self.session.settings["threshold"]
+        if hand and answered(np.asarray([probs]), [1.0], threshold, MIN_HAND_SCORE)[0]:
+            label = CLASSES[int(np.argmax(probs))]
         points = None if not hand else STILL_HAND if points is None else np.asarray(points)
         smoothed, written = self.session.update(label, points, now)
         return [smoothed, written, self.session.text]
@@ -144,7 +146,7 @@ def python_outputs(s: dict) -> list:
 
 
 def javascript_outputs(sessions: list[dict], folder) -> list:
-    (folder / "in.json").write_text(json.dumps({"sessions": sessions}))
+    (folder / "in.json").write_text(json.dumps({"sessions": sessions, "min_hand_score": MIN_HAND_SCORE}))
     script = ROOT / "tests" / "js" / "speller_parity.mjs"
     run = subprocess.run([NODE, script, folder / "in.json"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr

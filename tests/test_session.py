@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import run_cli
-from signlens.pipeline.session import SETTINGS, LiveSession, checked, defaults, definition
+from signlens.pipeline.session import SETTINGS, LiveSession, checked, defaults, definition, device_definition
 
 BUILD = Path(__file__).resolve().parents[1] / "src" / "signlens" / "serve" / "static" / "ondevice"
 
@@ -68,7 +68,8 @@ def test_the_on_device_build_carries_the_definition():
         pytest.skip("no on-device build: run `make install` (needs npm)")
     report = json.loads((BUILD / "recognizer.onnx.json").read_text())
     written = json.loads((BUILD / "session.json").read_text())
-    assert written == json.loads(json.dumps(definition(report["defaults"]["live_threshold"])))
+    assert written == json.loads(json.dumps(device_definition()))  # with the answer rule
+    assert written["settings"]["threshold"] == report["defaults"]["live_threshold"]
     assert "session.json" in json.loads((BUILD / "files.json").read_text())["common"]  # cached offline
 
 

@@ -7,6 +7,10 @@ runs (`to_canonical`'s mirroring, `landmark_features`, the drawn skeleton mask),
 feature arithmetic of its own and cannot drift from Python: each member's mirrored test-time
 augmentation, the average of the members' log-probabilities, the calibration temperature and the
 softmax are all in the graph. The members are read from the checkpoint, whatever they are.
+
+The temperature is the answer rule's (pipeline.answer.AnswerRule, which the on-device build hands in):
+the graph's `probabilities` are that rule's calibrated probabilities of its `log_probabilities`, the
+first step of `answer` done where the page cannot restate it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from signlens.errors import SignlensError
 from signlens.export.graph_features import features
 from signlens.inference import LandmarkClassifier
 from signlens.inference.graph import GRAPH_FORMAT, IMAGE, LEFT, LOG_OUTPUT, OUTPUT, SIZE, WORLD, graph_session
+from signlens.inference.protocol import softmax
 from signlens.io import atomic_write, md5_file, write_json
 
 OPSET = 17  # onnxruntime 1.20 and onnxruntime-web 1.20 run opsets up to 21
@@ -45,7 +50,7 @@ TOP1_MIN = 0.995
 class RecognizerGraph(nn.Module):
     """Landmarks (+ handedness) -> calibrated class probabilities, for any LandmarkClassifier."""
 
-    def __init__(self, classifier, mirror_tta: bool | None = None):
+    def __init__(self, classifier, mirror_tta: bool | None = None, temperature: float | None = None):
         super().__init__()
         self.points = classifier.config.points
         self.models = nn.ModuleList([model for model, _, _ in classifier.members])
@@ -55,7 +60,8 @@ class RecognizerGraph(nn.Module):
             2 if (config.mirror > 0 if mirror_tta is None else mirror_tta) else 1
             for _, config, _ in classifier.members
         ]
-        self.temperature = float(classifier.temperature)
+        # None: the checkpoint's own (what a Recognizer of it calibrates by).
+        self.temperature = float(classifier.temperature if temperature is None else temperature)
 
     @property
     def input_names(self) -> list[str]:
@@ -135,12 +141,14 @@ def graph_inputs(data: dict, names: list[str]) -> dict[str, np.ndarray]:
     return {name: out[name] for name in names}
 
 
-def python_probabilities(classifier, data: dict) -> np.ndarray:
-    """What the Python recogniser gives each row: Recognizer.classify on one hand."""
+def python_probabilities(classifier, data: dict, temperature: float | None = None) -> np.ndarray:
+    """What the Python recogniser gives each row: Recognizer.classify on one hand (calibrated by
+    `temperature`, None: the classifier's own)."""
     points = to_canonical(
         data["world_points"], data["image_points"], data["handedness"], classifier.config.points
     )
-    return classifier.predict_proba(points)
+    logits = classifier.logits(points)
+    return softmax(logits / (classifier.temperature if temperature is None else temperature))
 
 
 def onnx_session(path_or_bytes, threads: int = 1):
@@ -234,10 +242,12 @@ def export_recognizer(
     opset: int = OPSET,
     fmt: str = "onnx",
     int8: bool = False,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     """Export a landmark recogniser checkpoint as one ONNX graph, check it against the Python recogniser
     with ONNX Runtime, and write `<out>.json` (the report, which also carries the class names a page
-    needs). A graph that fails the parity bounds is still written, and the report says FAILED."""
+    needs). A graph that fails the parity bounds is still written, and the report says FAILED.
+    `temperature`: the answer rule's, where the caller has one (None: the checkpoint's)."""
     import onnx
 
     if fmt != "onnx" or int8:
@@ -250,7 +260,7 @@ def export_recognizer(
     if out.exists() and out.is_dir():
         raise SignlensError(f"--out {out} is a directory; give a file name")
     classifier = LandmarkClassifier.from_checkpoint(weights)
-    graph = RecognizerGraph(classifier).eval()
+    graph = RecognizerGraph(classifier, temperature=temperature).eval()
     proto = onnx.load_from_string(to_onnx_bytes(graph, opset))
     for key, value in graph_metadata(classifier, weights, graph).items():
         entry = proto.metadata_props.add()
@@ -259,7 +269,7 @@ def export_recognizer(
     onnx.checker.check_model(proto)
     blob = proto.SerializeToString()
     data, note = load_parity_data(parity_data, parity_samples)
-    reference = python_probabilities(classifier, data)
+    reference = python_probabilities(classifier, data, graph.temperature)
     probs = run_session(onnx_session(blob), graph_inputs(data, graph.input_names))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, lambda tmp: tmp.write_bytes(blob))

@@ -9,7 +9,8 @@ sliders, the API's checks and the CLI's options cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from signlens.pipeline.frame_search import SEARCH_EVERY, SEARCH_SECONDS
 from signlens.pipeline.motion import MOTION_SECONDS
@@ -58,6 +59,22 @@ def definition(threshold: float) -> dict:
         # A double letter: the hand slides this share of its size and rests within `steady` of one place.
         "repeat": {"shift": REPEAT_SHIFT, "steady": REPEAT_STEADY},
     }
+
+
+def device_definition(weights: str | Path | None = None) -> dict:
+    """What the on-device page reads (static/ondevice/session.json, written by the build): the definition
+    at the model's live threshold, and the answer rule (pipeline.answer) a VIDEO Recognizer of the model
+    answers frames by, as data: the page's graph calibrates by its temperature, and the page gives a
+    letter by its threshold and least hand score (static/answer.mjs), so no parameter is restated in JS.
+    `weights`: as Recognizer's (None: the bundled model, from its runtime bundle)."""
+    from signlens.pipeline.bundle import load_parts
+    from signlens.pipeline.recognizer import Recognizer
+
+    parts = load_parts(weights, None)
+    rule = Recognizer.from_parts(
+        parts.classifier, None, calibration=parts.calibration, pixel=parts.pixel, running_mode="video"
+    ).answer_rule()
+    return {**definition(rule.threshold), "answer_rule": asdict(rule)}
 
 
 def checked(values: dict) -> dict:

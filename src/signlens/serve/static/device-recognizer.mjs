@@ -4,11 +4,12 @@
 // onnxruntime-web's WebAssembly backend. The graph takes MediaPipe's landmarks as they are, so this file
 // does no feature arithmetic: it copies numbers into tensors and reads probabilities out. The tests and
 // benchmarks read hands through the same functions the page does.
+import { answerRule } from "./answer.mjs";
 import { chooseLandmarkPath, frameSearch, loadLandmarks } from "./hand-landmarks.mjs";
 
 const BASE = "/static/ondevice/";
 const stats = { loadMs: null, firstAnswerMs: null, frames: 0, landmarkMs: [], classifyMs: [], path: null };
-let models = null; // one load per page: {stage, session, meta, ort, live}
+let models = null; // one load per page: {stage, session, meta, ort, live, rule}
 
 // Whether this browser can run the on-device mode and the server has its files.
 export async function deviceAvailable() {
@@ -38,8 +39,8 @@ export function loadModels(onStatus = () => {}) {
 
 async function load(path) {
   const t0 = performance.now();
-  // The live session's settings as the Python session defines them (pipeline/session.py), with this
-  // graph's live threshold: written by the build beside the graph.
+  // The live session's settings as the Python session defines them (pipeline/session.py), at the
+  // model's live threshold, and its answer rule (answer.mjs): written by the build beside the graph.
   const response = await fetch(`${BASE}session.json`);
   if (!response.ok) throw new Error("the on-device build predates session.json: run make install");
   const live = await response.json();
@@ -47,11 +48,12 @@ async function load(path) {
   ort.env.wasm.wasmPaths = `${BASE}ort/`;
   ort.env.wasm.numThreads = 1; // threads need cross-origin isolation; one is plenty for this graph
   const meta = await (await fetch(`${BASE}recognizer.onnx.json`)).json();
+  const rule = answerRule(live.answer_rule, meta.temperature);
   const session = await ort.InferenceSession.create(`${BASE}recognizer.onnx`, {
     executionProviders: ["wasm"],
   });
   const stage = await loadLandmarks(path);
-  models = { stage, session, meta, ort, live };
+  models = { stage, session, meta, ort, live, rule };
   stats.loadMs = performance.now() - t0;
   stats.path = stage.name;
   return models;

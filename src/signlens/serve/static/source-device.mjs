@@ -2,7 +2,8 @@
 // frame leaves it. The vote and the speller are speller.mjs, which spells exactly as the Python one.
 // Same interface as source-server.mjs: createDeviceSource({onResult, onStatus, onClosed}) -> {start, stop, reset, configure}.
 import { classifyHand, createFrameSearch, deviceStats, landmarks, loadModels } from "./device-recognizer.mjs";
-import { LiveSpeller, decide } from "./speller.mjs";
+import { answerHand } from "./answer.mjs";
+import { LiveSpeller } from "./speller.mjs";
 
 // The hand box drawn on the overlay: hands.py's hand_box (15% margin, clipped to the frame).
 function handBox(points, width, height, margin = 0.15) {
@@ -26,7 +27,7 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
     frame = 0,
     started = 0,
     search = null;
-  let models = null; // device-recognizer.mjs's, once loaded: the graph's report (meta) and the session (live)
+  let models = null; // device-recognizer.mjs's, once loaded: the graph's report (meta), the session (live), the rule
   const stats = deviceStats();
 
   async function step() {
@@ -46,10 +47,8 @@ export function createDeviceSource({ onResult, onStatus, onClosed = onStatus }) 
     if (found) {
       const probs = await classifyHand(results, width, height);
       t2 = performance.now();
-      answer = decide(probs, models.meta.class_names, live.settings.threshold);
-      // As the Python recogniser: no letter for a hand whose handedness MediaPipe cannot tell (an ear, say);
-      // the build's rule, carried in the graph's report (defaults.min_hand_score).
-      if (results.multiHandedness[0].score < (models.meta.defaults?.min_hand_score ?? 0)) answer.label = null;
+      const score = results.multiHandedness[0].score;
+      answer = answerHand(probs, score, models.meta.class_names, models.rule, live.settings.threshold);
       answer.top = Array.from(probs, (p, i) => [models.meta.class_names[i], p])
         .sort((a, b) => b[1] - a[1])
         .slice(0, 3);

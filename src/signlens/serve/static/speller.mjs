@@ -82,15 +82,6 @@ function farther(a, b, limit) {
   return dx * dx + dy * dy > limit * limit;
 }
 
-// The best class and its probability; the label only when the probability reaches the threshold
-// (Recognizer.classify_views).
-export function decide(probabilities, classNames, threshold) {
-  let best = 0;
-  for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[best]) best = i;
-  const confidence = probabilities[best];
-  return { best: classNames[best], confidence, label: confidence >= threshold ? classNames[best] : null };
-}
-
 // One frame at a time, from the recogniser's answer to text: the vote and the speller for the static
 // letters, and J and Z from the fingertip's path (motion.mjs), as pipeline/smoothing.py's Spelling: a
 // motion letter replaces a static letter written during its path (the I that J starts from), and the
