@@ -10,6 +10,14 @@
 Loopback only, bounded: every phase stops after --duration seconds (and a request count cap).
 
     SIGNLENS_DATA=../shared/data python benchmarks/serve.py [--duration 60] [--recognizers 1] [--workers 1]
+
+`--memory` instead measures only the server's resident memory (RSS and PSS of the server and every
+process under it): once ready, after the fixture photos posted --photo-rounds times, and after
+--frames stream frames (the video recogniser loads on the first). It needs no shared data. Each
+`--baseline NAME=SRC` (an older checkout's src folder, e.g. from `git archive COMMIT src`) is measured
+the same way in the same venv, alternating with this one --rounds times.
+
+    python benchmarks/serve.py --memory [--baseline before=/tmp/old/src] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -55,6 +63,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tree_memory(pid: int) -> dict:
+    """RSS and PSS (MiB) of a process and all its descendants, and how many they are, from /proc. RSS
+    counts a page shared between processes once for each; PSS shares it out among them."""
+    pids, k = [pid], 0
+    while k < len(pids):
+        for task in Path(f"/proc/{pids[k]}/task").iterdir():
+            pids += [int(p) for p in (task / "children").read_text().split()]
+        k += 1
+    rss = pss = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss += int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss += int(line.split()[1])
+    return {"rss_mib": round(rss / 1024, 1), "pss_mib": round(pss / 1024, 1), "processes": len(pids)}
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process and its children (uvicorn's workers), from /proc."""
     total = 0
@@ -66,11 +92,13 @@ def rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def start_server(args, port: int) -> tuple[subprocess.Popen, float]:
+def start_server(args, port: int, src: str | None = None) -> tuple[subprocess.Popen, float]:
+    """`signlens serve` on 127.0.0.1:`port`; with `src`, an older checkout's code in this venv."""
     command = [sys.executable, "-m", "signlens", "serve", "--port", str(port), "--workers", str(args.workers),
                "--recognizers", str(args.recognizers)]  # fmt: skip
+    env = dict(os.environ, PYTHONPATH=src) if src else None  # PYTHONPATH comes before the editable install
     start = time.perf_counter()
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = start + 180
     while time.perf_counter() < deadline:
         try:
@@ -126,7 +154,7 @@ async def load(url: str, images: list[bytes], clients: int, duration: float) -> 
             "latency_ms": latencies}  # fmt: skip
 
 
-async def stream(url: str, frames: list[bytes], duration: float) -> dict:
+async def stream(url: str, frames: list[bytes], duration: float, most: int = MAX_REQUESTS) -> dict:
     from websockets.asyncio.client import connect
 
     latencies, kinds = [], Counter()
@@ -135,7 +163,7 @@ async def stream(url: str, frames: list[bytes], duration: float) -> dict:
         gap = 1.0 / ready["max_fps"]
         stop = time.perf_counter() + duration
         t_start, last_sent, i = time.perf_counter(), 0.0, 0
-        while time.perf_counter() < stop and i < MAX_REQUESTS:
+        while time.perf_counter() < stop and i < most:
             wait = gap - (time.perf_counter() - last_sent)
             if wait > 0:  # the page's pacing: never above the server's frame-rate bound
                 await asyncio.sleep(wait)
@@ -183,6 +211,64 @@ def direct(images: list[bytes], count: int, duration: float) -> None:
     print(f"in-process recogniser 640x480 (no HTTP): {len(ms)} photos  {percentiles(ms)}")
 
 
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(30)
+
+
+def memory_of(args, src: str | None, photos: list[bytes], frames: list[bytes]) -> dict:
+    """One server's memory: once ready, after the photos, after the stream frames."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server, ready_s = start_server(args, port, src)
+    try:
+        out = {"ready_s": round(ready_s, 2), "ready": tree_memory(server.pid)}
+        with httpx.Client(timeout=120) as http:
+            for _ in range(args.photo_rounds):
+                for photo in photos:
+                    http.post(
+                        f"{url}/v1/recognize", content=photo, headers={"Content-Type": "image/jpeg"}
+                    ).raise_for_status()
+        out["photos"] = tree_memory(server.pid)
+        result = asyncio.run(stream(url, frames, args.duration, most=args.frames))
+        out["answers"] = result["answers"]
+        out["stream"] = tree_memory(server.pid)
+        return out
+    finally:
+        stop_server(server)
+
+
+def memory(args) -> None:
+    """--memory: this build's server and each --baseline's, alternately, --rounds times."""
+    import statistics
+
+    fixtures = sorted((Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "hands").glob("*.jpg"))
+    photos = [path.read_bytes() for path in fixtures]
+    frames = [jpeg(decode_image(path), (640, 480)) for path in fixtures]
+    builds = {"this": None, **dict(b.split("=", 1) for b in args.baseline)}
+    print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f}; workers {args.workers}, recognizers {args.recognizers}; "
+          f"{len(photos)} photos x {args.photo_rounds}, then {args.frames} stream frames at 640x480")  # fmt: skip
+    runs: dict[str, list[dict]] = {name: [] for name in builds}
+    for _ in range(args.rounds):
+        for name, src in builds.items():
+            runs[name].append(memory_of(args, src, photos, frames))
+    for name, rows in runs.items():
+        line = [f"{name:>10}:"]
+        for stage in ("ready", "photos", "stream"):
+            rss = statistics.median(r[stage]["rss_mib"] for r in rows)
+            pss = statistics.median(r[stage]["pss_mib"] for r in rows)
+            line.append(f"{stage} RSS {rss:.0f} MiB (PSS {pss:.0f})")
+        procs = rows[0]["ready"]["processes"]
+        print("  ".join(line) + f"; {procs} process(es), {len(rows)} run(s), answers {rows[0]['answers']}")
+    if args.json:
+        args.json.write_text(json.dumps({"builds": builds, "runs": runs}, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds per load phase.")
@@ -192,7 +278,20 @@ def main() -> None:
     parser.add_argument("--concurrency", default="8,32,100")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--recognizers", type=int, default=1)
+    parser.add_argument("--memory", action="store_true", help="Measure resident memory only (see above).")
+    parser.add_argument("--baseline", action="append", default=[], help="NAME=SRC, with --memory")
+    parser.add_argument("--rounds", type=int, default=1, help="With --memory: runs of each build.")
+    parser.add_argument("--photo-rounds", type=int, default=3, help="With --memory: posts of each photo.")
+    parser.add_argument("--frames", type=int, default=60, help="With --memory: stream frames sent.")
+    parser.add_argument("--json", type=Path, default=None, help="With --memory: write the figures here.")
     args = parser.parse_args()
+    if args.memory:
+        if any("=" not in b for b in args.baseline):
+            raise SystemExit("--baseline takes NAME=SRC")
+        if not 1 <= args.rounds <= 10 or not 0 <= args.photo_rounds <= 20 or not 0 <= args.frames <= 1000:
+            raise SystemExit("--rounds 1-10, --photo-rounds 0-20, --frames 0-1000")
+        memory(args)
+        return
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.machine()}, {os.cpu_count()} cores, "
@@ -233,11 +332,7 @@ def main() -> None:
         print(f"memory after the run {rss_mib(server.pid):.0f} MiB (all processes)")
         direct(sizes["640x480"], args.latency_requests, args.duration)
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 if __name__ == "__main__":
