@@ -119,6 +119,23 @@ def held_signers(names: str | None, signers) -> set[str] | None:
     return {s for s in set(signers) if s in wanted or source_of_signer(s) in wanted}
 
 
+def screen_by_source(spec: str, readings, members: list[str], args, train_rows) -> None:
+    """Leave-one-source-out alone: each source's photos right (misses are errors), the rule chosen on the
+    three sources' answers together: a screen of variants, not a headline."""
+    folds, misses = run_loso(
+        by_source(readings),
+        members,
+        args.work / "loso-source",
+        args.threads,
+        train_rows,
+        log=lambda *a, **k: None,
+    )
+    record = calibration_record(folds, misses, members)
+    per = "  ".join(f"{s['signer']} {100 * s['right'] / s['photos']:.2f}" for s in record["per_signer"])
+    pairs = ", ".join(f"{k} {v}" for k, v in list(record["confusions"].items())[:5])
+    print(f"{spec}: leave-one-source-out {100 * record['loso_top1']:.2f}% [{per}]; {pairs}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -157,6 +174,12 @@ def main() -> None:
         action="store_true",
         help="also leave-one-source-out (train on two sets, score the third)",
     )
+    parser.add_argument(
+        "--source-only",
+        action="store_true",
+        help="only leave-one-source-out, each source's photos right under the rule chosen on all three "
+        "(a quick screen of a variant: three folds a member)",
+    )
     args = parser.parse_args()
     print("leave-one-signer-out through predict's reading path; misses count as errors", flush=True)
     records = {}
@@ -173,6 +196,9 @@ def main() -> None:
             if args.train_on:
                 tags = tuple(f"{t}:" for t in args.train_on.split(","))
                 train_rows = np.array([s.startswith(tags) for s in readings.sources])
+            if args.source_only:
+                screen_by_source(spec, readings, members, args, train_rows)
+                continue
             only = held_signers(args.hold_out, readings.signers)
             folds, misses = run_loso(
                 readings, members, args.work / "loso", args.threads, train_rows, start=args.start, only=only

@@ -51,7 +51,7 @@ from signlens.study.recognizer.loso import (
 
 PACKAGE_MODEL = Path(__file__).resolve().parents[1] / "src" / "signlens" / "assets" / "recognizer.pt"
 PHOTO_SETS = {"sign-mnist-source": "sms", "asl-dataset": "ayuraj", "community-signers": "community"}
-# Two seeds of the landmark MLP over world and image points, averaged (study.recognizer.loso.VARIANTS:
+# Two seeds of the landmark MLP over world and image points, averaged (study.recognizer.variants:
 # "both-e10", 10 epochs over both readings of every photo and its changed copies: with 23 signers as
 # many steps as 20 epochs took over twelve). The crop CNN (`hand-crop`) is a member the build supports
 # but does not ship this round: its 26 folds over 23 signers' crops cost more than two cores could give

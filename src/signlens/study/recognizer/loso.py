@@ -33,6 +33,7 @@ from signlens.pipeline.answer import AnswerRule, Fusion, answer, answered, log_s
 from signlens.pipeline.pixels import PIXEL_RECIPE
 from signlens.pipeline.thresholds import MIN_HAND_SCORE, PHOTO_THRESHOLD
 from signlens.study.recognizer.pixel_member import choose_fusion, crops_of
+from signlens.study.recognizer.variants import VARIANTS
 
 signer_of = signer_of_source
 
@@ -179,6 +180,7 @@ def as_predict(first: np.ndarray, second: np.ndarray, temperature: float, second
     return answers.logits, answers.twice
 
 
+WRONG_COST = 2.0  # a wrong letter weighs as much as two unsure answers (calibration_record)
 SECOND_GRID = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.01)
 THRESHOLD_GRID = tuple(round(0.05 * k, 2) for k in range(20))
 
@@ -231,9 +233,10 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
             "right_when_answered": float(right[given].mean()) if given.any() else 1.0,
         }
 
-    # A photo answers when its letter is more often right than wrong there: the threshold that maximises
-    # right minus wrong answers; live writes text, where a wrong letter costs two late ones. Differences
-    # under a quarter of a percent of the photos are noise: the lowest threshold within them answers most.
+    # A letter is given where it is right often enough to be worth the risk: the threshold that maximises
+    # right answers minus twice the wrong ones, because a signer is better served by "unsure" than by a
+    # wrong letter (in live text a wrong letter costs two late ones). Differences under a quarter of a
+    # percent of the photos are noise: the lowest threshold within them answers most.
     def lowest_near_best(cost: float) -> float:
         score = {
             t: (right & answered_at(t)).sum() - cost * (~right & answered_at(t)).sum() for t in THRESHOLD_GRID
@@ -243,7 +246,7 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
 
     # Never below 0.5: there a calibrated letter is more likely wrong than right, and hands found in
     # hand-free images read at 0.23-0.45 (benchmarks/stress_set.py's room regions).
-    photo_t, live_t = (max(PHOTO_THRESHOLD, lowest_near_best(cost)) for cost in (1.0, 2.0))
+    photo_t = live_t = max(PHOTO_THRESHOLD, lowest_near_best(WRONG_COST))
     per_signer = []
     for f in folds:
         mask = signer == f["signer"]
@@ -290,31 +293,6 @@ def calibration_record(folds: list[dict], misses: dict[str, int], members: list[
         "per_letter": per_letter,
         "confusions": dict(sorted(pairs.items(), key=lambda kv: -kv[1])[:20]),
     }
-
-
-# Member variants the benchmark compares (RECIPE[@SEED][:VARIANT]); the shipped one is "both-e20".
-VARIANTS = {
-    "rotation-free": {"landmarks": {"rotation_free": True}},
-    "both": {"landmarks": {"points": "both"}},
-    "long": {"epochs": 80},
-    # Both readings of 4,200 photos of 12 signers are 2.4 times the rows the recipe's 40 epochs were
-    # chosen on (ayuraj alone): 20 epochs take about as many steps.
-    "e20": {"epochs": 20},
-    # With the eleven community signers the rows more than double again: 10 epochs take about as many
-    # steps as 20 did over twelve signers.
-    "both-e10": {"epochs": 10, "landmarks": {"points": "both"}},
-    # The shipped recipe: MediaPipe's image points beside its world points (one seed, LOSO over twelve
-    # signers 95.35 -> 96.01%; X, K, D, A and U gained most, G and O lost a little).
-    "both-e20": {"epochs": 20, "landmarks": {"points": "both"}},
-    # Each bone's length scaled by 1 +- 0.1 in training, for other signers' hand proportions: two seeds with
-    # cut and fill copies and the pixel member 96.63% (nested 96.45%), against 96.99% (96.84%). Not used.
-    "both-e20-bones": {"epochs": 20, "landmarks": {"points": "both", "bone_scale": 0.1}},
-    # Turned 25 degrees about each axis in training, not 15, for a tilted camera: two seeds with cut and fill
-    # copies and the pixel member 96.69% (nested 96.54%), against 96.99% (96.84%). Turned copies did better.
-    "both-e20-rot25": {"epochs": 20, "landmarks": {"points": "both", "rotation": 25.0}},
-    # Twice the hidden widths: one seed 96.07% (mean over signers 96.10 +- 3.07), no better than the above.
-    "both-wide-e20": {"epochs": 20, "landmarks": {"points": "both"}, "model_args": {"hidden": [512, 256]}},
-}
 
 
 def rows_tag(readings: Readings, index: np.ndarray) -> str:
