@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from live_pace import score  # noqa: E402
+from ondevice import serve_app  # noqa: E402
 
 FPS, WIDTH, HEIGHT = 15, 640, 480
 LEAD, BETWEEN, TAIL = 2.0, 1.5, 2.5  # seconds of the empty room
@@ -210,11 +211,6 @@ def serve(runtime: Path, page: Path):
     """`signlens serve` on the fold's runtime bundle, in a thread on 127.0.0.1, its page's on-device
     graph and session.json (the fold's answer rule, as the build writes it) answered by the fold's:
     (url, server, thread)."""
-    import socket
-    import threading
-
-    import httpx
-    import uvicorn
     from fastapi.responses import FileResponse, JSONResponse
     from starlette.routing import Route
 
@@ -230,21 +226,7 @@ def serve(runtime: Path, page: Path):
     }
     for name, answer in answers.items():  # ahead of the /static mount
         app.router.routes.insert(0, Route(f"/static/ondevice/{name}", answer))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/v1/health", timeout=5).status_code == 200:
-                return url, server, thread
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not become ready in 180 s")
+    return serve_app(app, ready_seconds=180)
 
 
 def run_mode(driver, url: str, mode: str, seconds: float) -> dict:

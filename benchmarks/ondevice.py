@@ -37,18 +37,24 @@ FLAGS = [
 
 def serve(settings):
     """`signlens serve`'s app on 127.0.0.1 (a free port) in a thread: (url, server, thread)."""
+    from signlens.serve.app import create_app
+
+    return serve_app(create_app(settings))
+
+
+def serve_app(app, ready_seconds: float = 120):
+    """An ASGI app on 127.0.0.1 (a free port) in a thread, once its health check answers:
+    (url, server, thread)."""
     import httpx
     import uvicorn
 
-    from signlens.serve.app import create_app
-
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + ready_seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(url + "/v1/health", timeout=5).status_code == 200:
@@ -56,7 +62,7 @@ def serve(settings):
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise SystemExit("the server did not become ready in 120 s")
+    raise SystemExit(f"the server did not become ready in {ready_seconds:.0f} s")
 
 
 def browser(profile: Path, clip: Path):
