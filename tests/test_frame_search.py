@@ -11,7 +11,6 @@ from conftest import NO_HAND, SHARED, fixture_photo
 from signlens.pipeline.frame_search import SEARCH_EVERY
 from signlens.pipeline.hands import HandDetector, read_rgb
 from signlens.pipeline.live import run_live
-from signlens.pipeline.reading import PhotoReader
 from signlens.pipeline.recognizer import Recognizer
 
 FPS = 15
@@ -97,57 +96,3 @@ def test_a_shared_photo_the_tracker_misses_is_read_in_video():
     frames = [read_rgb(photo)] * 10
     assert tracked(frames) == 0
     assert [r.label for r in read_frames(frames)].count("W") >= 9
-
-
-# Video reads what a photo reads where the tracker is unsure: the model is trained on photo readings,
-# and on a held hand the tracker (cropping around the last frame's points) can settle on landmarks a
-# little off them that the model reads worse.
-
-
-def test_a_frame_the_tracker_leaves_unsure_is_answered_from_its_photo_reading():
-    rgb = read_rgb(fixture_photo("L"))
-    frames = 6
-    reader = PhotoReader()
-    try:
-        first = reader.find(rgb, views=("photo",))  # predict's first reading of the photo
-    finally:
-        reader.close()
-    with Recognizer(running_mode="video") as video:
-        sure = [video.recognize_frame(rgb, i / FPS) for i in range(frames)]
-        assert [r.label for r in sure] == ["L"] * frames
-        assert video.search.rereads == 0  # a sure frame costs nothing more
-        # At a threshold no reading reaches, every tracked frame is unsure: each is read again, once,
-        # and answered from the photo's reading (its hand, its letter, its confidence).
-        unsure = [video.recognize_frame(rgb, (frames + i) / FPS, threshold=1.0) for i in range(frames)]
-        assert video.search.rereads == frames
-        photo_answer = video.classify(first, rgb, threshold=1.0)
-    for result in unsure:
-        assert result.label is None
-        np.testing.assert_array_equal(result.hand.image_points, first.image_points)
-        assert result.confidence == pytest.approx(photo_answer.confidence, abs=1e-9)
-        assert result.timings["search"] > 0
-
-
-def test_no_hand_frames_are_not_read_again():
-    with Recognizer(running_mode="video") as video:
-        for i in range(5):
-            video.recognize_frame(read_rgb(NO_HAND), i / FPS)
-        assert video.search.rereads == 0
-
-
-def test_a_held_photo_the_tracker_reads_unsure_is_spelled_as_the_photo_reads():
-    import cv2
-
-    photo = SHARED / "community-signers" / "mariia" / "P" / "mariia_P_010.jpg"
-    if not photo.is_file():
-        pytest.skip("needs ../shared/data/community-signers")
-    rgb = cv2.resize(read_rgb(photo), (640, 480), interpolation=cv2.INTER_LINEAR)  # the page's camera size
-    frames = 8
-    with Recognizer() as still:
-        assert still.recognize(rgb).label == "P"
-    with Recognizer(running_mode="video") as video:
-        with HandDetector(static_image_mode=False) as tracker:  # the tracker's own readings of the frames
-            tracked = [video.classify(tracker.detect(rgb), rgb).label for _ in range(frames)]
-        assert tracked.count(None) >= 2, tracked  # some held frames it reads unsure
-        read = [video.recognize_frame(rgb, i / FPS).label for i in range(frames)]
-    assert read == ["P"] * frames, read

@@ -7,13 +7,6 @@ searched with the photo reader's views (the palm detector afresh, then the padde
 views), on a budget: at most one search per `every` seconds of video, each stopped after `seconds`.
 The view that found the hand is looked at first in the frames after it (one detector pass a frame), so
 a hand only that view shows is read in every frame, as the tracker would, until the view loses it.
-
-Where the tracker does find a hand but its reading leaves the answer unsure, the frame is read again as
-a photo's first reading is (`reread`: the palm detector afresh on the whole frame, predict's first
-view), and the frame is answered from that reading. The model is trained on photo readings; after its
-first frame the tracker crops around the previous frame's points, and on a held hand it can settle on
-landmarks a little off the photo reading's (a thumb tip moved by a tenth of the hand) that the model
-reads worse: train/serve skew. Only unsure frames pay for it, one detector pass each.
 """
 
 from __future__ import annotations
@@ -42,7 +35,6 @@ class FrameSearch:
         self.view: str | None = None  # the search view that found the hand in the last frame searched
         self._next = -math.inf  # the video time from which the next full search may run
         self.searches = 0  # full searches run so far (the budget's count)
-        self.rereads = 0  # unsure tracked frames read again as a photo
 
     def find(self, rgb: np.ndarray, timestamp: float) -> Hand | None:
         """The hand in a frame the tracker found none in, or None (also when the budget says wait)."""
@@ -65,14 +57,6 @@ class FrameSearch:
             reader.deadline = None
         self.view = None if hand is None else reader.last_view.split("-ramp")[0]
         return hand
-
-    def reread(self, rgb: np.ndarray) -> Hand | None:
-        """The hand as a photo's first reading finds it in this frame (the search's first view only, so
-        one detector pass, a few for a gray frame), or None where that view shows none."""
-        if self._reader is None:
-            self._reader = PhotoReader(self._settings)
-        self.rereads += 1
-        return self._reader.find(rgb, views=self._settings.search[:1])
 
     def close(self) -> None:
         if self._reader is not None:

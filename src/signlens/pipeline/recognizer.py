@@ -191,10 +191,8 @@ class Recognizer:
         self, rgb: np.ndarray, timestamp: float, *, threshold: float | None = None, top_k: int | None = None
     ) -> Recognition:
         """One frame of a video (RGB uint8), at `timestamp` seconds (never earlier than the last frame's):
-        the tracker's reading of the hand, with the pixel member's opinion where the landmarks are
-        unsure; where that answer is below the threshold, the frame's photo reading answers instead
-        (pipeline.frame_search: the model is trained on photo readings, which the tracker's can drift
-        from). The result's `timings` hold the seconds spent detecting and classifying."""
+        the tracker's one reading of the hand, with the pixel member's opinion where the landmarks are
+        unsure. The result's `timings` hold the seconds spent detecting and classifying."""
         self._require(RunningMode.VIDEO, "recognize_frame reads a video's frames", "recognize(image)")
         rule = self._rule(threshold, top_k)
         rgb = checked_rgb(rgb)
@@ -206,30 +204,16 @@ class Recognizer:
             return result
         hand = self.detector.detect(rgb)
         tracked = time.perf_counter()
-        searched = hand is None and self.search is not None
-        if searched:
+        if hand is None and self.search is not None:
             hand = self.search.find(rgb, self._last_timestamp)
         found = time.perf_counter()
         result = self.classify(hand, rgb, threshold=rule[0], top_k=rule[1])
-        # "detect" includes "search": the seconds the fallback spent where the tracker found no hand or
-        # left the answer unsure.
-        seconds = {
+        # "detect" includes "search": the seconds the fallback spent where the tracker found no hand.
+        result.timings = {
             "detect": found - start,
             "search": found - tracked,
             "classify": time.perf_counter() - found,
         }
-        # The tracker's hand left the answer unsure: answer from the frame's photo reading instead, the
-        # readings the model is trained on (pipeline.frame_search).
-        if result.label is None and hand is not None and not searched and self.search is not None:
-            again = time.perf_counter()
-            fresh = self.search.reread(rgb)
-            reread = time.perf_counter() - again
-            seconds["detect"] += reread
-            seconds["search"] += reread
-            if fresh is not None:
-                result = self.classify(fresh, rgb, threshold=rule[0], top_k=rule[1])
-                seconds["classify"] += time.perf_counter() - again - reread
-        result.timings = seconds
         return result
 
     def classify(
