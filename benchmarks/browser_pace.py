@@ -136,9 +136,9 @@ def held_out_answers(signer: str, folder: Path):
     return runs[signer], members, folds, misses
 
 
-def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, dict]:
+def fold_runtime(signer: str, folder: Path, page: bool = True) -> tuple[Path, Path | None, dict]:
     """(runtime bundle graph, page graph, calibration record) of the fold ensemble that never saw `signer`,
-    with the rule chosen on the other signers' held-out answers."""
+    with the rule chosen on the other signers' held-out answers; `page=False`: no page graph (None)."""
     from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
     from signlens.engine.ensemble import ensemble_checkpoint
     from signlens.export.recognizer_graph import export_recognizer
@@ -157,20 +157,30 @@ def fold_runtime(signer: str, folder: Path) -> tuple[Path, Path, dict]:
     payload["views"] = load_checkpoint(bundled_recognizer_path()).get("views", ["photo"])
     weights = save_checkpoint(folder / f"loso-{signer}.pt", payload)
     export_runtime(weights, folder / "runtime")
-    page = folder / "page" / "recognizer.onnx"
-    page.parent.mkdir()
-    report = export_recognizer(weights, page, parity_samples=256)
+    if not page:
+        return folder / "runtime" / "recognizer.onnx", None, record
+    graph = folder / "page" / "recognizer.onnx"
+    graph.parent.mkdir()
+    report = export_recognizer(weights, graph, parity_samples=256)
     if not report["parity"]["passed"]:
         raise SystemExit(f"the fold graph failed its parity check: {report['parity']}")
-    return folder / "runtime" / "recognizer.onnx", page, record
+    return folder / "runtime" / "recognizer.onnx", graph, record
 
 
 def clip(signer: str, words: list[str], rate: float, rng: np.random.Generator, path: Path) -> float:
     """Writes the clip (see the module doc); returns its length in seconds."""
+    from serve_helpers import write_y4m
+
+    frames = clip_frames(signer, words, rate, rng)
+    write_y4m(path, frames, FPS)
+    return len(frames) / FPS
+
+
+def clip_frames(signer: str, words: list[str], rate: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """The clip's frames (RGB, FPS a second; see the module doc)."""
     import cv2
 
     from build_recognizer import found_boxes, readings_file
-    from serve_helpers import write_y4m
     from signlens.data.images import decode_image
     from signlens.data.sources import data_root
     from signlens.pipeline.smoothing import REPEAT_SHIFT
@@ -203,8 +213,7 @@ def clip(signer: str, words: list[str], rate: float, rng: np.random.Generator, p
             frames += [held[k]] * (int((k + 1) * FPS / rate) - int(k * FPS / rate))
             k += 1
     frames += [room] * round(TAIL * FPS)
-    write_y4m(path, frames, FPS)
-    return len(frames) / FPS
+    return frames
 
 
 def serve(runtime: Path, page: Path):
