@@ -303,6 +303,18 @@ def run_mode(driver, url: str, mode: str, seconds: float) -> dict:
     }
 
 
+def checked_words(text: str, rates: list[float]) -> list[str]:
+    """--words as a list (static letters, at most MOST_LETTERS), once --rates is in bounds too."""
+    words = [w.strip().upper() for w in text.split(",") if w.strip()]
+    if not words or any(set(w) - STATIC_LETTERS for w in words):
+        raise SystemExit(f"--words: letters from {''.join(sorted(STATIC_LETTERS))} only (no J, Z)")
+    if sum(map(len, words)) > MOST_LETTERS:
+        raise SystemExit(f"--words: at most {MOST_LETTERS} letters in all")
+    if not 0.25 <= min(rates) <= max(rates) <= 4:
+        raise SystemExit("--rates: 0.25 to 4 letters a second")
+    return words
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -314,15 +326,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    words = [w.strip().upper() for w in args.words.split(",") if w.strip()]
-    if not words or any(set(w) - STATIC_LETTERS for w in words):
-        raise SystemExit(f"--words: letters from {''.join(sorted(STATIC_LETTERS))} only (no J, Z)")
-    if sum(map(len, words)) > MOST_LETTERS:
-        raise SystemExit(f"--words: at most {MOST_LETTERS} letters in all")
-    if not 0.25 <= min(args.rates) <= max(args.rates) <= 4:
-        raise SystemExit("--rates: 0.25 to 4 letters a second")
+    words = checked_words(args.words, args.rates)
     from serve_helpers import chromium_with_fake_camera
     from signlens.data.sources import data_root
+    from signlens.io import write_json
     from signlens.pipeline.session import device_definition
 
     if not (data_root() / "community-signers" / args.signer).is_dir():
@@ -383,10 +390,7 @@ def main() -> None:
                 f"{r['landmark_ms_p50']:.1f} ms, classifier p50 {r['classify_ms_p50']:.1f} ms a frame"
             )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps({"signer": args.signer, "words": words, "rule": rule, "rows": rows}, indent=1)
-        )
+        write_json(args.json, {"signer": args.signer, "words": words, "rule": rule, "rows": rows})
 
 
 if __name__ == "__main__":

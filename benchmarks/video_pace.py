@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from browser_pace import FPS, STATIC_LETTERS, WORDS, clip_frames, fold_runtime  # noqa: E402
+from browser_pace import FPS, WORDS, checked_words, clip_frames, fold_runtime  # noqa: E402
 from live_pace import score  # noqa: E402
 
 MOST_SIGNERS = 12  # bounds a run
@@ -103,11 +103,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
-    words = [w.strip().upper() for w in args.words.split(",") if w.strip()]
-    if not words or any(set(w) - STATIC_LETTERS for w in words) or sum(map(len, words)) > 60:
-        raise SystemExit(f"--words: at most 60 letters from {''.join(sorted(STATIC_LETTERS))} (no J, Z)")
-    if not 0.25 <= min(args.rates) <= max(args.rates) <= 4:
-        raise SystemExit("--rates: 0.25 to 4 letters a second")
+    words = checked_words(args.words, args.rates)
     if len(args.signers) > MOST_SIGNERS:
         raise SystemExit(f"--signers: at most {MOST_SIGNERS}")
     from signlens.data.sources import data_root
@@ -151,10 +147,9 @@ def main() -> None:
             f"right - 2 wrong = {right - 2 * wrong}, mean {ms:.1f} ms/frame"
         )
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"words": words, "seed": args.seed, "rows": rows}, indent=1))
-        tmp.replace(args.json)
+        from signlens.io import write_json
+
+        write_json(args.json, {"words": words, "seed": args.seed, "rows": rows})
 
 
 if __name__ == "__main__":
