@@ -91,7 +91,7 @@ def held_out_answers(signer: str, folder: Path):
     from build_recognizer import PHOTO_SETS, readings_file
     from signlens.data.landmarks import load_landmark_file
     from signlens.engine.checkpoint import load_checkpoint
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
     from signlens.study.recognizer.loso import (
         fold_dir,
         fold_rows,
@@ -143,7 +143,7 @@ def fold_runtime(signer: str, folder: Path, page: bool = True) -> tuple[Path, Pa
     from signlens.engine.ensemble import ensemble_checkpoint
     from signlens.export.recognizer_graph import export_recognizer
     from signlens.export.runtime_bundle import export_runtime
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
     from signlens.study.recognizer.loso import calibration_record
 
     (folder / "folds").mkdir()

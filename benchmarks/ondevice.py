@@ -107,7 +107,7 @@ def graph_parity(driver, data: dict, names: list[str]) -> dict:
     """The served graph in onnxruntime-web, one hand per call, on every landmark set; vs Python."""
     from signlens.export.recognizer_graph import graph_inputs, parity, python_probabilities
     from signlens.inference import LandmarkClassifier
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
 
     feeds = graph_inputs(data, names)
     payload = {k: {"dims": list(v.shape[1:]), "data": v.ravel().tolist()} for k, v in feeds.items()}

@@ -137,7 +137,7 @@ def loso_phase(
     """The LOSO comparison and the landmark agreement over every signer (see the module docstring)."""
     from signlens.data.landmarks import load_landmark_file
     from signlens.engine.checkpoint import load_checkpoint
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
     from signlens.study.recognizer.loso import load_readings
 
     bundled = load_checkpoint(bundled_recognizer_path())

@@ -120,7 +120,7 @@ def main() -> int:
         print(f"build_ondevice: missing {missing[0]} (run `npm ci` in web/)", file=sys.stderr)
         return 2
     from signlens.export.recognizer_graph import export_recognizer
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
     from signlens.pipeline.session import device_definition
 
     staging = OUT.with_name(".ondevice-staging")

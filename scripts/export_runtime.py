@@ -17,7 +17,7 @@ from pathlib import Path
 def main() -> int:
     from signlens.errors import SignlensError
     from signlens.export.runtime_bundle import export_runtime
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=None, help="recogniser checkpoint [bundled]")

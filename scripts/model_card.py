@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from signlens.io import atomic_write
-from signlens.pipeline.recognizer import bundled_recognizer_path, recorded_calibration
+from signlens.pipeline.bundle import bundled_recognizer_path, recorded_calibration
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "model-card.md"
 

@@ -14,7 +14,7 @@ def test_the_model_card_is_the_bundled_recognisers_record_rendered():
         from model_card import render
     finally:
         sys.path.remove(str(ROOT / "scripts"))
-    from signlens.pipeline.recognizer import bundled_recognizer_path, recorded_calibration
+    from signlens.pipeline.bundle import bundled_recognizer_path, recorded_calibration
 
     record = recorded_calibration(bundled_recognizer_path())
     card = (ROOT / "docs" / "model-card.md").read_text()

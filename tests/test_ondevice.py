@@ -72,7 +72,7 @@ def photo_landmarks(tmp_path_factory):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, photo_landmarks):
     from signlens.export.recognizer_graph import export_recognizer
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
 
     out = tmp_path_factory.mktemp("graph") / "recognizer.onnx"
     report = export_recognizer(bundled_recognizer_path(), out, str(photo_landmarks))
@@ -104,7 +104,7 @@ def test_graph_takes_any_batch_and_sums_to_one(exported):
 
 
 def test_export_verb_routes_a_recogniser_and_refuses_int8(tmp_path, monkeypatch, capsys):
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
 
     weights, out = bundled_recognizer_path(), tmp_path / "r.onnx"
     args = ["export", "--weights", weights, "--out", out, "--parity-samples", "32"]
@@ -120,7 +120,7 @@ def test_onnxruntime_web_gives_the_python_probabilities(exported, photo_landmark
     from signlens.data.landmarks import load_landmark_file
     from signlens.export.recognizer_graph import graph_inputs
     from signlens.inference import LandmarkClassifier
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
 
     out, report = exported
     data = load_landmark_file(photo_landmarks)

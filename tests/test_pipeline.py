@@ -94,7 +94,8 @@ def test_predict_with_the_bundled_model_gives_the_schema_no_letter_without_a_han
     say nothing (see the held-out test below)."""
     import cv2
 
-    from signlens.pipeline.recognizer import Recognizer, bundled_recognizer_path, recorded_calibration
+    from signlens.pipeline.bundle import bundled_recognizer_path, recorded_calibration
+    from signlens.pipeline.recognizer import Recognizer
 
     blank = tmp_path / "wall.jpg"
     cv2.imwrite(str(blank), np.full((480, 640, 3), 128, np.uint8))
@@ -425,7 +426,7 @@ def test_the_readme_quotes_the_bundled_recognisers_own_record():
     """The README's recogniser figures are the build's calibration record, not copies that drift."""
     from pathlib import Path
 
-    from signlens.pipeline.recognizer import bundled_recognizer_path, recorded_calibration
+    from signlens.pipeline.bundle import bundled_recognizer_path, recorded_calibration
 
     record = recorded_calibration(bundled_recognizer_path())
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -113,7 +113,7 @@ def with_pixel_member(folder, fusion=FUSION):
     accuracy, is under test) and its fusion rule in the record; the checkpoint's path."""
     from signlens.engine.checkpoint import load_checkpoint, save_checkpoint
     from signlens.models import create_model
-    from signlens.pipeline.recognizer import bundled_recognizer_path
+    from signlens.pipeline.bundle import bundled_recognizer_path
 
     payload = load_checkpoint(bundled_recognizer_path())
     args = {"in_chans": 3, "img_size": 64, "widths": [32, 64, 128], "stem_kernel": 5, "hidden": 128}

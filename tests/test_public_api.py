@@ -112,8 +112,8 @@ def test_to_dict_is_what_predict_prints_and_draw_annotates_a_copy(recognizer, rg
 
 
 def test_video_mode_tracks_frames_in_time_order():
+    from signlens.pipeline.bundle import bundled_recognizer_path, recorded_calibration
     from signlens.pipeline.hands import read_rgb
-    from signlens.pipeline.recognizer import bundled_recognizer_path, recorded_calibration
 
     frames = [read_rgb(photo("L"))] * 3
     live = recorded_calibration(bundled_recognizer_path())["defaults"]["live_threshold"]
@@ -137,7 +137,7 @@ def test_image_mode_refuses_frames(recognizer):
 
 
 def test_describe_says_what_the_model_is(recognizer):
-    from signlens.pipeline.recognizer import bundled_recognizer_path, recorded_calibration
+    from signlens.pipeline.bundle import bundled_recognizer_path, recorded_calibration
 
     info = recognizer.describe()
     record = recorded_calibration(bundled_recognizer_path())

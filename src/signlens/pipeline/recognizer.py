@@ -26,7 +26,7 @@ import numpy as np
 from signlens.errors import SignlensError
 from signlens.inference.protocol import Classifier
 from signlens.pipeline.answer import AnswerRule, Answers, answer
-from signlens.pipeline.bundle import bundled_recognizer_path, load_parts, recorded_calibration
+from signlens.pipeline.bundle import load_parts
 from signlens.pipeline.description import description
 from signlens.pipeline.frame_search import FrameSearch
 from signlens.pipeline.hands import Hand, HandDetector, read_rgb
@@ -46,8 +46,6 @@ from signlens.pipeline.threads import read_in_threads
 from signlens.pipeline.thresholds import recorded_defaults
 
 __all__ = ["Recognition", "Recognizer", "RecognizerOptions", "RunningMode"]
-# Kept importable from here: the build, benchmarks and tests name the bundled checkpoint so.
-__all__ += ["bundled_recognizer_path", "recorded_calibration"]
 
 
 class Recognizer:
