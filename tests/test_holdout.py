@@ -13,7 +13,8 @@ from signlens.data.photo_sets import (
     signer_of_source,
     source_of_signer,
 )
-from signlens.study.recognizer.holdout import by_source, nested_loso, replay, rule_of
+from signlens.pipeline.answer import AnswerRule
+from signlens.study.recognizer.holdout import by_source, nested_loso, replay
 from signlens.study.recognizer.loso import Readings, calibration_record
 
 MEMBERS = ["recognizer:both-e20"]
@@ -41,7 +42,7 @@ def fake_folds(seed: int = 0, noise: float = 1.5) -> list[dict]:
 def test_replaying_the_records_own_rule_gives_its_figures():
     folds, misses = fake_folds(), {"hand1": 3, "mariia": 2}
     record = calibration_record(folds, misses, MEMBERS)
-    rule = rule_of(record)
+    rule = AnswerRule.from_record(record)
     right = answered = right_answered = 0
     for fold in folds:
         probs, ans = replay(fold, rule)

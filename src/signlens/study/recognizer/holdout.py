@@ -19,11 +19,6 @@ from signlens.pipeline.answer import AnswerRule, answer
 from signlens.study.recognizer.loso import Readings, calibration_record
 
 
-def rule_of(record: dict) -> AnswerRule:
-    """The answer rule a calibration record chose, as `Recognizer` applies it to photos."""
-    return AnswerRule.from_record(record)
-
-
 def replay(fold: dict, rule: AnswerRule) -> tuple[np.ndarray, np.ndarray]:
     """A held-out fold's photos answered by `rule` (pipeline.answer, as `Recognizer.recognize` answers):
     (calibrated probabilities, answered at the photo threshold)."""
@@ -70,7 +65,7 @@ def nested_loso(folds: list[dict], misses: dict[str, int], members: list[str]) -
     rows = []
     for fold in folds:
         others = [f for f in folds if f["signer"] != fold["signer"]]
-        rule = rule_of(calibration_record(others, _without(misses, fold["signer"]), members))
+        rule = AnswerRule.from_record(calibration_record(others, _without(misses, fold["signer"]), members))
         rows.append(score(fold, misses.get(fold["signer"], 0), rule))
     by_source: dict[str, list[dict]] = {}
     for row in rows:
@@ -104,7 +99,7 @@ def leave_one_source_out(
     for fold in source_folds:
         others = [f for f in signer_folds if source_of_signer(f["signer"]) != fold["signer"]]
         kept = {s: n for s, n in signer_misses.items() if source_of_signer(s) != fold["signer"]}
-        rule = rule_of(calibration_record(others, kept, members))
+        rule = AnswerRule.from_record(calibration_record(others, kept, members))
         rows.append(score(fold, source_misses.get(fold["signer"], 0), rule))
     return {"per_source": rows, "all": summary(rows)}
 
