@@ -28,19 +28,24 @@ NUM_POINTS = 21
 RUNTIME_GRAPH, PIXEL_GRAPH = "recognizer.onnx", "recognizer-pixel.onnx"
 
 
-def graph_session(path: str | Path | bytes, threads: int = 1):
-    """An ONNX Runtime session on the CPU with `threads` intra-op threads and one inter-op thread (a
-    hand is far too small to split; parallelism comes from several readers), set on this session
-    alone. A file that is not a loadable ONNX model is a SignlensError naming it."""
+def graph_session(path: str | Path | bytes, threads: int | None = 1, providers: list[str] | None = None):
+    """An ONNX Runtime session, latency-minded: all graph optimisations, sequential execution, one
+    inter-op thread and `threads` intra-op threads (None or 0: ORT's default, one per core; a hand is far
+    too small to split, so recogniser graphs take one and parallelism comes from several readers), set
+    on this session alone, on the CPU unless `providers` say otherwise. A file that is not a loadable
+    ONNX model is a SignlensError naming it."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
+    if threads:
+        options.intra_op_num_threads = int(threads)
     options.log_severity_level = 3  # errors only
     source = path if isinstance(path, bytes) else str(path)
     try:
-        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/InvalidGraph types
         first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
         name = "graph in memory" if isinstance(path, bytes) else path

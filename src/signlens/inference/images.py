@@ -16,6 +16,7 @@ import numpy as np
 from signlens.data.tensors import to_model_tensor
 from signlens.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
 from signlens.errors import SignlensError
+from signlens.inference.graph import graph_session
 from signlens.inference.metadata import decode, temperature
 from signlens.inference.protocol import normalised, softmax
 
@@ -144,21 +145,6 @@ class TorchClassifier(ImageClassifier):
         return torch.cat(out).float().numpy() if out else np.zeros((0, self.num_classes), np.float32)
 
 
-def ort_session_options(threads: int | None = None):
-    """Latency-minded ONNX Runtime settings: all graph optimisations, sequential execution, one
-    inter-op thread, `threads` intra-op threads (None or 0: ORT's default, one per core)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.inter_op_num_threads = 1
-    if threads:
-        options.intra_op_num_threads = int(threads)
-    options.log_severity_level = 3  # errors only
-    return options
-
-
 class OnnxClassifier(ImageClassifier):
     """An exported ONNX model (fp32 or int8) run by ONNX Runtime; pre-processing from its metadata."""
 
@@ -168,19 +154,7 @@ class OnnxClassifier(ImageClassifier):
         path = Path(path)
         if not path.is_file():
             raise SignlensError(f"ONNX model not found: {path}")
-        try:
-            import onnxruntime as ort
-        except ImportError:  # pragma: no cover - a pinned dependency
-            raise SignlensError(
-                f"{path}: running ONNX models needs onnxruntime (pip install onnxruntime)"
-            ) from None
-        try:
-            self.session = ort.InferenceSession(
-                str(path), ort_session_options(threads), providers=providers or ["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidProtobuf/InvalidGraph types
-            first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0]
-            raise SignlensError(f"{path} is not a loadable ONNX model ({first[:200]})") from None
+        self.session = graph_session(path, threads, providers)
         meta = decode(self.session.get_modelmeta().custom_metadata_map, str(path))
         super().__init__(
             meta["class_names"], meta["img_size"], meta["in_chans"], meta["mean"], meta["std"],
