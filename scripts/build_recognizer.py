@@ -37,7 +37,7 @@ from signlens.engine.ensemble import ensemble_checkpoint
 from signlens.engine.runinfo import git_commit, package_versions
 from signlens.io import write_json
 from signlens.pipeline.reading import ReadSettings
-from signlens.study.recognizer.extract import extract_landmarks
+from signlens.study.recognizer.extract import TRACKED, extract_landmarks
 from signlens.study.recognizer.holdout import by_source, leave_one_source_out, nested_loso
 from signlens.study.recognizer.loso import (
     calibration_record,
@@ -98,10 +98,12 @@ def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tu
                 continue
             suffix = f"-{change}" if change else ""
             out = readings_file(work, name, change)
-            boxes = found_boxes(readings_file(work, name)) if change and whole_frames else None
-            report = extract_landmarks(
-                name, out, views=("photo", "mirrored"), reuse=True, change=change, boxes=boxes
+            tracked = change == TRACKED  # read once, as video reads: no boxes, no mirrored second reading
+            boxes = (
+                found_boxes(readings_file(work, name)) if change and whole_frames and not tracked else None
             )
+            views = ("photo",) if tracked else ("photo", "mirrored")
+            report = extract_landmarks(name, out, views=views, reuse=True, change=change, boxes=boxes)
             found = f"a hand in {report['num_detected']}/{report['num_images']} photos"
             print(f"{name}{' ' + change if change else ''}: {found}", flush=True)
             files.append(out)

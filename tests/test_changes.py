@@ -127,3 +127,45 @@ def test_changed_copies_train_the_other_signers_folds_and_are_never_scored(tmp_p
         assert sum("#cut" in s for s in training) == len(training) // 2  # the others' copies train it
     record = loso.calibration_record(folds, misses, ["recognizer:tiny"])
     assert record["photos"] == 3 * len(LETTERS) * 3 + 1
+
+
+def test_tracked_readings_are_the_video_recognisers_reading_of_the_photo_held_still(tmp_path):
+    """The build's tracked copies (extract's TRACKED) are what `recognize_frame` reads when the photo is a
+    camera frame held for HELD_FRAMES frames: the same tracker, the same points."""
+    import shutil
+    from pathlib import Path
+
+    import cv2
+
+    from signlens.data.landmarks import load_landmark_file
+    from signlens.errors import SignlensError
+    from signlens.pipeline.hands import read_rgb
+    from signlens.pipeline.recognizer import Recognizer
+    from signlens.study.recognizer.extract import CAMERA_SIDE, HELD_FRAMES, TRACKED, extract_landmarks
+
+    fixtures = Path(__file__).parent / "fixtures" / "hands"
+    for letter in ("B", "L", "W"):
+        (tmp_path / "photos" / letter).mkdir(parents=True)
+        shutil.copy(fixtures / f"{letter}.jpg", tmp_path / "photos" / letter)
+    with pytest.raises(SignlensError, match="photo view only"):
+        extract_landmarks(
+            str(tmp_path / "photos"), tmp_path / "no.npz", views=("photo", "mirrored"), change=TRACKED
+        )
+    extract_landmarks(str(tmp_path / "photos"), tmp_path / "tracked.npz", change=TRACKED)
+    data = load_landmark_file(tmp_path / "tracked.npz")
+    assert sorted(map(str, data["sources"])) == [f"{c}/{c}.jpg#tracked" for c in ("B", "L", "W")]
+    assert set(map(str, data["views"])) == {"photo"}
+
+    with Recognizer(running_mode="video") as recognizer:
+        for row, source in enumerate(map(str, data["sources"])):
+            rgb = read_rgb(tmp_path / "photos" / source.split("#")[0])
+            factor = CAMERA_SIDE / max(rgb.shape[:2])
+            size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
+            frame = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+            t = 10.0 * row
+            recognizer.recognize_frame(np.zeros_like(frame), t)
+            for k in range(HELD_FRAMES):
+                result = recognizer.recognize_frame(frame, t + (k + 1) / 15)
+            tracked = result.hand.image_points / factor
+            assert np.abs(tracked[:, :2] - data["image_points"][row][:, :2]).max() < 0.5
+            assert np.abs(result.hand.world_points - data["world_points"][row]).max() < 1e-4

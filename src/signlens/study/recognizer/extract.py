@@ -22,10 +22,43 @@ from signlens.data.photo_sets import LETTERS, PHOTO_SETS, list_photo_set
 from signlens.data.sources import NAMED_SETS, data_root, load_data
 from signlens.errors import SignlensError
 from signlens.io import md5_file
-from signlens.pipeline.hands import read_rgb
+from signlens.pipeline.hands import Hand, HandDetector, moved, read_rgb
 from signlens.pipeline.reading import PhotoReader, ReadSettings, is_gray
 
 VIEWS = ("photo", "mirrored")  # the first reading, and the mirrored second reading of the same hand
+# Not a change of the photo but of how it is read: as video's tracker reads a hand held still in a camera
+# frame (`TrackedReader`). The tracker crops the hand from the last frame's landmarks, not from the palm
+# detector's box, and its landmarks of the same hand differ enough to move a letter a model never saw so.
+TRACKED = "tracked"
+CAMERA_SIDE = 640  # the long side of the page's camera frames
+HELD_FRAMES = 4  # frames the hand is held before the reading kept: the palm detector's, then tracked ones
+
+
+class TrackedReader:
+    """Reads a photo's hand as a live video does: the photo scaled to a camera frame and held for
+    HELD_FRAMES frames through the tracker `Recognizer` uses in VIDEO mode, after a blank frame that
+    makes the tracker let go of the last photo's hand."""
+
+    last_view = TRACKED
+
+    def __init__(self, settings: ReadSettings):
+        self.detector = HandDetector(static_image_mode=False, model_complexity=settings.model_complexity)
+
+    def find(self, rgb: np.ndarray) -> Hand | None:
+        import cv2
+
+        height, width = rgb.shape[:2]
+        factor = CAMERA_SIDE / max(height, width)  # up or down: a camera's frame, whatever the photo's
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        frame = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        self.detector.detect(np.zeros_like(frame))
+        hand = None
+        for _ in range(HELD_FRAMES):
+            hand = self.detector.detect(frame)
+        return None if hand is None else moved(hand, 1 / factor, 0, 0, width, height)
+
+    def close(self) -> None:
+        self.detector.close()
 
 
 def labelled_images(
@@ -78,7 +111,12 @@ def changed_items(
 ) -> Iterator[tuple[np.ndarray, int, str]]:
     """`items` with one everyday change at a random strength (data.changes), each photo's the same on
     every run, named `source#change`; photos the change does not apply to are left out. The hand boxes
-    are the set's own, or `boxes` (e.g. where an earlier reading found the hand)."""
+    are the set's own, or `boxes` (e.g. where an earlier reading found the hand). TRACKED leaves the photo
+    as it is (the reading is what changes)."""
+    if change == TRACKED:
+        for rgb, label, source in items:
+            yield rgb, label, f"{source}#{change}"
+        return
     given = boxes is not None
     if not given:
         boxes = {p.source: p.box for p in list_photo_set(spec, data_root())} if spec in PHOTO_SETS else {}
@@ -122,15 +160,20 @@ def extract_landmarks(
     view with a hand; images where the search finds no hand are listed. With `reuse`, an existing `out`
     made from the same photo bytes, settings and views is kept as it is. With `change`, the images are
     read with that everyday change (data.changes) instead, as training material; `boxes` ({source: box})
-    stands in for a set without recorded hand boxes."""
+    stands in for a set without recorded hand boxes. The TRACKED change reads each photo once, as video's
+    tracker does."""
     settings = settings or ReadSettings()
     unknown = sorted(set(views) - set(VIEWS))
     if unknown or not views or views[0] != "photo":
         raise SignlensError(f"views must be photo or photo,mirrored, got {','.join(views)}")
+    if change == TRACKED and views != ("photo",):
+        raise SignlensError("tracked readings are made in the photo view only: video reads a hand once")
     class_names, items, total, checksums = labelled_images(spec)
     if change:  # the count is an upper bound: a change may not apply to every photo
         items = changed_items(spec, items, change, boxes)
         checksums = {f"{k}#{change}": (f"{v} {boxes.get(k)}" if boxes else v) for k, v in checksums.items()}
+        if change == TRACKED:
+            checksums = {k: f"{v} {CAMERA_SIDE}px {HELD_FRAMES} frames" for k, v in checksums.items()}
     if total == 0:
         raise SignlensError(f"no images found in {spec}")
     key = digest(checksums, settings, views)
@@ -149,7 +192,7 @@ def extract_landmarks(
     found_per_view = dict.fromkeys(views, 0)
     found_by: dict[str, int] = {}
     start = time.perf_counter()
-    reader = PhotoReader(settings)
+    reader = TrackedReader(settings) if change == TRACKED else PhotoReader(settings)
     read = 0
     try:
         for rgb, label, source in items:
