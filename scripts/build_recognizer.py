@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from signlens.data.changes import NEEDS_BOX
+from signlens.data.changes import CHANGES, FURTHER_CHANGES, NEEDS_BOX
 from signlens.data.landmarks import load_landmark_file
 from signlens.data.photo_sets import community_manifest, list_photo_set, source_of_signer
 from signlens.data.sources import data_root
@@ -145,12 +145,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--members", default=",".join(SHIPPED_MEMBERS), help="RECIPE[@SEED][:VARIANT],...")
     parser.add_argument(
-        "--changes", default=",".join(SHIPPED_CHANGES), help="changed copies the landmark members train on"
+        "--changes",
+        default=",".join(SHIPPED_CHANGES),
+        help="changed copies the landmark members train on: data.changes' names, or tracked (each photo read "
+        "as video's tracker reads a hand held still)",
     )
     args = parser.parse_args()
     start = time.perf_counter()
     members = args.members.split(",")
     changes = tuple(c for c in args.changes.split(",") if c)
+    known = [*CHANGES[1:], *FURTHER_CHANGES, TRACKED]  # CHANGES[0] is the photo as taken: no copy
+    unknown = [c for c in changes if c not in known]
+    if unknown:
+        parser.error(f"--changes: unknown change {', '.join(unknown)}; choose from {', '.join(known)}")
     files, data_record = read_sets(args.sets.split(","), args.work, changes)
     pixel = [m for m in members if is_pixel(m)]
     landmark = next(m for m in members if not is_pixel(m))

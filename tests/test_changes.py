@@ -169,3 +169,20 @@ def test_tracked_readings_are_the_video_recognisers_reading_of_the_photo_held_st
             tracked = result.hand.image_points / factor
             assert np.abs(tracked[:, :2] - data["image_points"][row][:, :2]).max() < 0.5
             assert np.abs(result.hand.world_points - data["world_points"][row]).max() < 1e-4
+
+
+def test_the_build_refuses_an_unknown_change_before_reading_any_photo(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "build_recognizer.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--changes", "cut,sepia", "--work", str(tmp_path / "work")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "--changes: unknown change sepia; choose from" in run.stderr and "tracked" in run.stderr
+    assert not (tmp_path / "work").exists()
