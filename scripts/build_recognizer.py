@@ -99,11 +99,8 @@ def read_sets(names: list[str], work: Path, changes: tuple[str, ...] = ()) -> tu
                 continue
             suffix = f"-{change}" if change else ""
             out = readings_file(work, name, change)
-            tracked = change == TRACKED  # read once, as video reads: no boxes, no mirrored second reading
-            boxes = (
-                found_boxes(readings_file(work, name)) if change and whole_frames and not tracked else None
-            )
-            views = ("photo",) if tracked else ("photo", "mirrored")
+            boxes = found_boxes(readings_file(work, name)) if change and whole_frames else None
+            views = ("photo",) if change == TRACKED else ("photo", "mirrored")  # video reads a hand once
             report = extract_landmarks(name, out, views=views, reuse=True, change=change, boxes=boxes)
             found = f"a hand in {report['num_detected']}/{report['num_images']} photos"
             print(f"{name}{' ' + change if change else ''}: {found}", flush=True)

@@ -135,13 +135,17 @@ def test_tracked_readings_are_the_video_recognisers_reading_of_the_photo_held_st
     import shutil
     from pathlib import Path
 
-    import cv2
-
     from signlens.data.landmarks import load_landmark_file
     from signlens.errors import SignlensError
     from signlens.pipeline.hands import read_rgb
     from signlens.pipeline.recognizer import Recognizer
-    from signlens.study.recognizer.extract import CAMERA_SIDE, HELD_FRAMES, TRACKED, extract_landmarks
+    from signlens.study.recognizer.extract import (
+        CAMERA_SIDE,
+        HELD_FRAMES,
+        TRACKED,
+        camera_frame,
+        extract_landmarks,
+    )
 
     fixtures = Path(__file__).parent / "fixtures" / "hands"
     for letter in ("B", "L", "W"):
@@ -159,9 +163,8 @@ def test_tracked_readings_are_the_video_recognisers_reading_of_the_photo_held_st
     with Recognizer(running_mode="video") as recognizer:
         for row, source in enumerate(map(str, data["sources"])):
             rgb = read_rgb(tmp_path / "photos" / source.split("#")[0])
-            factor = CAMERA_SIDE / max(rgb.shape[:2])
-            size = (round(rgb.shape[1] * factor), round(rgb.shape[0] * factor))
-            frame = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+            frame, factor = camera_frame(rgb)
+            assert max(frame.shape[:2]) == CAMERA_SIDE
             t = 10.0 * row
             recognizer.recognize_frame(np.zeros_like(frame), t)
             for k in range(HELD_FRAMES):

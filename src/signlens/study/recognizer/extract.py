@@ -34,6 +34,16 @@ CAMERA_SIDE = 640  # the long side of the page's camera frames
 HELD_FRAMES = 4  # frames the hand is held before the reading kept: the palm detector's, then tracked ones
 
 
+def camera_frame(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    """`rgb` scaled, up or down, to a camera frame of CAMERA_SIDE on its long side; (frame, scale)."""
+    import cv2
+
+    height, width = rgb.shape[:2]
+    factor = CAMERA_SIDE / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR), factor
+
+
 class TrackedReader:
     """Reads a photo's hand as a live video does: the photo scaled to a camera frame and held for
     HELD_FRAMES frames through the tracker `Recognizer` uses in VIDEO mode, after a blank frame that
@@ -45,17 +55,12 @@ class TrackedReader:
         self.detector = HandDetector(static_image_mode=False, model_complexity=settings.model_complexity)
 
     def find(self, rgb: np.ndarray) -> Hand | None:
-        import cv2
-
-        height, width = rgb.shape[:2]
-        factor = CAMERA_SIDE / max(height, width)  # up or down: a camera's frame, whatever the photo's
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        frame = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+        frame, factor = camera_frame(rgb)
         self.detector.detect(np.zeros_like(frame))
         hand = None
         for _ in range(HELD_FRAMES):
             hand = self.detector.detect(frame)
-        return None if hand is None else moved(hand, 1 / factor, 0, 0, width, height)
+        return None if hand is None else moved(hand, 1 / factor, 0, 0, *rgb.shape[1::-1])
 
     def close(self) -> None:
         self.detector.close()
@@ -166,8 +171,10 @@ def extract_landmarks(
     unknown = sorted(set(views) - set(VIEWS))
     if unknown or not views or views[0] != "photo":
         raise SignlensError(f"views must be photo or photo,mirrored, got {','.join(views)}")
-    if change == TRACKED and views != ("photo",):
-        raise SignlensError("tracked readings are made in the photo view only: video reads a hand once")
+    if change == TRACKED:  # the reading changes, not the photo: no hand box is needed
+        if views != ("photo",):
+            raise SignlensError("tracked readings are made in the photo view only: video reads a hand once")
+        boxes = None
     class_names, items, total, checksums = labelled_images(spec)
     if change:  # the count is an upper bound: a change may not apply to every photo
         items = changed_items(spec, items, change, boxes)

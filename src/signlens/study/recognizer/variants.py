@@ -32,8 +32,8 @@ VARIANTS = {
     "both-wide-e10": {"epochs": 10, "landmarks": {"points": "both"}, "model_args": {"hidden": [512, 256]}},
     "world-e10": {"epochs": 10},
     "image-e10": {"epochs": 10, "landmarks": {"points": "image"}},
-    # The shipped recipe: MediaPipe's image points beside its world points (one seed, LOSO over twelve
-    # signers 95.35 -> 96.01%; X, K, D, A and U gained most, G and O lost a little).
+    # The twelve-signer builds' recipe: MediaPipe's image points beside its world points (one seed, LOSO
+    # over twelve signers 95.35 -> 96.01%; X, K, D, A and U gained most, G and O lost a little).
     "both-e20": {"epochs": 20, "landmarks": {"points": "both"}},
     # Each bone's length scaled by 1 +- 0.1 in training, for other signers' hand proportions: two seeds with
     # cut and fill copies and the pixel member 96.63% (nested 96.45%), against 96.99% (96.84%). Not used.
